@@ -1,0 +1,40 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// Language mode 5: the engine is a synchronous poll loop on one thread per run; strict
+// concurrency checking would add ceremony without catching anything real here.
+let package = Package(
+    name: "conndiag",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "conndiag", targets: ["conndiag"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
+        .systemLibrary(name: "CNghttp2", pkgConfig: "libnghttp2", providers: [.apt(["libnghttp2-dev"])]),
+        .target(name: "CNetShims"),
+        .target(name: "ConnDiagCore"),
+        .target(name: "ConnDiagPacket"),
+        .target(name: "ConnDiagTCP", dependencies: [
+            "ConnDiagCore", "ConnDiagPacket", "CPcap", "CNetShims",
+            .product(name: "SystemPackage", package: "swift-system"),
+        ]),
+        .target(name: "ConnDiagHTTP2", dependencies: ["CNghttp2"]),
+        .target(name: "ConnDiagLab", dependencies: ["ConnDiagCore", "ConnDiagTCP", "CNetShims"]),
+        .executableTarget(name: "conndiag", dependencies: [
+            "ConnDiagCore", "ConnDiagTCP", "ConnDiagHTTP2", "ConnDiagLab",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "ConnDiagCoreTests", dependencies: ["ConnDiagCore"]),
+        .testTarget(name: "ConnDiagPacketTests", dependencies: ["ConnDiagPacket"]),
+        .testTarget(name: "ConnDiagTCPTests", dependencies: ["ConnDiagTCP"]),
+        .testTarget(name: "ConnDiagHTTP2Tests", dependencies: ["ConnDiagHTTP2"]),
+        .testTarget(name: "LabTests", dependencies: ["ConnDiagLab", "ConnDiagTCP", "ConnDiagCore"]),
+        .testTarget(name: "CLITests", dependencies: ["ConnDiagCore"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,73 @@
+#define _GNU_SOURCE
+#include "CNetShims.h"
+#include <errno.h>
+#include <linux/tcp.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+int CNetShims_tcpInfo(int fd, CNetShims_TCPInfo *out) {
+    struct tcp_info ti;
+    socklen_t len = sizeof(ti);
+    memset(&ti, 0, sizeof(ti));
+    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0) return -1;
+    memset(out, 0, sizeof(*out));
+    out->state = ti.tcpi_state;
+    out->ca_state = ti.tcpi_ca_state;
+    out->retransmits = ti.tcpi_retransmits;
+    out->probes = ti.tcpi_probes;
+    out->backoff = ti.tcpi_backoff;
+    out->rto_us = ti.tcpi_rto;
+    out->ato_us = ti.tcpi_ato;
+    out->snd_mss = ti.tcpi_snd_mss;
+    out->unacked = ti.tcpi_unacked;
+    out->lost = ti.tcpi_lost;
+    out->retrans = ti.tcpi_retrans;
+    out->total_retrans = ti.tcpi_total_retrans;
+    out->last_data_sent_ms = ti.tcpi_last_data_sent;
+    out->last_ack_recv_ms = ti.tcpi_last_ack_recv;
+    out->last_data_recv_ms = ti.tcpi_last_data_recv;
+    out->rtt_us = ti.tcpi_rtt;
+    out->rttvar_us = ti.tcpi_rttvar;
+    out->snd_cwnd = ti.tcpi_snd_cwnd;
+    out->bytes_acked = ti.tcpi_bytes_acked;
+    out->bytes_received = ti.tcpi_bytes_received;
+    out->bytes_retrans = ti.tcpi_bytes_retrans;
+    out->snd_wnd = ti.tcpi_snd_wnd;
+    out->notsent_bytes = ti.tcpi_notsent_bytes;
+    return 0;
+}
+
+int CNetShims_setNetNamespace(int fd) { return setns(fd, CLONE_NEWNET); }
+
+static volatile sig_atomic_t signalPipe = -1;
+static volatile sig_atomic_t lastSignal = 0;
+
+static void onSignal(int sig) {
+    int saved = errno;
+    lastSignal = sig;
+    if (signalPipe >= 0) {
+        unsigned char b = (unsigned char)sig;
+        ssize_t r = write(signalPipe, &b, 1);
+        (void)r;
+    }
+    errno = saved;
+}
+
+void CNetShims_routeSignalsToPipe(int fd) {
+    signalPipe = fd;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = onSignal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    // A pipe reader that went away (`conndiag ... | head`) must not kill the run silently.
+    signal(SIGPIPE, SIG_IGN);
+}
+
+int CNetShims_lastSignal(void) { return lastSignal; }

@@ -1,0 +1,190 @@
+/// The decoded view of one captured packet. Plain values, no heap storage, so a decoder
+/// can produce one per packet on the hot path without allocating.
+
+/// Link-layer header types (libpcap LINKTYPE_/DLT_ numbers). Open: an unknown value still prints.
+public struct LinkType: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public var rawValue: Int32
+    public init(rawValue: Int32) { self.rawValue = rawValue }
+    public static let null = LinkType(rawValue: 0)          // BSD loopback: 4-byte host-order AF
+    public static let ethernet = LinkType(rawValue: 1)      // DLT_EN10MB (Linux `lo` too)
+    public static let raw = LinkType(rawValue: 12)          // DLT_RAW on Linux (LINKTYPE_RAW is 101)
+    public static let rawLinktype = LinkType(rawValue: 101) // LINKTYPE_RAW in files
+    public static let loop = LinkType(rawValue: 108)        // OpenBSD loopback: network-order AF
+    public static let linuxSLL = LinkType(rawValue: 113)
+    public static let ipv4 = LinkType(rawValue: 228)
+    public static let ipv6 = LinkType(rawValue: 229)
+    public static let linuxSLL2 = LinkType(rawValue: 276)
+    public var description: String {
+        switch self {
+        case .null: return "NULL"
+        case .ethernet: return "EN10MB"
+        case .raw, .rawLinktype: return "RAW"
+        case .loop: return "LOOP"
+        case .linuxSLL: return "LINUX_SLL"
+        case .ipv4: return "IPV4"
+        case .ipv6: return "IPV6"
+        case .linuxSLL2: return "LINUX_SLL2"
+        default: return "linktype \(rawValue)"
+        }
+    }
+}
+
+/// Why a packet could not be decoded completely. The layers that did decode stay valid.
+public enum DecodeProblem: Equatable, Sendable, CustomStringConvertible {
+    /// The capture ended inside `layer` (snaplen or a damaged record), as tcpdump's [|proto].
+    case truncated(layer: String)
+    /// A field holds an impossible value, e.g. an IPv4 IHL below 5.
+    case invalid(layer: String, reason: String)
+    public var description: String {
+        switch self {
+        case .truncated(let l): return "truncated \(l)"
+        case .invalid(let l, let r): return "invalid \(l): \(r)"
+        }
+    }
+}
+
+public struct IPHeader: Equatable, Sendable {
+    public var version: UInt8               // 4 or 6
+    public var source: IPAddress
+    public var destination: IPAddress
+    /// Upper-layer protocol after IPv6 extension headers (6 TCP, 1 ICMP, 58 ICMPv6).
+    public var protocolNumber: UInt8
+    public var ttl: UInt8                   // hop limit for IPv6
+    /// Total length claimed by the header (IPv4 total length, IPv6 40 + payload length).
+    public var totalLength: Int
+    /// Offset of the upper-layer header within the packet bytes.
+    public var payloadOffset: Int
+    /// True when this is a non-first fragment (no transport header follows).
+    public var isLaterFragment: Bool
+    public init(version: UInt8, source: IPAddress, destination: IPAddress, protocolNumber: UInt8,
+                ttl: UInt8, totalLength: Int, payloadOffset: Int, isLaterFragment: Bool = false) {
+        self.version = version; self.source = source; self.destination = destination
+        self.protocolNumber = protocolNumber; self.ttl = ttl; self.totalLength = totalLength
+        self.payloadOffset = payloadOffset; self.isLaterFragment = isLaterFragment
+    }
+}
+
+public struct TCPFlags: OptionSet, Hashable, Sendable, CustomStringConvertible {
+    public var rawValue: UInt16
+    public init(rawValue: UInt16) { self.rawValue = rawValue }
+    public static let fin = TCPFlags(rawValue: 0x001)
+    public static let syn = TCPFlags(rawValue: 0x002)
+    public static let rst = TCPFlags(rawValue: 0x004)
+    public static let psh = TCPFlags(rawValue: 0x008)
+    public static let ack = TCPFlags(rawValue: 0x010)
+    public static let urg = TCPFlags(rawValue: 0x020)
+    public static let ece = TCPFlags(rawValue: 0x040)
+    public static let cwr = TCPFlags(rawValue: 0x080)
+    /// tcpdump's notation: S, F, R, P, U, E, W, and "." for ACK.
+    public var description: String {
+        var s = ""
+        if contains(.syn) { s += "S" }
+        if contains(.fin) { s += "F" }
+        if contains(.rst) { s += "R" }
+        if contains(.psh) { s += "P" }
+        if contains(.urg) { s += "U" }
+        if contains(.ece) { s += "E" }
+        if contains(.cwr) { s += "W" }
+        if contains(.ack) { s += "." }
+        return s.isEmpty ? "none" : s
+    }
+}
+
+/// The TCP options conndiag cares about, without an array (no allocation).
+public struct TCPOptions: Equatable, Sendable {
+    public var mss: UInt16?
+    public var windowScale: UInt8?
+    public var sackPermitted: Bool = false
+    public var timestamp: (value: UInt32, echoReply: UInt32)? {
+        get { hasTimestamp ? (tsValue, tsEcho) : nil }
+        set { if let n = newValue { hasTimestamp = true; tsValue = n.value; tsEcho = n.echoReply } else { hasTimestamp = false } }
+    }
+    /// Number of SACK blocks (each a left/right edge pair) in a SACK option.
+    public var sackBlockCount: Int = 0
+    private var hasTimestamp = false
+    private var tsValue: UInt32 = 0
+    private var tsEcho: UInt32 = 0
+    public init() {}
+}
+
+public struct TCPSegment: Equatable, Sendable {
+    public var sourcePort: UInt16
+    public var destinationPort: UInt16
+    public var sequence: UInt32
+    public var acknowledgment: UInt32
+    public var flags: TCPFlags
+    public var window: UInt16
+    public var headerLength: Int
+    public var options: TCPOptions
+    /// Payload bytes the IP header says the segment carries (may exceed what was captured).
+    public var payloadLength: Int
+    /// Offset of the payload within the packet bytes, and how many payload bytes were captured.
+    public var payloadOffset: Int
+    public var capturedPayloadLength: Int
+    public init(sourcePort: UInt16, destinationPort: UInt16, sequence: UInt32, acknowledgment: UInt32,
+                flags: TCPFlags, window: UInt16, headerLength: Int, options: TCPOptions = TCPOptions(),
+                payloadLength: Int, payloadOffset: Int, capturedPayloadLength: Int) {
+        self.sourcePort = sourcePort; self.destinationPort = destinationPort
+        self.sequence = sequence; self.acknowledgment = acknowledgment; self.flags = flags
+        self.window = window; self.headerLength = headerLength; self.options = options
+        self.payloadLength = payloadLength; self.payloadOffset = payloadOffset
+        self.capturedPayloadLength = capturedPayloadLength
+    }
+}
+
+/// ICMP/ICMPv6 type (open: unknown values still print).
+public struct ICMPType: RawRepresentable, Hashable, Sendable {
+    public var rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+}
+
+/// The flow an ICMP error quotes (the offending packet's IP header plus 8 transport bytes).
+public struct QuotedFlow: Equatable, Sendable {
+    public var source: IPAddress
+    public var destination: IPAddress
+    public var protocolNumber: UInt8
+    public var sourcePort: UInt16?
+    public var destinationPort: UInt16?
+    public var sequence: UInt32?
+    public init(source: IPAddress, destination: IPAddress, protocolNumber: UInt8,
+                sourcePort: UInt16? = nil, destinationPort: UInt16? = nil, sequence: UInt32? = nil) {
+        self.source = source; self.destination = destination; self.protocolNumber = protocolNumber
+        self.sourcePort = sourcePort; self.destinationPort = destinationPort; self.sequence = sequence
+    }
+}
+
+public struct ICMPMessage: Equatable, Sendable {
+    /// 4 for ICMP, 6 for ICMPv6.
+    public var version: UInt8
+    public var type: ICMPType
+    public var code: UInt8
+    /// Present for error messages (unreachable, time exceeded, packet too big, ...).
+    public var quoted: QuotedFlow?
+    public init(version: UInt8, type: ICMPType, code: UInt8, quoted: QuotedFlow? = nil) {
+        self.version = version; self.type = type; self.code = code; self.quoted = quoted
+    }
+}
+
+public enum TransportLayer: Equatable, Sendable {
+    case tcp(TCPSegment)
+    case icmp(ICMPMessage)
+    /// Another protocol number (UDP, ...), not decoded further.
+    case other(protocolNumber: UInt8)
+    case none
+}
+
+public struct DecodedPacket: Equatable, Sendable {
+    public var linkType: LinkType
+    /// 802.1Q/802.1ad VLAN id of the outermost tag, if any.
+    public var vlanID: UInt16?
+    public var ip: IPHeader?
+    public var transport: TransportLayer
+    public var problem: DecodeProblem?
+    public init(linkType: LinkType, vlanID: UInt16? = nil, ip: IPHeader? = nil,
+                transport: TransportLayer = .none, problem: DecodeProblem? = nil) {
+        self.linkType = linkType; self.vlanID = vlanID; self.ip = ip
+        self.transport = transport; self.problem = problem
+    }
+    public var tcp: TCPSegment? { if case .tcp(let s) = transport { return s } else { return nil } }
+    public var icmp: ICMPMessage? { if case .icmp(let m) = transport { return m } else { return nil } }
+}
