@@ -47,7 +47,11 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
             guard parts.count == 4 else { return nil }
             var v: UInt32 = 0
             for p in parts {
-                guard !p.isEmpty, p.count <= 3, let n = UInt32(p), n <= 255 else { return nil }
+                // Decimal digits only (UInt32("+1") would parse), no leading zeros (inet_pton
+                // rejects them: they read as octal elsewhere).
+                guard !p.isEmpty, p.count <= 3, p.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+                      p.count == 1 || p.utf8.first != 0x30,
+                      let n = UInt32(p), n <= 255 else { return nil }
                 v = v << 8 | n
             }
             self = .v4(v)
@@ -64,24 +68,26 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
         while k + 1 < chars.count { if chars[k] == ":" && chars[k + 1] == ":" { cut.append(k); k += 2 } else { k += 1 } }
         guard cut.count <= 1 else { return nil }
         if let c = cut.first { halves = [String(chars[..<c]), String(chars[(c + 2)...])] } else { halves = [text] }
-        func parse(_ s: String, into out: inout [UInt16]) -> Bool {
+        // An embedded IPv4 address may only end the whole address.
+        func parse(_ s: String, into out: inout [UInt16], mayEndInIPv4: Bool) -> Bool {
             if s.isEmpty { return true }
             let parts = s.split(separator: ":", omittingEmptySubsequences: false)
             for (i, p) in parts.enumerated() {
-                if i == parts.count - 1, p.contains(".") {
+                if mayEndInIPv4, i == parts.count - 1, p.contains(".") {
                     guard case .v4(let v)? = IPAddress(String(p)) else { return false }
                     out.append(UInt16(v >> 16)); out.append(UInt16(v & 0xffff))
                     continue
                 }
-                guard !p.isEmpty, p.count <= 4, let n = UInt16(p, radix: 16) else { return false }
+                guard !p.isEmpty, p.count <= 4, p.utf8.allSatisfy(Self.isHexDigit),
+                      let n = UInt16(p, radix: 16) else { return false }
                 out.append(n)
             }
             return true
         }
-        guard parse(halves[0], into: &groups) else { return nil }
+        guard parse(halves[0], into: &groups, mayEndInIPv4: halves.count == 1) else { return nil }
         if halves.count == 2 {
             sawGap = true
-            guard parse(halves[1], into: &tail) else { return nil }
+            guard parse(halves[1], into: &tail, mayEndInIPv4: true) else { return nil }
         }
         let total = groups.count + tail.count
         if sawGap { guard total < 8 else { return nil } } else { guard total == 8 else { return nil } }
@@ -92,8 +98,20 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
         self = .v6(hi, lo)
     }
 
-    /// RFC 5952 text: dotted quad, or lowercase hex with the longest zero run as `::`.
+    private static func isHexDigit(_ c: UInt8) -> Bool {
+        (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66)
+    }
+
+    /// The IPv4 address inside an IPv4-mapped IPv6 address (::ffff:a.b.c.d), if this is one.
+    public var ipv4Mapped: IPAddress? {
+        if case .v6(0, let lo) = self, lo >> 32 == 0xFFFF { return .v4(UInt32(truncatingIfNeeded: lo)) }
+        return nil
+    }
+
+    /// RFC 5952 text: dotted quad, or lowercase hex with the longest zero run (two groups or
+    /// more, the first of equal runs) as `::`; IPv4-mapped addresses as `::ffff:1.2.3.4` (§5).
     public var description: String {
+        if let v4 = ipv4Mapped { return "::ffff:" + v4.description }
         switch self {
         case .v4(let v):
             return "\(v >> 24).\(v >> 16 & 0xff).\(v >> 8 & 0xff).\(v & 0xff)"

@@ -30,6 +30,9 @@ public struct LinkType: RawRepresentable, Hashable, Sendable, CustomStringConver
 }
 
 /// Why a packet could not be decoded completely. The layers that did decode stay valid.
+/// Layer names used in `DecodeProblem`: "link", "ethernet", "vlan", "sll", "sll2", "null",
+/// "loop", "ip" (raw IP whose version nibble is unusable), "ipv4", "ipv6", "tcp", "icmp",
+/// "icmpv6". Reasons are static strings, so a problem costs no allocation.
 public enum DecodeProblem: Equatable, Sendable, CustomStringConvertible {
     /// The capture ended inside `layer` (snaplen or a damaged record), as tcpdump's [|proto].
     case truncated(layer: String)
@@ -56,11 +59,15 @@ public struct IPHeader: Equatable, Sendable {
     public var payloadOffset: Int
     /// True when this is a non-first fragment (no transport header follows).
     public var isLaterFragment: Bool
+    /// True for any fragment: IPv4 MF set or offset non-zero, or an IPv6 fragment header present.
+    public var isFragment: Bool
     public init(version: UInt8, source: IPAddress, destination: IPAddress, protocolNumber: UInt8,
-                ttl: UInt8, totalLength: Int, payloadOffset: Int, isLaterFragment: Bool = false) {
+                ttl: UInt8, totalLength: Int, payloadOffset: Int, isLaterFragment: Bool = false,
+                isFragment: Bool = false) {
         self.version = version; self.source = source; self.destination = destination
         self.protocolNumber = protocolNumber; self.ttl = ttl; self.totalLength = totalLength
         self.payloadOffset = payloadOffset; self.isLaterFragment = isLaterFragment
+        self.isFragment = isFragment || isLaterFragment
     }
 }
 
@@ -97,7 +104,10 @@ public struct TCPOptions: Equatable, Sendable {
     public var sackPermitted: Bool = false
     public var timestamp: (value: UInt32, echoReply: UInt32)? {
         get { hasTimestamp ? (tsValue, tsEcho) : nil }
-        set { if let n = newValue { hasTimestamp = true; tsValue = n.value; tsEcho = n.echoReply } else { hasTimestamp = false } }
+        set {
+            if let n = newValue { hasTimestamp = true; tsValue = n.value; tsEcho = n.echoReply }
+            else { hasTimestamp = false; tsValue = 0; tsEcho = 0 }  // keep == meaningful
+        }
     }
     /// Number of SACK blocks (each a left/right edge pair) in a SACK option.
     public var sackBlockCount: Int = 0
@@ -132,7 +142,9 @@ public struct TCPSegment: Equatable, Sendable {
     }
 }
 
-/// ICMP/ICMPv6 type (open: unknown values still print).
+/// ICMP/ICMPv6 type (open: unknown values still print). The numbers overlap between ICMP and
+/// ICMPv6, so the named constants for ICMPv6 carry a `v6` prefix and `name(version:)` needs
+/// the version (see ICMP.swift).
 public struct ICMPType: RawRepresentable, Hashable, Sendable {
     public var rawValue: UInt8
     public init(rawValue: UInt8) { self.rawValue = rawValue }
@@ -160,8 +172,10 @@ public struct ICMPMessage: Equatable, Sendable {
     public var code: UInt8
     /// Present for error messages (unreachable, time exceeded, packet too big, ...).
     public var quoted: QuotedFlow?
-    public init(version: UInt8, type: ICMPType, code: UInt8, quoted: QuotedFlow? = nil) {
-        self.version = version; self.type = type; self.code = code; self.quoted = quoted
+    /// Next-hop MTU of an ICMP "fragmentation needed" (3/4) or an ICMPv6 "packet too big".
+    public var mtu: UInt32?
+    public init(version: UInt8, type: ICMPType, code: UInt8, quoted: QuotedFlow? = nil, mtu: UInt32? = nil) {
+        self.version = version; self.type = type; self.code = code; self.quoted = quoted; self.mtu = mtu
     }
 }
 
@@ -180,10 +194,21 @@ public struct DecodedPacket: Equatable, Sendable {
     public var ip: IPHeader?
     public var transport: TransportLayer
     public var problem: DecodeProblem?
+    /// The network protocol the link layer announced (after VLAN tags), when it has one:
+    /// Ethernet type, SLL/SLL2 protocol, or IPv4/IPv6 implied by NULL/LOOP/raw link types.
+    public var etherType: EtherType?
+    /// Linux cooked capture (SLL/SLL2) packet type: to us, outgoing, ... Nil for other links.
+    public var linuxPacketType: LinuxPacketType?
+    /// SLL2 interface index. Nil for other links.
+    public var interfaceIndex: UInt32?
     public init(linkType: LinkType, vlanID: UInt16? = nil, ip: IPHeader? = nil,
-                transport: TransportLayer = .none, problem: DecodeProblem? = nil) {
+                transport: TransportLayer = .none, problem: DecodeProblem? = nil,
+                etherType: EtherType? = nil, linuxPacketType: LinuxPacketType? = nil,
+                interfaceIndex: UInt32? = nil) {
         self.linkType = linkType; self.vlanID = vlanID; self.ip = ip
         self.transport = transport; self.problem = problem
+        self.etherType = etherType; self.linuxPacketType = linuxPacketType
+        self.interfaceIndex = interfaceIndex
     }
     public var tcp: TCPSegment? { if case .tcp(let s) = transport { return s } else { return nil } }
     public var icmp: ICMPMessage? { if case .icmp(let m) = transport { return m } else { return nil } }

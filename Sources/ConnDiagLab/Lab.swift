@@ -1,0 +1,152 @@
+import Foundation
+import Glibc
+import ConnDiagCore
+import ConnDiagPacket
+import ConnDiagTCP
+
+/// A two-host lab: a client namespace and a server namespace joined by a veth pair, with
+/// addresses that exist only inside them (10.213.0.0/24 and fd00:cd::/64). conndiag's
+/// sockets and captures run in the client namespace; peers and faults live in the server
+/// namespace. Nothing is changed in the root namespace: not its firewall, routes or sysctls.
+public final class Lab {
+    /// Every namespace this lab makes starts with `prefix` so a later run can sweep leftovers.
+    public let prefix: String
+    public let name: String
+    public let clientNamespace: String
+    public let serverNamespace: String
+    public let clientIPv4 = IPAddress("10.213.0.1")!
+    public let serverIPv4 = IPAddress("10.213.0.2")!
+    public let clientIPv6 = IPAddress("fd00:cd::1")!
+    public let serverIPv6 = IPAddress("fd00:cd::2")!
+    public static let clientInterface = "cdc0"
+    public static let serverInterface = "cds0"
+
+    private var listeners: [TCPListener] = []
+    private var peers: [LabPeer] = []
+    private var destroyed = false
+
+    /// Names look like `PREFIX-<pid>-<n>-c`; the pid lets a sweep tell live labs from stale ones.
+    public init(prefix: String = "cdlab") throws {
+        self.prefix = prefix
+        Lab.counter += 1
+        name = "\(prefix)-\(getpid())-\(Lab.counter)"
+        clientNamespace = name + "-c"
+        serverNamespace = name + "-s"
+        try Lab.requireRights()
+        Lab.sweepStale(prefix: prefix)
+        do { try build() } catch { destroy(); throw error }
+        Lab.live.insert(name)
+    }
+
+    nonisolated(unsafe) static var counter = 0
+    nonisolated(unsafe) static var live = Set<String>()
+
+    deinit { destroy() }
+
+    /// Exit 3 with a clear message when namespaces cannot be made.
+    static func requireRights() throws {
+        guard geteuid() == 0 else {
+            throw ConnDiagError.environment("the lab needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN to create network namespaces); run with sudo")
+        }
+    }
+
+    private func build() throws {
+        let ip = "ip"
+        try HostCommand.run([ip, "netns", "add", clientNamespace])
+        try HostCommand.run([ip, "netns", "add", serverNamespace])
+        try HostCommand.run([ip, "-n", clientNamespace, "link", "add", Lab.clientInterface, "type", "veth",
+                             "peer", "name", Lab.serverInterface, "netns", serverNamespace])
+        for (ns, dev, v4, v6) in [(clientNamespace, Lab.clientInterface, clientIPv4, clientIPv6),
+                                  (serverNamespace, Lab.serverInterface, serverIPv4, serverIPv6)] {
+            try HostCommand.run([ip, "-n", ns, "link", "set", "lo", "up"])
+            try HostCommand.run([ip, "-n", ns, "addr", "add", "\(v4)/24", "dev", dev])
+            try HostCommand.run([ip, "-n", ns, "-6", "addr", "add", "\(v6)/64", "dev", dev, "nodad"])
+            try HostCommand.run([ip, "-n", ns, "link", "set", dev, "up"])
+        }
+        // Wait until both veth ends are up with their addresses usable (IPv6 needs the link up).
+        for _ in 0..<100 {
+            let out = (try? HostCommand.run([ip, "-n", clientNamespace, "-6", "addr", "show", "dev", Lab.clientInterface], allowFailure: true)) ?? ""
+            if !out.contains("tentative") && out.contains("fd00:cd::1") { break }
+            usleep(20_000)
+        }
+    }
+
+    /// Injects `fault` for `port` on the server (both IPv4 and IPv6), and starts a listener
+    /// for `.listening`.
+    public func inject(_ fault: Fault, port: UInt16) throws {
+        if fault == .listening {
+            try NetworkNamespace.run(serverNamespace) {
+                listeners.append(try TCPListener(address: SocketAddress(ip: .v4(0), port: port)))
+                listeners.append(try TCPListener(address: SocketAddress(ip: .v6(0, 0), port: port), v6Only: true))
+            }
+        }
+        for v6 in [false, true] {
+            if let rule = fault.rule(port: port, ipv6: v6) {
+                try HostCommand.run(["ip", "netns", "exec", serverNamespace, v6 ? "ip6tables" : "iptables", "-w", "-A", "INPUT"] + rule)
+            }
+        }
+    }
+
+    /// Drops the flow between client and server in both directions from now on (a cut cable,
+    /// a dead node): iptables DROP in the server namespace for INPUT and OUTPUT.
+    public func cut(port: UInt16) throws {
+        for tool in ["iptables", "ip6tables"] {
+            try HostCommand.run(["ip", "netns", "exec", serverNamespace, tool, "-w", "-I", "INPUT", "-p", "tcp", "--dport", String(port), "-j", "DROP"])
+            try HostCommand.run(["ip", "netns", "exec", serverNamespace, tool, "-w", "-I", "OUTPUT", "-p", "tcp", "--sport", String(port), "-j", "DROP"])
+        }
+    }
+
+    /// Starts a peer process inside the server namespace; it is killed when the lab goes away.
+    @discardableResult
+    public func startPeer(_ arguments: [String], readyPort: UInt16? = nil, environment: [String: String] = [:]) throws -> LabPeer {
+        let peer = try LabPeer(namespace: serverNamespace, arguments: arguments, environment: environment)
+        peers.append(peer)
+        if let port = readyPort { try peer.waitUntilListening(port: port, lab: self) }
+        return peer
+    }
+
+    public func serverAddress(ipv6: Bool) -> IPAddress { ipv6 ? serverIPv6 : serverIPv4 }
+
+    /// Removes everything: peers, listeners, both namespaces (which takes the veth pair and
+    /// every iptables rule inside with them). Safe to call more than once.
+    public func destroy() {
+        guard !destroyed else { return }
+        destroyed = true
+        for p in peers { p.stop() }
+        peers = []
+        listeners.forEach { $0.close() }
+        listeners = []
+        for ns in [clientNamespace, serverNamespace] { Lab.deleteNamespace(ns) }
+        Lab.live.remove(name)
+    }
+
+    static func deleteNamespace(_ ns: String) {
+        _ = try? HostCommand.run(["ip", "netns", "del", ns], allowFailure: true)
+    }
+
+    /// Deletes namespaces of `prefix` left by runs whose process is gone (SIGKILL, crash).
+    @discardableResult
+    public static func sweepStale(prefix: String) -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/var/run/netns")) ?? []
+        var removed: [String] = []
+        for ns in names where ns.hasPrefix(prefix + "-") {
+            let parts = ns.dropFirst(prefix.count + 1).split(separator: "-")
+            if let pid = parts.first.flatMap({ Int32($0) }), pid != getpid(), kill(pid, 0) == 0 || errno == EPERM {
+                continue  // its owner is alive
+            }
+            if let pid = parts.first.flatMap({ Int32($0) }), pid == getpid(), live.contains(where: { ns.hasPrefix($0) }) { continue }
+            // Processes left in it (peers of a SIGKILLed run) die with it.
+            let pids = (try? HostCommand.run(["ip", "netns", "pids", ns], allowFailure: true)) ?? ""
+            for p in pids.split(separator: "\n").compactMap({ Int32($0) }) { kill(p, SIGKILL) }
+            deleteNamespace(ns)
+            removed.append(ns)
+        }
+        return removed
+    }
+
+    /// Destroys every lab of this process (signal paths call this before exiting).
+    public static func destroyAllOfThisProcess(prefix: String) {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/var/run/netns")) ?? []
+        for ns in names where ns.hasPrefix("\(prefix)-\(getpid())-") { deleteNamespace(ns) }
+    }
+}

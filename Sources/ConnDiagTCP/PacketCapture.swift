@@ -1,0 +1,167 @@
+import Glibc
+import CPcap
+import ConnDiagCore
+import ConnDiagPacket
+
+/// One captured packet; `bytes` is valid only inside the handler it is passed to.
+public struct CapturedPacket {
+    /// CLOCK_REALTIME nanoseconds.
+    public var timestampNanos: Int64
+    public var bytes: UnsafeRawBufferPointer
+    /// Length on the wire (may exceed `bytes.count` when snaplen cut it).
+    public var originalLength: Int
+}
+
+/// Why a capture could not start. `permissionDenied` lets the engine fall back to
+/// socket-level events with a one-line hint.
+public enum CaptureError: Error, CustomStringConvertible {
+    case permissionDenied(String)
+    case failed(String)
+    public var description: String {
+        switch self {
+        case .permissionDenied(let m), .failed(let m): return m
+        }
+    }
+}
+
+/// libpcap live or offline capture: immediate mode, nanosecond timestamps, non-blocking,
+/// so it can be polled beside the socket on one thread.
+public final class PacketCapture {
+    private var handle: OpaquePointer?
+    public let linkType: LinkType
+    private let nanoPrecision: Bool
+    private var dumper: OpaquePointer?
+    public let source: String
+
+    private init(handle: OpaquePointer, nano: Bool, source: String) {
+        self.handle = handle
+        self.nanoPrecision = nano
+        self.linkType = LinkType(rawValue: pcap_datalink(handle))
+        self.source = source
+    }
+
+    deinit { close() }
+
+    /// Opens `interface` live with `filter` compiled into BPF.
+    public static func openLive(interface: String, filter: String, snaplen: Int32 = 262_144) throws -> PacketCapture {
+        var err = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
+        guard let h = pcap_create(interface, &err) else {
+            throw CaptureError.failed("pcap_create(\(interface)): \(String(cString: err))")
+        }
+        pcap_set_snaplen(h, snaplen)
+        pcap_set_promisc(h, 0)
+        pcap_set_immediate_mode(h, 1)
+        pcap_set_timeout(h, 10)
+        pcap_set_buffer_size(h, 4 << 20)
+        let nano = pcap_set_tstamp_precision(h, Int32(PCAP_TSTAMP_PRECISION_NANO)) == 0
+        let rc = pcap_activate(h)
+        if rc < 0 {
+            let message = String(cString: pcap_geterr(h))
+            pcap_close(h)
+            if rc == PCAP_ERROR_PERM_DENIED || message.contains("Operation not permitted") {
+                throw CaptureError.permissionDenied("no permission to capture on \(interface) (needs CAP_NET_RAW: run as root or `setcap cap_net_raw+ep $(which conndiag)`)")
+            }
+            throw CaptureError.failed("pcap_activate(\(interface)): \(message)")
+        }
+        let capture = PacketCapture(handle: h, nano: nano, source: interface)
+        try capture.setFilter(filter)
+        var e2 = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
+        if pcap_setnonblock(h, 1, &e2) != 0 {
+            throw CaptureError.failed("pcap_setnonblock: \(String(cString: e2))")
+        }
+        return capture
+    }
+
+    /// Opens a pcap or pcapng file ("-" for stdin), nanosecond timestamps.
+    public static func openOffline(path: String) throws -> PacketCapture {
+        var err = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
+        guard let h = pcap_open_offline_with_tstamp_precision(path, UInt32(PCAP_TSTAMP_PRECISION_NANO), &err) else {
+            throw ConnDiagError.badInput("\(path): \(String(cString: err))")
+        }
+        return PacketCapture(handle: h, nano: true, source: path)
+    }
+
+    public func setFilter(_ filter: String) throws {
+        guard let h = handle, !filter.isEmpty else { return }
+        var program = bpf_program()
+        guard pcap_compile(h, &program, filter, 1, PCAP_NETMASK_UNKNOWN) == 0 else {
+            throw CaptureError.failed("bad capture filter '\(filter)': \(String(cString: pcap_geterr(h)))")
+        }
+        defer { pcap_freecode(&program) }
+        guard pcap_setfilter(h, &program) == 0 else {
+            throw CaptureError.failed("pcap_setfilter: \(String(cString: pcap_geterr(h)))")
+        }
+    }
+
+    /// The fd to poll for readability (live captures).
+    public var selectableFD: Int32 { handle.map { pcap_get_selectable_fd($0) } ?? -1 }
+
+    /// Saves every packet read from now on to `path` (pcap format, mode 0600 when created).
+    public func startWriting(to path: String) throws {
+        guard let h = handle else { return }
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw ConnDiagError.usage("--write-pcap \(path): \(ErrnoName.message(errno))")
+        }
+        guard let file = fdopen(fd, "wb"), let d = pcap_dump_fopen(h, file) else {
+            Glibc.close(fd)
+            throw ConnDiagError.usage("--write-pcap \(path): \(String(cString: pcap_geterr(h)))")
+        }
+        dumper = d
+    }
+
+    public enum ReadStatus { case more, drained, endOfFile, error(String) }
+
+    /// Reads up to `limit` packets that are ready, calling `handler` for each.
+    @discardableResult
+    public func read(limit: Int = 1000, _ handler: (CapturedPacket) -> Void) -> ReadStatus {
+        guard let h = handle else { return .endOfFile }
+        var header: UnsafeMutablePointer<pcap_pkthdr>?
+        var data: UnsafePointer<UInt8>?
+        for _ in 0..<limit {
+            let rc = pcap_next_ex(h, &header, &data)
+            switch rc {
+            case 1:
+                guard let hd = header, let d = data else { continue }
+                if let dumper { pcap_dump(UnsafeMutableRawPointer(dumper).assumingMemoryBound(to: UInt8.self), hd, d) }
+                let packet = CapturedPacket(
+                    timestampNanos: CPcap_timestampNanoseconds(hd, nanoPrecision ? 1 : 0),
+                    bytes: UnsafeRawBufferPointer(start: d, count: Int(hd.pointee.caplen)),
+                    originalLength: Int(hd.pointee.len))
+                handler(packet)
+            case 0: return .drained
+            case -2: return .endOfFile
+            default: return .error(String(cString: pcap_geterr(h)))
+            }
+        }
+        return .more
+    }
+
+    /// (received, dropped by the kernel) so far, for live captures.
+    public func statistics() -> (received: UInt32, dropped: UInt32)? {
+        guard let h = handle else { return nil }
+        var s = pcap_stat()
+        guard pcap_stats(h, &s) == 0 else { return nil }
+        return (s.ps_recv, s.ps_drop)
+    }
+
+    /// Flushes and closes the dump file, then the capture.
+    public func close() {
+        if let d = dumper { pcap_dump_flush(d); pcap_dump_close(d); dumper = nil }
+        if let h = handle { pcap_close(h); handle = nil }
+    }
+
+    public func flush() { if let d = dumper { pcap_dump_flush(d) } }
+}
+
+extension PacketCapture {
+    /// BPF for one TCP flow plus the ICMP errors that may quote it.
+    public static func flowFilter(local: SocketAddress, remote: SocketAddress) -> String {
+        let tcp = "(tcp and host \(remote.ip) and port \(remote.port) and port \(local.port))"
+        if remote.ip.isIPv6 {
+            // ip6[40] is the ICMPv6 type when no extension header precedes it.
+            return "\(tcp) or (icmp6 and (ip6[40] == 1 or ip6[40] == 2 or ip6[40] == 3 or ip6[40] == 4))"
+        }
+        return "\(tcp) or (icmp and (icmp[0] == 3 or icmp[0] == 4 or icmp[0] == 11 or icmp[0] == 12))"
+    }
+}

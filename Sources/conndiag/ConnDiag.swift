@@ -1,0 +1,56 @@
+import ArgumentParser
+import ConnDiagCore
+import Foundation
+
+/// conndiag: my connection died — when, how, and which mechanism noticed?
+struct ConnDiag: ParsableCommand {
+    static let version = "0.1.0"
+
+    static let configuration = CommandConfiguration(
+        commandName: "conndiag",
+        abstract: "Find out when a TCP or HTTP/2 connection died, how, and which mechanism noticed.",
+        discussion: """
+        conndiag opens real connections with the socket options you run in production, watches \
+        the wire with libpcap and prints a timeline of every SYN, retransmission, probe and \
+        error beside what the kernel's settings predicted.
+
+        EXAMPLES:
+          conndiag syn-timeout 10.0.0.7:443 --syncnt 2
+          conndiag syn-timeout --lab                  # built-in targets, no setup
+
+        EXIT CODES:
+          0  the run completed and every --expect held (or, with none, the target was healthy)
+          1  a failure was observed, or an --expect did not hold
+          2  bad usage: wrong flags, unparsable target, unknown host
+          3  the environment refused something (no namespace rights, capture impossible)
+          4  bad input data (a malformed capture file)
+        """,
+        version: version,
+        subcommands: [SynTimeout.self]
+    )
+}
+
+/// Runs the command line with conndiag's exit codes: usage errors exit 2 (not
+/// ArgumentParser's 64), ConnDiagError exits with its own code and one line on stderr.
+@main
+enum Main {
+    static func main() {
+        do {
+            var command = try ConnDiag.parseAsRoot()
+            try command.run()
+        } catch let e as ConnDiagError {
+            FileHandle.standardError.write(Data("conndiag: \(e.message)\n".utf8))
+            exit(e.exitStatus.rawValue)
+        } catch let e as ExitCode {
+            exit(e.rawValue)
+        } catch {
+            let code = ConnDiag.exitCode(for: error)
+            if code == .success || code.rawValue == 0 {
+                ConnDiag.exit(withError: error)  // --help, --version
+            }
+            let message = ConnDiag.fullMessage(for: error)
+            FileHandle.standardError.write(Data("conndiag: \(message)\n".utf8))
+            exit(code == .validationFailure ? ExitStatus.usage.rawValue : code.rawValue)
+        }
+    }
+}

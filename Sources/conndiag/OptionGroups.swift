@@ -1,0 +1,116 @@
+import ArgumentParser
+import ConnDiagCore
+import ConnDiagPacket
+import ConnDiagTCP
+
+/// A duration typed as `250ms`, `2s`, `1m30s` or bare seconds.
+struct DurationArgument: ExpressibleByArgument, Sendable {
+    var seconds: Double
+    init?(argument: String) {
+        guard let s = DurationText.parse(argument) else { return nil }
+        seconds = s
+    }
+    static var defaultCompletionKind: CompletionKind { .default }
+}
+
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case table, json, ndjson
+}
+
+/// Output flags shared by every subcommand.
+struct OutputOptions: ParsableArguments {
+    @Option(name: .long, help: "Output format: table (default on a terminal), json (default otherwise) or ndjson (one event per line as it happens, then a summary line).")
+    var format: OutputFormat?
+
+    @Flag(name: .long, help: "Same as --format json.")
+    var json = false
+
+    @Option(name: .long, parsing: .upToNextOption,
+            help: "Assert the outcome for CI: status=STATUS, mechanism=MECHANISM, detected-within=DURATION, ok. Exit 1 when one does not hold.")
+    var expect: [String] = []
+
+    func validate() throws {
+        if json, let f = format, f != .json { throw ValidationError("--json conflicts with --format \(f.rawValue)") }
+        for e in expect { _ = try Expectation(parsing: e) }
+    }
+
+    var resolvedFormat: OutputFormat {
+        if json { return .json }
+        if let f = format { return f }
+        return isatty(STDOUT_FILENO) != 0 ? .table : .json
+    }
+
+    var expectations: [Expectation] { expect.compactMap { try? Expectation(parsing: $0) } }
+}
+
+/// The socket options users set in production.
+struct SocketOptionGroup: ParsableArguments {
+    @Option(name: .long, help: "TCP_SYNCNT: SYN retransmissions before connect() gives up (1-255).")
+    var syncnt: Int?
+
+    @Flag(name: .long, inversion: .prefixedNo, help: "SO_KEEPALIVE.")
+    var keepalive: Bool?
+
+    @Option(name: .long, help: "TCP_KEEPIDLE: idle seconds before the first keepalive probe.")
+    var keepidle: DurationArgument?
+
+    @Option(name: .long, help: "TCP_KEEPINTVL: seconds between keepalive probes.")
+    var keepintvl: DurationArgument?
+
+    @Option(name: .long, help: "TCP_KEEPCNT: unanswered probes before the connection is dropped.")
+    var keepcnt: Int?
+
+    @Option(name: .long, help: "TCP_USER_TIMEOUT, e.g. 90s or 2500ms (0 = kernel default).")
+    var userTimeout: DurationArgument?
+
+    @Flag(name: .long, help: "TCP_NODELAY.")
+    var nodelay = false
+
+    @Option(name: .long, help: "Source address, optionally with :PORT ([v6]:PORT for IPv6).")
+    var source: String?
+
+    func validate() throws {
+        if let s = syncnt, !(1...255).contains(s) { throw ValidationError("--syncnt must be between 1 and 255 (got \(s))") }
+        if let k = keepcnt, !(1...127).contains(k) { throw ValidationError("--keepcnt must be between 1 and 127 (got \(k))") }
+        for (name, d) in [("--keepidle", keepidle), ("--keepintvl", keepintvl)] {
+            if let d, d.seconds < 1 || d.seconds > 32767 { throw ValidationError("\(name) must be between 1s and 32767s") }
+        }
+        if let u = userTimeout, u.seconds > Double(Int32.max) / 1000 { throw ValidationError("--user-timeout is too large") }
+        if let s = source { _ = try parsedSource(s) }
+    }
+
+    func parsedSource(_ text: String) throws -> (IPAddress, UInt16?) {
+        if let ip = IPAddress(text.hasPrefix("[") && text.hasSuffix("]") ? String(text.dropFirst().dropLast()) : text) { return (ip, nil) }
+        guard let spec = try? TargetSpec(parsing: text), let ip = IPAddress(spec.host) else {
+            throw ValidationError("--source must be an address or ADDRESS:PORT (got '\(text)')")
+        }
+        return (ip, spec.port)
+    }
+
+    var socketOptions: SocketOptions {
+        var o = SocketOptions()
+        o.synCnt = syncnt
+        o.keepalive = keepalive
+        o.keepIdle = keepidle.map { Int($0.seconds.rounded()) }
+        o.keepIntvl = keepintvl.map { Int($0.seconds.rounded()) }
+        o.keepCnt = keepcnt
+        o.userTimeoutMs = userTimeout.map { Int(($0.seconds * 1000).rounded()) }
+        o.noDelay = nodelay ? true : nil
+        if let s = source, let parsed = try? parsedSource(s) { o.source = parsed.0; o.sourcePort = parsed.1 }
+        return o
+    }
+}
+
+/// Capture flags shared by the live subcommands.
+struct CaptureOptions: ParsableArguments {
+    @Option(name: .long, help: "Capture on this interface instead of the one that routes to the target.")
+    var interface: String?
+
+    @Option(name: .long, help: "Save the captured packets to FILE (pcap, readable by tcpdump and Wireshark).")
+    var writePcap: String?
+
+    @Flag(name: .long, help: "Do not capture packets; report socket-level events only.")
+    var noCapture = false
+}
+
+import Glibc

@@ -1,0 +1,139 @@
+import ArgumentParser
+import ConnDiagCore
+import ConnDiagLab
+import ConnDiagTCP
+
+extension Fault: ExpressibleByArgument {}
+
+extension ConnDiag {
+    struct SynTimeout: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "syn-timeout",
+            abstract: "Connect and show every SYN, how the attempt ended, and when the kernel said it would.",
+            discussion: """
+            For every address TARGET resolves to, conndiag connects (once, or --repeat times) \
+            with the given socket options, captures the handshake, and reports each SYN with \
+            its predicted time, then the outcome: connected (SYN-ACK, handshake RTT), refused \
+            (RST), unreachable (ICMP type/code and errno), timeout (SYN retries exhausted, \
+            ETIMEDOUT) or deadline (--connect-timeout fired first).
+
+            EXAMPLES:
+              conndiag syn-timeout 10.0.0.7:443 --syncnt 2
+              conndiag syn-timeout '[::1]:8080' --connect-timeout 1s --format json
+              conndiag syn-timeout db.internal:5432 -4 --repeat 3 --write-pcap syn.pcap
+              conndiag syn-timeout --lab          # blackholed, refused, ICMP-unreachable and listening lab targets
+            """)
+
+        @Argument(help: "HOST:PORT or [IPv6]:PORT. Omit with --lab.")
+        var target: String?
+
+        @Option(name: .long, help: "Application deadline for connect(), e.g. 1s or 500ms.")
+        var connectTimeout: DurationArgument?
+
+        @Option(name: .long, help: "Connect this many times to each address.")
+        var `repeat`: Int = 1
+
+        @Flag(name: .customShort("4"), help: "IPv4 addresses only.")
+        var ipv4 = false
+
+        @Flag(name: .customShort("6"), help: "IPv6 addresses only.")
+        var ipv6 = false
+
+        @Flag(name: .long, help: "Run against the built-in lab targets in a private network namespace (needs root). Defaults to --syncnt 2.")
+        var lab = false
+
+        @Option(name: .long, help: "With --lab, only these targets: \(Fault.allCases.map(\.rawValue).joined(separator: ", ")).")
+        var labFault: [Fault] = []
+
+        @OptionGroup(title: "Socket options") var socket: SocketOptionGroup
+        @OptionGroup(title: "Capture") var capture: CaptureOptions
+        @OptionGroup(title: "Output") var output: OutputOptions
+
+        func validate() throws {
+            if lab && target != nil { throw ValidationError("give a TARGET or --lab, not both") }
+            if !lab && target == nil { throw ValidationError("missing TARGET (HOST:PORT), or use --lab for the built-in targets") }
+            if !lab && !labFault.isEmpty { throw ValidationError("--lab-fault needs --lab") }
+            if ipv4 && ipv6 { throw ValidationError("-4 and -6 exclude each other") }
+            if `repeat` < 1 || `repeat` > 1000 { throw ValidationError("--repeat must be between 1 and 1000") }
+            if let t = target { _ = try TargetSpec(parsing: t) }
+        }
+
+        func baseConfig(_ spec: TargetSpec) -> SynTimeoutConfig {
+            var c = SynTimeoutConfig(target: spec)
+            c.family = ipv4 ? .v4 : (ipv6 ? .v6 : .any)
+            c.options = socket.socketOptions
+            c.connectTimeout = connectTimeout?.seconds
+            c.repeatCount = `repeat`
+            c.interface = capture.interface
+            c.writePcap = capture.writePcap
+            c.captureEnabled = !capture.noCapture
+            return c
+        }
+
+        func run() throws {
+            InterruptSignal.shared.install()
+            let out = ReportOutput(output)
+            let timeline = Timeline()
+            out.attach(to: timeline)
+            let report = lab ? try runLab(timeline) : try SynTimeoutEngine(config: baseConfig(try TargetSpec(parsing: target!)), timeline: timeline).run()
+            let status = out.finish(report)
+            if status != .ok { throw ExitCode(status.rawValue) }
+        }
+
+        /// Lab ports: one per fault, so every target lives on the same server address.
+        static func labPort(_ f: Fault) -> UInt16 { 8080 + UInt16(Fault.allCases.firstIndex(of: f)!) }
+
+        /// The outcome each lab target must produce; the lab run passes when all match.
+        static func expectedStatus(_ f: Fault) -> OutcomeStatus {
+            switch f {
+            case .listening: return .connected
+            case .blackhole: return .timeout
+            case .refuse, .rejectReset, .icmpPortUnreachable: return .refused
+            case .icmpHostUnreachable: return .unreachable
+            }
+        }
+
+        func runLab(_ timeline: Timeline) throws -> Report {
+            let lab = try Lab()
+            defer { lab.destroy() }
+            let faults = labFault.isEmpty ? [Fault.listening, .refuse, .blackhole, .icmpHostUnreachable, .icmpPortUnreachable] : labFault
+            for f in faults { try lab.inject(f, port: Self.labPort(f)) }
+            var attempts: [AttemptReport] = []
+            var last: Report?
+            var mismatches: [String] = []
+            for f in faults {
+                if InterruptSignal.shared.isRaised { break }
+                var c = baseConfig(TargetSpec(host: lab.serverAddress(ipv6: ipv6).description, port: Self.labPort(f)))
+                c.namespace = lab.clientNamespace
+                c.label = f.rawValue
+                if c.options.synCnt == nil { c.options.synCnt = 2 }
+                if c.writePcap != nil && f != faults.first { c.writePcap = nil }
+                // Each lab target is its own run with its own clock, so its times start at 0.
+                let own = Timeline()
+                own.observer = timeline.observer
+                let r = try SynTimeoutEngine(config: c, timeline: own).run()
+                for var a in r.attempts {
+                    a.index = attempts.count + 1
+                    a.label = f.rawValue
+                    if a.outcome.status != Self.expectedStatus(f) {
+                        mismatches.append("\(f.rawValue): expected \(Self.expectedStatus(f).rawValue), got \(a.outcome.status.rawValue)")
+                    }
+                    attempts.append(a)
+                }
+                last = r
+                if r.interrupted { break }
+            }
+            guard let last else { throw ConnDiagError.environment("lab run interrupted before the first target") }
+            let interrupted = InterruptSignal.shared.isRaised || last.interrupted
+            let outcome: Outcome = mismatches.isEmpty
+                ? Outcome(status: .survived, mechanism: .none, summary: "every lab target behaved as the kernel model predicts (\(attempts.count) targets)")
+                : Outcome(status: .error, mechanism: .none, summary: "lab targets that did not behave as predicted: " + mismatches.joined(separator: "; "))
+            // The lab run is healthy when each target did what its fault predicts.
+            return Report(command: "syn-timeout", target: nil, settings: last.settings, kernel: last.kernel,
+                                capture: last.capture, captureNote: last.captureNote, attempts: attempts,
+                                outcome: outcome, interrupted: interrupted,
+                                extras: [("lab", .object([("client_namespace", .string(lab.clientNamespace)),
+                                                          ("server_namespace", .string(lab.serverNamespace))]))])
+        }
+    }
+}
