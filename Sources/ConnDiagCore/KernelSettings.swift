@@ -1,4 +1,5 @@
 import Glibc
+import Synchronization
 
 /// The TCP sysctls that decide when the kernel gives up, read at run time from /proc/sys of
 /// the network namespace the reading thread is in (most net.ipv4.tcp_* are per namespace).
@@ -57,11 +58,11 @@ public struct KernelSettings: Sendable {
         return k
     }
 
-    nonisolated(unsafe) static var cachedHZ: Int??
+    static let cachedHZ = Mutex<Int??>(nil)
 
     /// Counts jiffies across ~100 ms and snaps to the CONFIG_HZ choices (100, 250, 300, 1000).
     public static func measureHZ() -> Int? {
-        if let c = cachedHZ { return c }
+        if let c = cachedHZ.withLock({ $0 }) { return c }
         func sample() -> (Int64, UInt64)? {
             let t = RunClock.nanos(CLOCK_MONOTONIC)
             guard let text = readSmallFile("/proc/timer_list", limit: 8192),
@@ -69,12 +70,12 @@ public struct KernelSettings: Sendable {
                   let j = UInt64(line.dropFirst(8).trimmingPrefixSpaces()) else { return nil }
             return (t, j)
         }
-        guard let a = sample() else { cachedHZ = .some(nil); return nil }
+        guard let a = sample() else { cachedHZ.withLock { $0 = .some(nil) }; return nil }
         usleep(100_000)
-        guard let b = sample(), b.0 > a.0 else { cachedHZ = .some(nil); return nil }
+        guard let b = sample(), b.0 > a.0 else { cachedHZ.withLock { $0 = .some(nil) }; return nil }
         let measured = Double(b.1 &- a.1) / (Double(b.0 - a.0) / 1e9)
         let hz = [100, 250, 300, 1000].min { abs(Double($0) - measured) < abs(Double($1) - measured) }
-        cachedHZ = .some(hz)
+        cachedHZ.withLock { $0 = .some(hz) }
         return hz
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Glibc
 import ConnDiagCore
 import ConnDiagPacket
@@ -28,18 +29,15 @@ public final class Lab {
     /// Names look like `PREFIX-<pid>-<n>-c`; the pid lets a sweep tell live labs from stale ones.
     public init(prefix: String = "cdlab") throws {
         self.prefix = prefix
-        Lab.counter += 1
-        name = "\(prefix)-\(getpid())-\(Lab.counter)"
+        name = "\(prefix)-\(getpid())-\(Lab.counter.add(1, ordering: .relaxed).newValue)"
         clientNamespace = name + "-c"
         serverNamespace = name + "-s"
         try Lab.requireRights()
         Lab.sweepStale(prefix: prefix)
         do { try build() } catch { destroy(); throw error }
-        Lab.live.insert(name)
     }
 
-    nonisolated(unsafe) static var counter = 0
-    nonisolated(unsafe) static var live = Set<String>()
+    static let counter = Atomic<Int>(0)
 
     deinit { destroy() }
 
@@ -117,7 +115,6 @@ public final class Lab {
         listeners.forEach { $0.close() }
         listeners = []
         for ns in [clientNamespace, serverNamespace] { Lab.deleteNamespace(ns) }
-        Lab.live.remove(name)
     }
 
     static func deleteNamespace(_ ns: String) {
@@ -131,10 +128,11 @@ public final class Lab {
         var removed: [String] = []
         for ns in names where ns.hasPrefix(prefix + "-") {
             let parts = ns.dropFirst(prefix.count + 1).split(separator: "-")
-            if let pid = parts.first.flatMap({ Int32($0) }), pid != getpid(), kill(pid, 0) == 0 || errno == EPERM {
-                continue  // its owner is alive
+            // Only labs whose owning process is gone; this process's own labs are its own to
+            // remove (tests run several labs at once).
+            if let pid = parts.first.flatMap({ Int32($0) }), pid == getpid() || kill(pid, 0) == 0 || errno == EPERM {
+                continue
             }
-            if let pid = parts.first.flatMap({ Int32($0) }), pid == getpid(), live.contains(where: { ns.hasPrefix($0) }) { continue }
             // Processes left in it (peers of a SIGKILLed run) die with it.
             let pids = (try? HostCommand.run(["ip", "netns", "pids", ns], allowFailure: true)) ?? ""
             for p in pids.split(separator: "\n").compactMap({ Int32($0) }) { kill(p, SIGKILL) }

@@ -1,0 +1,49 @@
+# conndiag — the two commands a new machine needs are `make demo` and `make test`.
+# Both install what is missing (Debian packages; Python peers later), build, and run.
+
+SWIFT      ?= swift
+BIN        := .build/debug/conndiag
+APT_PKGS   := libpcap-dev libnghttp2-dev iptables iproute2 tcpdump nghttp2-server nghttp2-client nghttp2-proxy libcap2-bin util-linux python3
+SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+MAN_DATE   := 2026-11-23
+
+.PHONY: all deps build demo test man completions docs clean
+
+all: build
+
+# Installs only what is missing, so a prepared machine skips apt entirely.
+deps:
+	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+# The main job on the built-in lab: syn-timeout against blackholed, refused,
+# ICMP-unreachable and listening targets in a private network namespace.
+demo: build
+	$(SUDO) $(BIN) syn-timeout --lab --format table
+
+test: build
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+# Man pages and shell completions are generated from the ArgumentParser definitions;
+# CLITests fails when the committed copies are stale.
+man: build
+	$(SWIFT) package --allow-writing-to-package-directory generate-manual --multi-page --date $(MAN_DATE) --configuration debug --authors "conndiag developers"
+	rm -rf man && mkdir -p man && cp .build/plugins/GenerateManual/outputs/conndiag/*.1 man/
+	$(BIN) --experimental-dump-help > man/.cli-dump.json
+
+completions: build
+	$(BIN) --generate-completion-script bash > completions/conndiag.bash
+	$(BIN) --generate-completion-script zsh > completions/_conndiag
+	$(BIN) --generate-completion-script fish > completions/conndiag.fish
+
+docs: man completions
+
+clean:
+	rm -rf .build

@@ -1,0 +1,88 @@
+import Testing
+import Foundation
+@testable import ConnDiagCore
+
+struct DurationTextTests {
+    @Test(arguments: [("250ms", 0.25), ("2s", 2.0), ("1m30s", 90.0), ("1.5s", 1.5), ("2h", 7200.0),
+                      ("90", 90.0), ("0", 0.0), ("100us", 0.0001), ("1h2m3s", 3723.0)])
+    func parses(text: String, seconds: Double) {
+        #expect(abs((DurationText.parse(text) ?? -1) - seconds) < 1e-9)
+    }
+
+    @Test(arguments: ["", "-1s", "5x", "s", "1.2.3s", "ms", "1s-", "nan", "inf", "1 s"])
+    func rejects(text: String) {
+        #expect(DurationText.parse(text) == nil)
+    }
+
+    @Test func formats() {
+        #expect(DurationText.format(0.25) == "250ms")
+        #expect(DurationText.format(7.134) == "7.134s")
+        #expect(DurationText.format(7860) == "2h 11min")
+        #expect(DurationText.format(924.6) == "15min 25s")
+        #expect(DurationText.trimmed(7) == "7")
+    }
+}
+
+struct JSONValueTests {
+    @Test func serializesInOrderAndEscapes() throws {
+        let v: JSONValue = .object([("b", .int(1)), ("a", .string("x\"y\n\u{1}")), ("d", .double(0.5)),
+                                    ("n", .null), ("l", .array([.bool(true), .double(3)]))])
+        let text = v.serialized()
+        #expect(text == #"{"b":1,"a":"x\"y\n\u0001","d":0.5,"n":null,"l":[true,3.0]}"#)
+        let parsed = try JSONSerialization.jsonObject(with: Data(v.serialized(pretty: true).utf8)) as? [String: Any]
+        #expect(parsed?["a"] as? String == "x\"y\n\u{1}")
+    }
+
+    @Test func nonFiniteBecomesNull() {
+        #expect(JSONValue.double(.nan).serialized() == "null")
+        #expect(JSONValue.double(.infinity).serialized() == "null")
+    }
+
+    @Test func outcomeFollowsContract() throws {
+        let o = Outcome(status: .timeout, mechanism: .synRetriesExhausted, detectedAt: 7.1341234, predictedAt: 7.13,
+                        errno: "ETIMEDOUT", summary: "gave up")
+        let obj = try #require(JSONSerialization.jsonObject(with: Data(o.json.serialized().utf8)) as? [String: Any])
+        #expect(obj["status"] as? String == "timeout")
+        #expect(obj["mechanism"] as? String == "syn-retries-exhausted")
+        #expect(obj["detected_at"] as? Double == 7.134123)
+        #expect(obj["errno"] as? String == "ETIMEDOUT")
+        #expect(obj.keys.contains("predicted_at"))
+    }
+}
+
+struct ExpectationTests {
+    @Test func parsesAndChecks() throws {
+        let refused = Outcome(status: .refused, mechanism: .rst, detectedAt: 0.001, summary: "")
+        #expect(try Expectation(parsing: "status=refused").check(refused) == nil)
+        #expect(try Expectation(parsing: "mechanism=rst").check(refused) == nil)
+        #expect(try Expectation(parsing: "ok").check(refused) != nil)
+        #expect(try Expectation(parsing: "detected-within=1s").check(refused) == nil)
+        #expect(try Expectation(parsing: "detected-within=0.5ms").check(refused) != nil)
+        #expect(throws: ConnDiagError.self) { try Expectation(parsing: "status=sideways") }
+        #expect(throws: ConnDiagError.self) { try Expectation(parsing: "bogus") }
+    }
+}
+
+struct KernelSettingsTests {
+    @Test func readsThisKernel() {
+        let k = KernelSettings.read()
+        #expect(k.tcpSynRetries >= 1)
+        #expect(!k.release.isEmpty)
+        // tcp_syn_linear_timeouts exists from 6.7 on; compare with the file itself.
+        let exists = readSmallFile("/proc/sys/net/ipv4/tcp_syn_linear_timeouts") != nil
+        #expect((k.tcpSynLinearTimeouts != nil) == exists)
+    }
+
+    @Test func readsFromAnotherRoot() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cdk-\(getpid())")
+        let ipv4 = dir.appendingPathComponent("net/ipv4")
+        try FileManager.default.createDirectory(at: ipv4, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try "3\n".write(to: ipv4.appendingPathComponent("tcp_syn_retries"), atomically: true, encoding: .utf8)
+        try "8\n".write(to: ipv4.appendingPathComponent("tcp_retries2"), atomically: true, encoding: .utf8)
+        let k = KernelSettings.read(root: dir.path)
+        #expect(k.tcpSynRetries == 3)
+        #expect(k.tcpRetries2 == 8)
+        #expect(k.tcpSynLinearTimeouts == nil)   // a kernel before 6.7
+    }
+}

@@ -1,0 +1,109 @@
+function __conndiag_should_offer_completions_for_flags_or_options -a expected_commands
+    set -l non_repeating_flags_or_options $argv[2..]
+    set -l non_repeating_flags_or_options_absent 0
+    set -l positional_index 0
+    set -l commands
+    __conndiag_parse_tokens
+    test "$commands" = "$expected_commands"; and return $non_repeating_flags_or_options_absent
+end
+
+function __conndiag_should_offer_completions_for_positional -a expected_commands positional_index_comparison expected_positional_index
+    set -l non_repeating_flags_or_options
+    set -l non_repeating_flags_or_options_absent 0
+    set -l positional_index 0
+    set -l commands
+    __conndiag_parse_tokens
+    test "$commands" = "$expected_commands" -a \( "$positional_index" "$positional_index_comparison" "$expected_positional_index" \)
+end
+
+function __conndiag_parse_tokens -S
+    set -l unparsed_tokens (__conndiag_tokens -pc)
+    switch $unparsed_tokens[1]
+    case 'conndiag'
+        __conndiag_parse_subcommand 0 'version' 'h/help'
+        switch $unparsed_tokens[1]
+        case 'syn-timeout'
+            __conndiag_parse_subcommand 1 'connect-timeout=' 'repeat=' '4' '6' 'lab' 'lab-fault=+' 'syncnt=' 'keepalive' 'no-keepalive' 'keepidle=' 'keepintvl=' 'keepcnt=' 'user-timeout=' 'nodelay' 'source=' 'interface=' 'write-pcap=' 'no-capture' 'format=' 'json' 'expect=+' 'version' 'h/help'
+        case 'help'
+            __conndiag_parse_subcommand -r 1 'version'
+        end
+    end
+end
+
+function __conndiag_tokens
+    if test (string split -m 1 -f 1 -- . "$FISH_VERSION") -gt 3
+        commandline --tokens-raw $argv
+    else
+        commandline -o $argv
+    end
+end
+
+function __conndiag_parse_subcommand -S -a positional_count
+    argparse -s r -- $argv
+    set -l option_specs $argv[2..]
+    set -l is_repeating_positional $_flag_r
+    set -el _flag_r
+    set -a commands $unparsed_tokens[1]
+    set positional_index 0
+    while true
+        set -e unparsed_tokens[1]
+        argparse -sn "$commands" $option_specs -- $unparsed_tokens 2> /dev/null
+        set unparsed_tokens $argv
+        set positional_index (math $positional_index + 1)
+        for non_repeating_flag_or_option in $non_repeating_flags_or_options
+            if set -ql "_flag_$(string replace -a - _ -- $non_repeating_flag_or_option)"
+                set non_repeating_flags_or_options_absent 1
+                break
+            end
+        end
+        test (count $unparsed_tokens) -eq 0 -o \( -z "$is_repeating_positional" -a "$positional_index" -gt "$positional_count" \) && break
+    end
+end
+
+function __conndiag_complete_directories
+    set -l token (commandline -t)
+    string match -- '*/' $token
+    set -l subdirs $token*/
+    printf %s\n $subdirs
+end
+
+function __conndiag_custom_completion
+    set -x SAP_SHELL fish
+    set -x SAP_SHELL_VERSION $FISH_VERSION
+    set -l tokens (__conndiag_tokens -p)
+    if test -z "$(__conndiag_tokens -t)"
+        set -l index (count (__conndiag_tokens -pc))
+        set tokens $tokens[..$index] \'\' $tokens[(math $index + 1)..]
+    end
+    command $tokens[1] $argv $tokens
+end
+
+complete -c 'conndiag' -f
+complete -c 'conndiag' -n '__conndiag_should_offer_completions_for_flags_or_options "conndiag" version' -l 'version' -d 'Show the version.'
+complete -c 'conndiag' -n '__conndiag_should_offer_completions_for_flags_or_options "conndiag" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'conndiag' -n '__conndiag_should_offer_completions_for_positional "conndiag" -eq 1' -fa 'syn-timeout' -d 'Connect and show every SYN, how the attempt ended, and when the kernel said it would.'
+complete -c 'conndiag' -n '__conndiag_should_offer_completions_for_positional "conndiag" -eq 1' -fa 'help' -d 'Show subcommand help information.'
+complete -c 'conndiag' -n '__conndiag_should_offer_completions_for_flags_or_options "conndiag syn-timeout" connect-timeout' -l 'connect-timeout' -d 'Application deadline for connect(), e.g. 1s or 500ms.' -rfka ''
+complete -c 'conndiag' -n '__conndiag_should_offer_completions_for_flags_or_options "conndiag syn-timeout" repeat' -l 'repeat' -d 'Connect this many times to each address.' -rfka ''
+complete -c 'conndiag' -n '__conndiag_should_offer_completions_for_flags_or_options "conndiag syn-timeout" 4' -s '4' -d 'IPv4 addresses only.'
+complete -c 'conndiag' -n '__conndiag_should_offer_completions_for_flags_or_options "conndiag syn-timeout" 6' -s '6' -d 'IPv6 addresses only.'
+complete -c 'conndiag' -n '__conndiag_should_offer_completions_for_flags_or_options "conndiag syn-timeout" lab' -l 'lab' -d 'Run against the built-in lab targets in a private network namespace (needs root). Defaults to --syncnt 2.'
+complete -c 'conndiag' -n '__conndiag_should_offer_completions_for_flags_or_options "conndiag syn-timeout"' -l 'lab-fault' -d 'With --lab, only these targets: listening, blackhole, refuse, reject-reset, icmp-host-unreachable, icmp-port-unreachable.' -rfka 'listening blackhole refuse reject-reset icmp-host-unreachable icmp-port-unreachable'
+complete -c 'conndiag' -n '__conndiag_should_offer_completions_for_flags_or_options "conndiag syn-timeout" syncnt' -l 'syncnt' -d 'TCP_SYNCNT: SYN retransmissions before connect() gives up (1-255).' -rfka ''
+complete -c 'conndiag' -n '__conndiag_should_offer_completions_for_flags_or_options "conndiag syn-timeout" keepalive' -l 'keepalive' -d 'SO_KEEPALIVE.'
+complete -c 'conndiag' -n '__conndiag_should_offer_completions_for_flags_or_options "conndiag syn-timeout" no-keepalive' -l 'no-keepalive' -d 'SO_KEEPALIVE.'
+complete -c 'conndiag' -n '__conndiag_should_offer_completions_for_flags_or_options "conndiag syn-timeout" keepidle' -l 'keepidle' -d 'TCP_KEEPIDLE: idle seconds before the first keepalive probe.' -rfka ''
+complete -c 'conndiag' -n '__conndiag_should_offer_completions_for_flags_or_options "conndiag syn-timeout" keepintvl' -l 'keepintvl' -d 'TCP_KEEPINTVL: seconds between keepalive probes.' -rfka ''
+complete -c 'conndiag' -n '__conndiag_should_offer_completions_for_flags_or_options "conndiag syn-timeout" keepcnt' -l 'keepcnt' -d 'TCP_KEEPCNT: unanswered probes before the connection is dropped.' -rfka ''
+complete -c 'conndiag' -n '__conndiag_should_offer_completions_for_flags_or_options "conndiag syn-timeout" user-timeout' -l 'user-timeout' -d 'TCP_USER_TIMEOUT, e.g. 90s or 2500ms (0 = kernel default).' -rfka ''
+complete -c 'conndiag' -n '__conndiag_should_offer_completions_for_flags_or_options "conndiag syn-timeout" nodelay' -l 'nodelay' -d 'TCP_NODELAY.'
+complete -c 'conndiag' -n '__conndiag_should_offer_completions_for_flags_or_options "conndiag syn-timeout" source' -l 'source' -d 'Source address, optionally with :PORT ([v6]:PORT for IPv6).' -rfka ''
+complete -c 'conndiag' -n '__conndiag_should_offer_completions_for_flags_or_options "conndiag syn-timeout" interface' -l 'interface' -d 'Capture on this interface instead of the one that routes to the target.' -rfka ''
+complete -c 'conndiag' -n '__conndiag_should_offer_completions_for_flags_or_options "conndiag syn-timeout" write-pcap' -l 'write-pcap' -d 'Save the captured packets to FILE (pcap, readable by tcpdump and Wireshark).' -rfka ''
+complete -c 'conndiag' -n '__conndiag_should_offer_completions_for_flags_or_options "conndiag syn-timeout" no-capture' -l 'no-capture' -d 'Do not capture packets; report socket-level events only.'
+complete -c 'conndiag' -n '__conndiag_should_offer_completions_for_flags_or_options "conndiag syn-timeout" format' -l 'format' -d 'Output format: table (default on a terminal), json (default otherwise) or ndjson (one event per line as it happens, then a summary line).' -rfka 'table json ndjson'
+complete -c 'conndiag' -n '__conndiag_should_offer_completions_for_flags_or_options "conndiag syn-timeout" json' -l 'json' -d 'Same as --format json.'
+complete -c 'conndiag' -n '__conndiag_should_offer_completions_for_flags_or_options "conndiag syn-timeout"' -l 'expect' -d 'Assert the outcome for CI: status=STATUS, mechanism=MECHANISM, detected-within=DURATION, ok. Exit 1 when one does not hold.' -rfka ''
+complete -c 'conndiag' -n '__conndiag_should_offer_completions_for_flags_or_options "conndiag syn-timeout" version' -l 'version' -d 'Show the version.'
+complete -c 'conndiag' -n '__conndiag_should_offer_completions_for_flags_or_options "conndiag syn-timeout" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'conndiag' -n '__conndiag_should_offer_completions_for_flags_or_options "conndiag help" version' -l 'version' -d 'Show the version.'
