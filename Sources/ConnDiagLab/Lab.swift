@@ -61,12 +61,7 @@ public final class Lab {
             try HostCommand.run([ip, "-n", ns, "-6", "addr", "add", "\(v6)/64", "dev", dev, "nodad"])
             try HostCommand.run([ip, "-n", ns, "link", "set", dev, "up"])
         }
-        // Wait until both veth ends are up with their addresses usable (IPv6 needs the link up).
-        for _ in 0..<100 {
-            let out = (try? HostCommand.run([ip, "-n", clientNamespace, "-6", "addr", "show", "dev", Lab.clientInterface], allowFailure: true)) ?? ""
-            if !out.contains("tentative") && out.contains("fd00:cd::1") { break }
-            usleep(20_000)
-        }
+        // Addresses are added with nodad, so they are usable as soon as both ends are up.
     }
 
     /// Injects `fault` for `port` on the server (both IPv4 and IPv6), and starts a listener

@@ -48,8 +48,11 @@ enum Main {
             if code == .success || code.rawValue == 0 {
                 ConnDiag.exit(withError: error)  // --help, --version
             }
-            let message = ConnDiag.fullMessage(for: error)
-            FileHandle.standardError.write(Data("conndiag: \(message)\n".utf8))
+            // One line: the message without ArgumentParser's usage block (--help has that).
+            var message = ConnDiag.message(for: error)
+            if message.hasPrefix("Error: ") { message.removeFirst(7) }
+            let first = message.split(separator: "\n").first.map(String.init) ?? message
+            FileHandle.standardError.write(Data("conndiag: \(first)\n".utf8))
             exit(code == .validationFailure ? ExitStatus.usage.rawValue : code.rawValue)
         }
     }

@@ -31,7 +31,9 @@ struct OutputOptions: ParsableArguments {
 
     func validate() throws {
         if json, let f = format, f != .json { throw ValidationError("--json conflicts with --format \(f.rawValue)") }
-        for e in expect { _ = try Expectation(parsing: e) }
+        for e in expect {
+            do { _ = try Expectation(parsing: e) } catch let e as ConnDiagError { throw ValidationError(e.message) }
+        }
     }
 
     var resolvedFormat: OutputFormat {

@@ -63,7 +63,7 @@ final class ReportOutput {
             if case .object(var pairs) = doc { pairs.insert(("type", .string("summary")), at: 0); pairs.append(contentsOf: extras); doc = .object(pairs) }
             ReportOutput.write(doc.serialized() + "\n")
         }
-        if !report.capture, let note = report.captureNote, format != .table {
+        if !report.capture, let note = report.captureNote {
             FileHandle.standardError.write(Data("conndiag: \(note)\n".utf8))
         }
         if !expectations.isEmpty { return failures.isEmpty && !report.interrupted ? .ok : .failureObserved }

@@ -55,7 +55,9 @@ extension ConnDiag {
             if !lab && !labFault.isEmpty { throw ValidationError("--lab-fault needs --lab") }
             if ipv4 && ipv6 { throw ValidationError("-4 and -6 exclude each other") }
             if `repeat` < 1 || `repeat` > 1000 { throw ValidationError("--repeat must be between 1 and 1000") }
-            if let t = target { _ = try TargetSpec(parsing: t) }
+            if let t = target {
+                do { _ = try TargetSpec(parsing: t) } catch let e as ConnDiagError { throw ValidationError(e.message) }
+            }
         }
 
         func baseConfig(_ spec: TargetSpec) -> SynTimeoutConfig {
@@ -94,46 +96,56 @@ extension ConnDiag {
         }
 
         func runLab(_ timeline: Timeline) throws -> Report {
-            let lab = try Lab()
-            defer { lab.destroy() }
             let faults = labFault.isEmpty ? [Fault.listening, .refuse, .blackhole, .icmpHostUnreachable, .icmpPortUnreachable] : labFault
-            for f in faults { try lab.inject(f, port: Self.labPort(f)) }
             var attempts: [AttemptReport] = []
             var last: Report?
             var mismatches: [String] = []
-            for f in faults {
-                if InterruptSignal.shared.isRaised { break }
-                var c = baseConfig(TargetSpec(host: lab.serverAddress(ipv6: ipv6).description, port: Self.labPort(f)))
-                c.namespace = lab.clientNamespace
-                c.label = f.rawValue
-                if c.options.synCnt == nil { c.options.synCnt = 2 }
-                if c.writePcap != nil && f != faults.first { c.writePcap = nil }
-                // Each lab target is its own run with its own clock, so its times start at 0.
-                let own = Timeline()
-                own.observer = timeline.observer
-                let r = try SynTimeoutEngine(config: c, timeline: own).run()
-                for var a in r.attempts {
-                    a.index = attempts.count + 1
-                    a.label = f.rawValue
-                    if a.outcome.status != Self.expectedStatus(f) {
-                        mismatches.append("\(f.rawValue): expected \(Self.expectedStatus(f).rawValue), got \(a.outcome.status.rawValue)")
+            var labInfo: [(String, JSONValue)] = []
+            do {
+                let lab = try Lab()
+                defer { lab.destroy() }
+                labInfo = [("client_namespace", .string(lab.clientNamespace)), ("server_namespace", .string(lab.serverNamespace))]
+                for f in faults { try lab.inject(f, port: Self.labPort(f)) }
+                for f in faults {
+                    if InterruptSignal.shared.isRaised { break }
+                    var c = baseConfig(TargetSpec(host: lab.serverAddress(ipv6: ipv6).description, port: Self.labPort(f)))
+                    c.namespace = lab.clientNamespace
+                    c.label = f.rawValue
+                    if c.options.synCnt == nil { c.options.synCnt = 2 }
+                    if c.writePcap != nil && f != faults.first { c.writePcap = nil }
+                    // Each lab target is its own run with its own clock, so its times start at 0.
+                    let own = Timeline()
+                    own.observer = timeline.observer
+                    let r = try SynTimeoutEngine(config: c, timeline: own).run()
+                    for var a in r.attempts {
+                        a.index = attempts.count + 1
+                        a.label = f.rawValue
+                        if a.outcome.status != Self.expectedStatus(f) && !r.interrupted {
+                            mismatches.append("\(f.rawValue): expected \(Self.expectedStatus(f).rawValue), got \(a.outcome.status.rawValue)")
+                        }
+                        attempts.append(a)
                     }
-                    attempts.append(a)
+                    last = r
+                    if r.interrupted { break }
                 }
-                last = r
-                if r.interrupted { break }
+            } catch where InterruptSignal.shared.isRaised {
+                // A Ctrl-C on a terminal also reaches the `ip` children building the lab; the
+                // report still says what finished.
             }
-            guard let last else { throw ConnDiagError.environment("lab run interrupted before the first target") }
-            let interrupted = InterruptSignal.shared.isRaised || last.interrupted
-            let outcome: Outcome = mismatches.isEmpty
-                ? Outcome(status: .survived, mechanism: .none, summary: "every lab target behaved as the kernel model predicts (\(attempts.count) targets)")
-                : Outcome(status: .error, mechanism: .none, summary: "lab targets that did not behave as predicted: " + mismatches.joined(separator: "; "))
+            let interrupted = InterruptSignal.shared.isRaised || (last?.interrupted ?? false)
+            let outcome: Outcome
+            if attempts.isEmpty {
+                outcome = Outcome(status: .error, mechanism: .none, summary: "interrupted before the first lab target ran")
+            } else if mismatches.isEmpty {
+                outcome = Outcome(status: interrupted ? .error : .survived, mechanism: .none,
+                                  summary: (interrupted ? "interrupted; the finished lab targets" : "every lab target") + " behaved as the kernel model predicts (\(attempts.count) targets)")
+            } else {
+                outcome = Outcome(status: .error, mechanism: .none, summary: "lab targets that did not behave as predicted: " + mismatches.joined(separator: "; "))
+            }
             // The lab run is healthy when each target did what its fault predicts.
-            return Report(command: "syn-timeout", target: nil, settings: last.settings, kernel: last.kernel,
-                                capture: last.capture, captureNote: last.captureNote, attempts: attempts,
-                                outcome: outcome, interrupted: interrupted,
-                                extras: [("lab", .object([("client_namespace", .string(lab.clientNamespace)),
-                                                          ("server_namespace", .string(lab.serverNamespace))]))])
+            return Report(command: "syn-timeout", target: nil, settings: last?.settings ?? [], kernel: last?.kernel,
+                          capture: last?.capture ?? false, captureNote: last?.captureNote, attempts: attempts,
+                          outcome: outcome, interrupted: interrupted, extras: [("lab", .object(labInfo))])
         }
     }
 }
