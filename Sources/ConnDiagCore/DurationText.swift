@@ -48,6 +48,14 @@ public enum DurationText {
         return sec == 0 ? "\(m)min" : "\(m)min \(sec)s"
     }
 
+    /// An elapsed time for a sentence: "0.4 ms", "26 ms", "7.118 s", "2min 11s".
+    public static func elapsed(_ seconds: Double) -> String {
+        if seconds < 0.01 { return trimmed((seconds * 10000).rounded() / 10) + " ms" }
+        if seconds < 1 { return trimmed((seconds * 1000).rounded()) + " ms" }
+        if seconds < 120 { return trimmed(seconds) + " s" }
+        return format(seconds)
+    }
+
     /// Seconds with up to 3 decimals, trailing zeros dropped: 7 -> "7", 1.25 -> "1.25".
     public static func trimmed(_ seconds: Double) -> String {
         var s = String(format6: seconds)

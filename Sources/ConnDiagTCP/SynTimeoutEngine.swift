@@ -279,7 +279,7 @@ public final class SynTimeoutEngine {
     static func explainFailure(errno e: Int32, at t: Double, started: Double, firstSYN: Double, schedule: SYNSchedule,
                                synTimes: [Double], icmp: Event?, rst: Event?, haveCapture: Bool, synsSent: String) -> Outcome {
         let name = ErrnoName.name(e)
-        let elapsed = DurationText.trimmed(t - started)
+        let elapsed = DurationText.elapsed(t - started)
         if e == ETIMEDOUT && icmp == nil {
             let predicted = firstSYN + schedule.giveUpAt
             let late = t - predicted
@@ -290,7 +290,7 @@ public final class SynTimeoutEngine {
                 why += "\nsaw \(synTimes.count) SYNs where the model predicts \(schedule.synTimes.count)"
             }
             return Outcome(status: .timeout, mechanism: .synRetriesExhausted, detectedAt: t, predictedAt: predicted, errno: name,
-                           summary: "no answer to \(synsSent); the kernel gave up after \(elapsed)s -> ETIMEDOUT",
+                           summary: "no answer to \(synsSent); the kernel gave up after \(elapsed) -> ETIMEDOUT",
                            explanation: why)
         }
         if let icmp {
@@ -305,7 +305,7 @@ public final class SynTimeoutEngine {
                 why = "the ICMP error arrived as a soft error while connect() held the socket; the kernel reported it at its next timer firing"
             }
             return Outcome(status: status, mechanism: .icmp, detectedAt: t, predictedAt: icmp.t, errno: name,
-                           summary: "\(icmp.detail.split(separator: " from ").first ?? "ICMP error") -> \(name) after \(elapsed)s",
+                           summary: "\(icmp.detail.split(separator: " from ").first ?? "ICMP error") -> \(name) after \(elapsed)",
                            explanation: why, extra: extra)
         }
         if e == ECONNREFUSED {
@@ -313,15 +313,15 @@ public final class SynTimeoutEngine {
             let why = rst != nil ? "a closed port answers the SYN with RST at once; nothing to wait for"
                 : "no capture: ECONNREFUSED on TCP means the peer answered RST (or an ICMP port unreachable)"
             return Outcome(status: .refused, mechanism: .rst, detectedAt: t, predictedAt: rst != nil ? at : nil, errno: name,
-                           summary: "connection refused (RST) after \(DurationText.trimmed((t - started) * 1000)) ms", explanation: why)
+                           summary: "connection refused (RST) after \(elapsed)", explanation: why)
         }
         if e == EHOSTUNREACH || e == ENETUNREACH {
             return Outcome(status: .unreachable, mechanism: .none, detectedAt: t, errno: name,
-                           summary: "\(ErrnoName.message(e)) (\(name)) after \(elapsed)s with no ICMP on the wire",
+                           summary: "\(ErrnoName.message(e)) (\(name)) after \(elapsed) with no ICMP on the wire",
                            explanation: "the local kernel found no route, or the neighbour (ARP/ND) never answered")
         }
         return Outcome(status: .error, mechanism: .none, detectedAt: t, errno: name,
-                       summary: "connect() failed: \(ErrnoName.message(e)) (\(name)) after \(elapsed)s")
+                       summary: "connect() failed: \(ErrnoName.message(e)) (\(name)) after \(elapsed)")
     }
 }
 
