@@ -27,8 +27,7 @@ public struct SynTimeoutConfig: Sendable {
 public final class SynTimeoutEngine {
     public let config: SynTimeoutConfig
     public let timeline: Timeline
-    public private(set) var captureNote: String?
-    private var captures: [String: PacketCapture] = [:]
+    private let captures = CaptureSet()
 
     public init(config: SynTimeoutConfig, timeline: Timeline = Timeline()) {
         self.config = config
@@ -45,8 +44,10 @@ public final class SynTimeoutEngine {
         let addresses = try Resolver.resolve(config.target.host, family: config.family)
         let kernel = KernelSettings.read()
         let plan = addresses.flatMap { a in (0..<max(1, config.repeatCount)).map { _ in a } }
-        defer { captures.values.forEach { $0.close() } }
-        if config.captureEnabled { openCaptures(for: addresses) }
+        defer { captures.close() }
+        if config.captureEnabled {
+            captures.open(addresses: addresses, port: config.target.port, interface: config.interface, writePcap: config.writePcap)
+        }
         var attempts: [AttemptReport] = []
         var interrupted = false
         for (i, address) in plan.enumerated() {
@@ -62,7 +63,7 @@ public final class SynTimeoutEngine {
         let settings = attempts.first?.settings ?? []
         return Report(command: "syn-timeout",
                       target: attempts.first?.target ?? TargetInfo(host: config.target.host, address: addresses[0].description, port: Int(config.target.port)),
-                      settings: settings, kernel: kernel, capture: !captures.isEmpty, captureNote: captureNote,
+                      settings: settings, kernel: kernel, capture: captures.isActive, captureNote: captures.note,
                       attempts: attempts, outcome: Self.aggregate(attempts, interrupted: interrupted), interrupted: interrupted)
     }
 
@@ -82,33 +83,6 @@ public final class SynTimeoutEngine {
         return o
     }
 
-    private func openCaptures(for addresses: [IPAddress]) {
-        var byInterface: [String: [IPAddress]] = [:]
-        for a in addresses {
-            let name = config.interface ?? RouteLookup.interface(for: a) ?? "any"
-            byInterface[name, default: []].append(a)
-        }
-        for (name, addrs) in byInterface.sorted(by: { $0.key < $1.key }) {
-            let hosts = addrs.map { "host \($0)" }.joined(separator: " or ")
-            let filter = "(tcp and port \(config.target.port) and (\(hosts))) or (icmp and (icmp[0] == 3 or icmp[0] == 4 or icmp[0] == 11 or icmp[0] == 12)) or (icmp6 and (ip6[40] == 1 or ip6[40] == 2 or ip6[40] == 3 or ip6[40] == 4))"
-            do {
-                let c = try PacketCapture.openLive(interface: name, filter: filter)
-                if let path = config.writePcap, captures.isEmpty { try c.startWriting(to: path) }
-                captures[name] = c
-            } catch let e as CaptureError {
-                captureNote = e.description + "; socket-level events only"
-                captures.values.forEach { $0.close() }
-                captures = [:]
-                return
-            } catch {
-                captureNote = "\(error); socket-level events only"
-                captures.values.forEach { $0.close() }
-                captures = [:]
-                return
-            }
-        }
-    }
-
     struct AttemptResult { var outcome: Outcome; var settings: [(String, JSONValue)]; var interrupted: Bool }
 
     // swiftlint:disable:next function_body_length
@@ -122,124 +96,75 @@ public final class SynTimeoutEngine {
                                  settings: [], interrupted: false)
         }
 
-        // Socket with the user's options, bound so the capture filter knows our port.
-        let socket: TCPSocket
-        let local: SocketAddress
-        let effective: EffectiveSocketOptions
+        let connection: LiveConnection
         do {
-            socket = try TCPSocket(family: remote.family)
-            try socket.apply(config.options)
-            let anyAddress: IPAddress = remote.ip.isIPv6 ? .v6(0, 0) : .v4(0)
-            try socket.bind(SocketAddress(ip: config.options.source ?? anyAddress, port: config.options.sourcePort ?? 0))
-            local = try socket.localAddress()
-            effective = try socket.effectiveOptions()
+            connection = try LiveConnection(remote: remote, options: config.options, captures: captures, timeline: timeline)
         } catch let e as SyscallError {
             return fail(e.description, errno: e.errnoName)
         } catch {
             return fail("\(error)", errno: nil)
         }
-        defer { socket.close() }
+        defer { connection.socket.close() }
+        connection.tag = tagged
+        let effective = connection.effective
 
         let syncnt = effective.synRetries(kernel)
         let linear = kernel.tcpSynLinearTimeouts ?? 0
         let schedule = SYNSchedule(syncnt: syncnt, linearTimeouts: linear, rtoMax: kernel.rtoMax, hz: kernel.hz)
-        var settings = effective.json(source: config.options.source != nil || config.options.sourcePort != nil ? local : nil)
+        var settings = effective.json(source: config.options.source != nil || config.options.sourcePort != nil ? connection.local : nil)
         settings.append(("syn_retries_effective", .int(Int64(syncnt))))
         settings.append(("connect_timeout_s", config.connectTimeout.map { .double($0) } ?? .null))
         if let i = config.interface { settings.append(("interface", .string(i))) }
 
-        // Bound to the wildcard address until connect() picks the source; the tracker is made
-        // once the kernel has chosen it.
-        var tracker = FlowTracker(local: local, remote: remote)
         var synIndexTimes: [Double] = []
-        var lastInfo: TCPInfo?
-        func sampleInfo(_ t: Double) {
-            guard let info = socket.tcpInfo() else { return }
-            if let l = lastInfo, !info.differsMeaningfully(from: l) { return }
-            lastInfo = info
-            add(Event(t: t, source: .socket, kind: .tcpInfo, detail: info.summary, fields: info.fields))
-        }
-        func pumpCaptures() {
-            for c in captures.values {
-                c.read { packet in
-                    let decoded = PacketDecoder.decode(packet.bytes, linkType: c.linkType, wireLength: packet.originalLength)
-                    let t = clock.fromRealtime(nanos: packet.timestampNanos)
-                    guard var e = tracker.observe(decoded, at: t) else { return }
-                    if e.kind == .syn || e.kind == .synRetransmit {
-                        synIndexTimes.append(t)
-                        let n = synIndexTimes.count - 1
-                        let base = synIndexTimes[0]
-                        if n < schedule.synTimes.count {
-                            let predicted = base + schedule.synTimes[n]
-                            e.fields.append(("predicted_t", .double(round6(predicted))))
-                            e.fields.append(("deviation_ms", .double(((t - predicted) * 1e6).rounded() / 1e3)))
-                            if n > 0 { e.detail += "; at +\(DurationText.trimmed(t - base))s, predicted +\(DurationText.trimmed(schedule.synTimes[n]))s (\(signedMs(t - predicted)))" }
-                        } else {
-                            e.fields.append(("predicted_t", .null))
-                            e.detail += " (not in the kernel model: \(schedule.synTimes.count) SYNs predicted)"
-                        }
-                    }
-                    add(e)
-                }
+        connection.decorateWireEvent = { e in
+            guard e.kind == .syn || e.kind == .synRetransmit else { return }
+            synIndexTimes.append(e.t)
+            let n = synIndexTimes.count - 1
+            let base = synIndexTimes[0]
+            if n < schedule.synTimes.count {
+                let predicted = base + schedule.synTimes[n]
+                e.fields.append(("predicted_t", .double(round6(predicted))))
+                e.fields.append(("deviation_ms", .double(((e.t - predicted) * 1e6).rounded() / 1e3)))
+                if n > 0 { e.detail += "; at +\(DurationText.trimmed(e.t - base))s, predicted +\(DurationText.trimmed(schedule.synTimes[n]))s (\(signedMs(e.t - predicted)))" }
+            } else {
+                e.fields.append(("predicted_t", .null))
+                e.detail += " (not in the kernel model: \(schedule.synTimes.count) SYNs predicted)"
             }
         }
 
         let started = clock.now()
-        var connectErrno: Int32? = nil
-        do {
-            if try socket.startConnect(to: remote) { connectErrno = 0 }
-        } catch let e as SyscallError {
-            connectErrno = e.errno.rawValue
-        } catch { connectErrno = EIO }
-        let chosen = (try? socket.localAddress()) ?? local
-        tracker = FlowTracker(local: chosen, remote: remote)
-        add(Event(t: started, source: .app, kind: .connectStart, detail: "connect \(chosen) -> \(remote); model: \(schedule.formula)",
-                  fields: [("local", .string(chosen.description)), ("remote", .string(remote.description))]))
+        var connectErrno = connection.startConnect()
+        let tracker = { connection.tracker }
+        add(Event(t: started, source: .app, kind: .connectStart, detail: "connect \(connection.local) -> \(remote); model: \(schedule.formula)",
+                  fields: [("local", .string(connection.local.description)), ("remote", .string(remote.description))]))
 
         let deadline = config.connectTimeout.map { started + $0 }
         // Never wait past the kernel's own give-up by much: a safety net, not a mechanism.
         let safetyCap = started + schedule.giveUpAt * 1.2 + 10
-        var finishedAt: Double?
+        var finishedAt = started
         var deadlineHit = false
         var interrupted = false
-        var nextSample = started
-        while connectErrno == nil {
-            let now = clock.now()
-            if let d = deadline, now >= d { deadlineHit = true; finishedAt = d; break }
-            if now >= safetyCap { deadlineHit = true; finishedAt = now; break }
-            if now >= nextSample { sampleInfo(now); nextSample = now + 0.1 }
-            var fds = [pollfd(fd: socket.fd, events: Int16(POLLOUT), revents: 0),
-                       pollfd(fd: InterruptSignal.shared.readFD, events: Int16(POLLIN), revents: 0)]
-            for c in captures.values { fds.append(pollfd(fd: c.selectableFD, events: Int16(POLLIN), revents: 0)) }
-            var waitMs = Int32(100)
-            if let d = deadline { waitMs = min(waitMs, Int32(max(0, (d - now) * 1000).rounded(.up))) }
-            let rc = poll(&fds, nfds_t(fds.count), waitMs)
-            if rc < 0 && errno != EINTR { break }
-            pumpCaptures()
-            if fds[0].revents != 0 {
-                connectErrno = socket.pendingError()
-                finishedAt = clock.now()
-                if connectErrno == 0 && fds[0].revents & Int16(POLLOUT) == 0 { connectErrno = EIO }
+        if connectErrno == nil {
+            let (result, at) = connection.waitForConnect(started: started, deadline: deadline, safetyCap: safetyCap)
+            finishedAt = at
+            switch result {
+            case .connected: connectErrno = 0
+            case .failed(let e): connectErrno = e
+            case .deadline, .safetyCap: deadlineHit = true
+            case .interrupted: interrupted = true
             }
-            if InterruptSignal.shared.isRaised { interrupted = true; finishedAt = clock.now(); break }
         }
-        if finishedAt == nil { finishedAt = clock.now() }
-        sampleInfo(finishedAt!)
-
+        connection.sampleInfo(at: finishedAt)
         // The packets that explain the result (SYN-ACK, RST, ICMP) reach the capture buffer
         // around the same moment as the wake-up; give them a short window to arrive.
-        let drainUntil = clock.now() + 0.15
-        while clock.now() < drainUntil && !captures.isEmpty {
-            var fds = captures.values.map { pollfd(fd: $0.selectableFD, events: Int16(POLLIN), revents: 0) }
-            _ = poll(&fds, nfds_t(fds.count), 20)
-            pumpCaptures()
-        }
+        connection.drainCaptures(for: 0.15)
 
-        let t = finishedAt!
+        let t = finishedAt
         let firstSYN = synIndexTimes.first ?? started
         var outcome: Outcome
-        let haveCapture = !captures.isEmpty
-        let synsSent = haveCapture ? "\(tracker.synCount) SYN\(tracker.synCount == 1 ? "" : "s")" : "capture off"
+        let haveCapture = captures.isActive
+        let synsSent = haveCapture ? "\(tracker().synCount) SYN\(tracker().synCount == 1 ? "" : "s")" : "capture off"
         let icmp = timeline.events.last { $0.kind == .icmpUnreachable && $0.t >= started }
         let rst = timeline.events.last { $0.kind == .rst && $0.direction == .in && $0.t >= started }
 
@@ -258,11 +183,11 @@ public final class SynTimeoutEngine {
             add(Event(t: t, source: .socket, kind: .connected, detail: "connect() succeeded"))
             var extra: [(String, JSONValue)] = [("connect_ms", .double(((t - started) * 1e6).rounded() / 1e3))]
             var rttText = ""
-            if let sa = tracker.synAckAt, let last = tracker.lastSYNAt {
+            if let sa = tracker().synAckAt, let last = tracker().lastSYNAt {
                 extra.append(("handshake_rtt_ms", .double(((sa - last) * 1e6).rounded() / 1e3)))
                 rttText = ", handshake RTT \(DurationText.trimmed((sa - last) * 1000)) ms"
             }
-            let retries = max(0, tracker.synCount - 1)
+            let retries = max(0, tracker().synCount - 1)
             let retryText = retries > 0 ? " after \(retries) SYN retransmission\(retries == 1 ? "" : "s")" : ""
             outcome = Outcome(status: .connected, mechanism: .none, detectedAt: t, predictedAt: nil,
                               summary: "connected in \(DurationText.trimmed((t - started) * 1000)) ms\(retryText)\(rttText)", extra: extra)

@@ -1,0 +1,125 @@
+import Glibc
+import ConnDiagCore
+import ConnDiagPacket
+
+/// One kernel TCP connection under observation: the socket with the user's options, the
+/// captures beside it, and the flow tracker that turns packets into timeline events.
+/// Engines drive it from their own poll loop.
+public final class LiveConnection {
+    public let socket: TCPSocket
+    public let remote: SocketAddress
+    public private(set) var local: SocketAddress
+    public let effective: EffectiveSocketOptions
+    public private(set) var tracker: FlowTracker
+    public let captures: CaptureSet
+    public let timeline: Timeline
+    /// Fields added to every event (e.g. the attempt number of a repeated run).
+    public var tag: [(String, JSONValue)] = []
+    /// Lets an engine annotate wire events (predictions) before they enter the timeline.
+    public var decorateWireEvent: ((inout Event) -> Void)?
+    private var lastInfo: TCPInfo?
+    public private(set) var lastInfoSample: TCPInfo?
+
+    public init(remote: SocketAddress, options: SocketOptions, captures: CaptureSet, timeline: Timeline) throws {
+        self.remote = remote
+        self.captures = captures
+        self.timeline = timeline
+        socket = try TCPSocket(family: remote.family)
+        try socket.apply(options)
+        let anyAddress: IPAddress = remote.ip.isIPv6 ? .v6(0, 0) : .v4(0)
+        try socket.bind(SocketAddress(ip: options.source ?? anyAddress, port: options.sourcePort ?? 0))
+        local = try socket.localAddress()
+        effective = try socket.effectiveOptions()
+        tracker = FlowTracker(local: local, remote: remote)
+    }
+
+    public func add(_ e: Event) {
+        var e = e
+        if !tag.isEmpty { e.fields = tag + e.fields }
+        timeline.append(e)
+    }
+
+    public var clock: RunClock { timeline.clock }
+
+    /// Starts connect(). Returns 0 when it completed at once, an errno when it failed at
+    /// once, nil while in progress. The tracker learns the source address the kernel chose.
+    public func startConnect() -> Int32? {
+        var result: Int32? = nil
+        do {
+            if try socket.startConnect(to: remote) { result = 0 }
+        } catch let e as SyscallError {
+            result = e.errno.rawValue
+        } catch { result = EIO }
+        if let chosen = try? socket.localAddress() {
+            local = chosen
+            tracker = FlowTracker(local: chosen, remote: remote)
+        }
+        return result
+    }
+
+    /// Reads every packet the captures hold and appends the events they amount to.
+    public func pumpCaptures() {
+        for c in captures.captures {
+            c.read { packet in
+                let decoded = PacketDecoder.decode(packet.bytes, linkType: c.linkType, wireLength: packet.originalLength)
+                let t = clock.fromRealtime(nanos: packet.timestampNanos)
+                guard var e = tracker.observe(decoded, at: t) else { return }
+                decorateWireEvent?(&e)
+                add(e)
+            }
+        }
+    }
+
+    /// Waits up to `seconds` for the captures to deliver what is in flight.
+    public func drainCaptures(for seconds: Double) {
+        guard captures.isActive else { return }
+        let until = clock.now() + seconds
+        while clock.now() < until {
+            var fds = captureFDs()
+            _ = poll(&fds, nfds_t(fds.count), 20)
+            pumpCaptures()
+        }
+    }
+
+    public func captureFDs() -> [pollfd] {
+        captures.captures.map { pollfd(fd: $0.selectableFD, events: Int16(POLLIN), revents: 0) }
+    }
+
+    /// Samples TCP_INFO; appends a `tcp-info` event when a counter that matters changed.
+    @discardableResult
+    public func sampleInfo(at t: Double, force: Bool = false) -> TCPInfo? {
+        guard let info = socket.tcpInfo() else { return nil }
+        lastInfoSample = info
+        if !force, let l = lastInfo, !info.differsMeaningfully(from: l) { return info }
+        lastInfo = info
+        add(Event(t: t, source: .socket, kind: .tcpInfo, detail: info.summary, fields: info.fields))
+        return info
+    }
+
+    public enum ConnectResult: Equatable { case connected, failed(Int32), deadline, interrupted, safetyCap }
+
+    /// Polls until connect() finishes, the deadline passes or the run is interrupted,
+    /// pumping captures and sampling TCP_INFO on the way.
+    public func waitForConnect(started: Double, deadline: Double?, safetyCap: Double) -> (ConnectResult, Double) {
+        var nextSample = started
+        while true {
+            let now = clock.now()
+            if let d = deadline, now >= d { return (.deadline, d) }
+            if now >= safetyCap { return (.safetyCap, now) }
+            if now >= nextSample { sampleInfo(at: now); nextSample = now + 0.1 }
+            var fds = [pollfd(fd: socket.fd, events: Int16(POLLOUT), revents: 0),
+                       pollfd(fd: InterruptSignal.shared.readFD, events: Int16(POLLIN), revents: 0)] + captureFDs()
+            var waitMs = Int32(100)
+            if let d = deadline { waitMs = min(waitMs, Int32(max(0, (d - now) * 1000).rounded(.up))) }
+            _ = poll(&fds, nfds_t(fds.count), waitMs)
+            pumpCaptures()
+            if fds[0].revents != 0 {
+                let at = clock.now()
+                let e = socket.pendingError()
+                if e != 0 { return (.failed(e), at) }
+                return fds[0].revents & Int16(POLLOUT) != 0 ? (.connected, at) : (.failed(EIO), at)
+            }
+            if InterruptSignal.shared.isRaised { return (.interrupted, clock.now()) }
+        }
+    }
+}
