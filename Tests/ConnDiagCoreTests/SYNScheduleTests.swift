@@ -69,3 +69,57 @@ struct SYNScheduleTests {
         #expect(s.giveUpAt - s.nominalGiveUpAt < s.nominalGiveUpAt * 0.04)
     }
 }
+
+struct DeadPeerModelTests {
+    @Test func keepaliveIdleTwoIntervalOneCountThree() {
+        let k = KeepaliveSchedule(idle: 2, interval: 1, count: 3)
+        #expect(k.probes == [2, 3, 4])
+        #expect(k.abortAt == 5)
+        #expect(k.mechanism == .keepalive)
+    }
+
+    @Test func linuxDefaultsAreTwoHoursElevenMinutes() {
+        let k = KeepaliveSchedule(idle: 7200, interval: 75, count: 9)
+        #expect(k.abortAt == 7875)
+        #expect(DurationText.format(k.abortAt) == "2h 11min 15s")
+    }
+
+    @Test func userTimeoutReplacesKeepcnt() {
+        // KEEPIDLE 2, INTVL 1, CNT 9 but UT 3.5 s: abort at the first firing >= 3.5 s
+        // with a probe out, i.e. at 4 s after probes at 2 and 3.
+        let k = KeepaliveSchedule(idle: 2, interval: 1, count: 9, userTimeout: 3.5)
+        #expect(k.probes == [2, 3])
+        #expect(k.abortAt == 4)
+        #expect(k.mechanism == .userTimeout)
+        // UT shorter than KEEPIDLE still needs one probe first.
+        let early = KeepaliveSchedule(idle: 2, interval: 1, count: 9, userTimeout: 1)
+        #expect(early.probes == [2])
+        #expect(early.abortAt == 3)
+    }
+
+    @Test func keepaliveWithTheWheel() {
+        let k = KeepaliveSchedule(idle: 2, interval: 1, count: 3, hz: 250)
+        #expect(abs(k.probes[0] - 2.018) < 0.001)
+        #expect(abs((k.probes[1] - k.probes[0]) - 1.024) < 1e-9)
+        #expect(k.abortAt > 5 && k.abortAt < 5.1)
+    }
+
+    @Test func retries2Budgets() {
+        #expect(abs(RetransmissionSchedule.retries2Budget(15) - 924.6) < 1e-9)
+        #expect(abs(RetransmissionSchedule.retries2Budget(9) - 204.6) < 1e-9)
+        #expect(abs(RetransmissionSchedule.retries2Budget(3) - 3.0) < 1e-9)
+        #expect(abs(RetransmissionSchedule.retries2Budget(8) - 102.2) < 1e-9)
+    }
+
+    @Test func retransmissionLimitAndUserTimeout() {
+        let r = RetransmissionSchedule(firstRTO: 0.2, retries2: 15)
+        #expect(r.mechanism == .retransmissionLimit)
+        #expect(r.giveUpAt >= 924.6)
+        for (a, b) in zip(r.retransmissions.prefix(4), [0, 0.4, 1.2, 2.8]) { #expect(abs(a - b) < 1e-9) }
+        let u = RetransmissionSchedule(firstRTO: 0.2, retries2: 15, userTimeout: 3)
+        #expect(u.mechanism == .userTimeout)
+        #expect(abs(u.giveUpAt - 3) < 1e-9)
+        #expect(u.retransmissions.count == 4)
+        for (a, b) in zip(u.retransmissions, [0, 0.4, 1.2, 2.8]) { #expect(abs(a - b) < 1e-9) }
+    }
+}
