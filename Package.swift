@@ -24,16 +24,18 @@ let package = Package(
             .product(name: "SystemPackage", package: "swift-system"),
         ]),
         .target(name: "ConnDiagHTTP2", dependencies: ["CNghttp2"]),
+        // Engines that drive HTTP/2 sessions (keepalive PINGs, GOAWAY traces) over the TCP core.
+        .target(name: "ConnDiagHTTP2Engine", dependencies: ["ConnDiagCore", "ConnDiagTCP", "ConnDiagHTTP2"]),
         .target(name: "ConnDiagLab", dependencies: ["ConnDiagCore", "ConnDiagTCP", "CNetShims"]),
         .executableTarget(name: "conndiag", dependencies: [
-            "ConnDiagCore", "ConnDiagTCP", "ConnDiagHTTP2", "ConnDiagLab",
+            "ConnDiagCore", "ConnDiagTCP", "ConnDiagHTTP2", "ConnDiagHTTP2Engine", "ConnDiagLab",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "ConnDiagCoreTests", dependencies: ["ConnDiagCore"]),
         .testTarget(name: "ConnDiagPacketTests", dependencies: ["ConnDiagPacket"]),
         .testTarget(name: "ConnDiagTCPTests", dependencies: ["ConnDiagTCP"]),
         .testTarget(name: "ConnDiagHTTP2Tests", dependencies: ["ConnDiagHTTP2"]),
-        .testTarget(name: "LabTests", dependencies: ["ConnDiagLab", "ConnDiagTCP", "ConnDiagCore"]),
+        .testTarget(name: "LabTests", dependencies: ["ConnDiagLab", "ConnDiagTCP", "ConnDiagCore", "ConnDiagHTTP2Engine"]),
         .testTarget(name: "CLITests", dependencies: ["ConnDiagCore"]),
     ],
     swiftLanguageModes: [.v5]

@@ -70,6 +70,12 @@ public struct TableRenderer {
         if let e = o.explanation {
             for l in e.split(separator: "\n") { out += "           " + l + "\n" }
         }
+        if let d = o.detectedAt, let p = o.predictedAt, o.status != .connected {
+            let ms = ((d - p) * 1000).rounded()
+            out += "           observed t=\(DurationText.trimmed(d))s, predicted t=\(DurationText.trimmed(p))s (\(ms >= 0 ? "+" : "")\(Int(ms)) ms)\n"
+        } else if o.detectedAt == nil, let p = o.predictedAt {
+            out += "           predicted t=\(DurationText.trimmed(p))s\n"
+        }
         return out
     }
 }

@@ -12,26 +12,32 @@ final class HPACKInflater {
     /// Stop decoding a block whose decoded size (RFC 9113 accounting: name + value + 32
     /// per field) exceeds this; HPACK can expand a small block a thousandfold.
     let maxDecodedSize: Int
+    /// SETTINGS_HEADER_TABLE_SIZE the decoding side advertised (the encoder may use up to it).
+    let maxTableSize: Int
 
-    init(maxDecodedSize: Int) {
+    init(maxDecodedSize: Int, maxTableSize: Int = HTTP2Defaults.headerTableSize) {
         self.maxDecodedSize = maxDecodedSize
-        self.inflater = Self.makeInflater()
+        self.maxTableSize = maxTableSize
+        self.inflater = Self.makeInflater(maxTableSize: maxTableSize)
     }
 
     deinit {
         if let inflater { nghttp2_hd_inflate_del(inflater) }
     }
 
-    private static func makeInflater() -> OpaquePointer? {
+    private static func makeInflater(maxTableSize: Int) -> OpaquePointer? {
         var pointer: OpaquePointer?
-        guard nghttp2_hd_inflate_new(&pointer) == 0 else { return nil }
+        guard nghttp2_hd_inflate_new(&pointer) == 0, let pointer else { return nil }
+        if maxTableSize != HTTP2Defaults.headerTableSize {
+            _ = nghttp2_hd_inflate_change_table_size(pointer, max(0, maxTableSize))
+        }
         return pointer
     }
 
     /// Forget the dynamic table (a header block was lost or could not be decoded).
     func reset() {
         if let inflater { nghttp2_hd_inflate_del(inflater) }
-        inflater = Self.makeInflater()
+        inflater = Self.makeInflater(maxTableSize: maxTableSize)
     }
 
     /// Decode one complete header block. On failure the context is reset and the reason

@@ -39,6 +39,8 @@ public final class HTTP2ClientSession {
     private var inboundFields: [HTTP2Header] = []
     private var requestBodies: [Int32: RequestBody] = [:]
     private var receiveBuffer = [UInt8](repeating: 0, count: 64 * 1024)
+    private var inboundShadow: HTTP2FrameDecoder?
+    private var bytesFedToNghttp2 = 0
 
     private struct RequestBody {
         var bytes: [UInt8]
@@ -52,6 +54,10 @@ public final class HTTP2ClientSession {
     public init(fd: Int32, settings: HTTP2ClientSettings = HTTP2ClientSettings()) throws {
         self.fd = fd
         self.settings = settings
+        self.inboundShadow = HTTP2FrameDecoder(
+            side: .server, fromConnectionStart: true,
+            maxFrameSize: Int(settings.maxFrameSize ?? UInt32(HTTP2Defaults.maxFrameSize)),
+            headerTableSize: Int(settings.headerTableSize ?? UInt32(HTTP2Defaults.headerTableSize)))
 
         var callbacks: OpaquePointer?
         guard nghttp2_session_callbacks_new(&callbacks) == 0, let callbacks else {
@@ -135,16 +141,82 @@ public final class HTTP2ClientSession {
             return error == EAGAIN || error == EWOULDBLOCK ? .wouldBlock : .error(errno: error)
         }
         if n == 0 { return .eof }
+        let readBase = bytesRead
         bytesRead += n
         guard let session else { return .read(n) }
-        let rv = receiveBuffer.withUnsafeBufferPointer { nghttp2_session_mem_recv(session, $0.baseAddress, n) }
+
+        // nghttp2 silently drops input once it stops wanting to read (after GOAWAY), but
+        // what the server sends then (the second GOAWAY of a drain, PINGs, RST_STREAMs) is
+        // what this tool is for. A shadow decoder sees every inbound byte; nghttp2 is fed
+        // frame by frame so that the frames it will not look at are reported from the
+        // shadow instead.
+        guard let shadow = inboundShadow else {
+            if let error = feedNghttp2(session, upTo: readBase + n, readBase: readBase) {
+                return .sessionFailed(error)
+            }
+            return .read(n)
+        }
+        receiveBuffer.withUnsafeBufferPointer { shadow.append(bytes: $0[..<n]) }
+        loop: while true {
+            let result = shadow.nextFrame()
+            switch result {
+            case .needMoreData:
+                break loop
+            case .stopped:
+                // Frame boundaries lost: leave everything to nghttp2 from here on.
+                inboundShadow = nil
+                break loop
+            case let .frame(frame, offset):
+                if nghttp2StillReading(session) {
+                    if let error = feedNghttp2(session, upTo: offset + frame.wireLength, readBase: readBase) {
+                        return .sessionFailed(error)
+                    }
+                } else {
+                    emit(.ignoredFrame(frame))
+                }
+            case let .invalid(reason, _), let .truncated(reason, _):
+                if !nghttp2StillReading(session) {
+                    emit(.error(HTTP2SessionError(operation: "inbound bytes after nghttp2 stopped reading",
+                                                  code: 0, message: reason)))
+                }
+            case .preface:
+                break
+            }
+        }
+        // The start of a frame still incomplete: nghttp2 buffers it itself.
+        if let error = feedNghttp2(session, upTo: readBase + n, readBase: readBase) {
+            return .sessionFailed(error)
+        }
+        return .read(n)
+    }
+
+    /// Whether nghttp2 still processes input; once false it stays false.
+    private var nghttp2Reading = true
+
+    /// Hands receiveBuffer bytes up to absolute offset `end` to nghttp2, unless it stopped
+    /// reading. Returns a fatal error, after reporting it.
+    private func nghttp2StillReading(_ session: OpaquePointer) -> Bool {
+        if nghttp2Reading && nghttp2_session_want_read(session) == 0 {
+            nghttp2Reading = false
+        }
+        return nghttp2Reading
+    }
+
+    private func feedNghttp2(_ session: OpaquePointer, upTo end: Int, readBase: Int) -> HTTP2SessionError? {
+        let start = max(bytesFedToNghttp2, readBase)
+        let stop = min(end, bytesRead)
+        guard nghttp2StillReading(session), stop > start else { return nil }
+        bytesFedToNghttp2 = stop
+        let rv = receiveBuffer.withUnsafeBufferPointer {
+            nghttp2_session_mem_recv(session, $0.baseAddress! + (start - readBase), stop - start)
+        }
         if rv < 0 {
             let code = Int32(truncatingIfNeeded: rv)
             let error = HTTP2SessionError(operation: "nghttp2_session_mem_recv", code: code, message: nghttp2Message(code))
             onEvent?(.error(error))
-            return .sessionFailed(error)
+            return error
         }
-        return .read(n)
+        return nil
     }
 
     /// Serialises everything nghttp2 has queued and writes it (MSG_NOSIGNAL), keeping what

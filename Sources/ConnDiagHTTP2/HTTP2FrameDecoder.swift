@@ -76,15 +76,19 @@ public final class HTTP2FrameDecoder {
     ///   - fromConnectionStart: false when the capture may have begun mid-connection.
     ///   - maxFrameSize: see `maxFrameSize` (default 16384, the protocol default).
     ///   - frameSizeLimit: see `frameSizeLimit` (default: anything a 24-bit length holds).
+    ///   - headerTableSize: the SETTINGS_HEADER_TABLE_SIZE the receiver advertised, when it
+    ///     raised it above 4096 (the HPACK encoder of these bytes may use that much).
     public init(side: Side, fromConnectionStart: Bool = true,
                 maxFrameSize: Int = HTTP2Defaults.maxFrameSize,
                 frameSizeLimit: Int = HTTP2Defaults.maxFrameSizeLimit,
-                maxHeaderBlockSize: Int = 1 << 20) {
+                maxHeaderBlockSize: Int = 1 << 20,
+                headerTableSize: Int = HTTP2Defaults.headerTableSize) {
         self.side = side
         self.maxFrameSize = maxFrameSize
         self.frameSizeLimit = frameSizeLimit
         self.maxHeaderBlockSize = maxHeaderBlockSize
-        self.hpack = HPACKInflater(maxDecodedSize: max(maxHeaderBlockSize, 64 * 1024))
+        self.hpack = HPACKInflater(maxDecodedSize: max(maxHeaderBlockSize, 64 * 1024),
+                                   maxTableSize: headerTableSize)
         if fromConnectionStart {
             state = side == .client ? .preface : .firstFrame
         } else {

@@ -5,6 +5,11 @@ public enum HTTP2SessionEvent: Hashable, Sendable {
     /// fields (CONTINUATIONs folded in); outbound HEADERS carry the list that was sent.
     /// Outbound frames are reported when nghttp2 serialises them into the send buffer.
     case frame(HTTP2Direction, HTTP2Frame)
+    /// An inbound frame that arrived after nghttp2 stopped reading (`wantsRead` false:
+    /// after GOAWAY with no stream open, or after the session was terminated). nghttp2
+    /// drops such bytes without a callback, so the session decodes them itself; nothing
+    /// acts on them (a PING here gets no ACK, exactly as with any nghttp2 client).
+    case ignoredFrame(HTTP2Frame)
     /// A stream ended; `errorCode` is NO_ERROR for a clean close, otherwise the
     /// RST_STREAM/GOAWAY code that ended it (sent or received).
     case streamClosed(streamID: Int32, errorCode: HTTP2ErrorCode)

@@ -23,7 +23,8 @@ public final class Lab {
     public static let serverInterface = "cds0"
 
     private var listeners: [TCPListener] = []
-    private var peers: [LabPeer] = []
+    public private(set) var peers: [LabPeer] = []
+    private var directories: [String] = []
     private var destroyed = false
 
     /// Names look like `PREFIX-<pid>-<n>-c`; the pid lets a sweep tell live labs from stale ones.
@@ -98,6 +99,17 @@ public final class Lab {
         return peer
     }
 
+    /// A directory of files for an HTTP peer (nghttpd -d), removed with the lab.
+    public func makeContentDirectory(files: [String: Int] = ["index.html": 1024, "large.bin": 1 << 20]) throws -> String {
+        let dir = "/tmp/\(name)-www"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        directories.append(dir)
+        for (file, size) in files {
+            FileManager.default.createFile(atPath: dir + "/" + file, contents: Data(repeating: 0x61, count: size))
+        }
+        return dir
+    }
+
     public func serverAddress(ipv6: Bool) -> IPAddress { ipv6 ? serverIPv6 : serverIPv4 }
 
     /// Removes everything: peers, listeners, both namespaces (which takes the veth pair and
@@ -109,6 +121,8 @@ public final class Lab {
         peers = []
         listeners.forEach { $0.close() }
         listeners = []
+        for d in directories { try? FileManager.default.removeItem(atPath: d) }
+        directories = []
         for ns in [clientNamespace, serverNamespace] { Lab.deleteNamespace(ns) }
     }
 

@@ -5,52 +5,107 @@ import ConnDiagTCP
 
 /// A real peer process (nghttpd, a Python server, an echo peer) running inside a lab
 /// namespace through `ip netns exec`, which also mounts /etc/netns/NAME/{hosts,resolv.conf}.
+/// Spawned with an empty signal mask and default dispositions (a test runner's blocked
+/// signals must not reach the peer, or --peer-close's SIGUSR1 would never arrive).
 /// Stopped by PID, never by name.
 public final class LabPeer {
     public let namespace: String
     public let arguments: [String]
-    private let process = Process()
-    private let stderrPipe = Pipe()
-    public var pid: Int32 { process.processIdentifier }
+    public let pid: pid_t
+    private var exitStatus: Int32?
+    private let stderrFD: Int32
 
     init(namespace: String, arguments: [String], environment: [String: String]) throws {
         self.namespace = namespace
         self.arguments = arguments
-        process.executableURL = URL(fileURLWithPath: try HostCommand.locate("ip"))
-        process.arguments = ["netns", "exec", namespace] + arguments
+        let ip = try HostCommand.locate("ip")
+        var errPipe: [Int32] = [0, 0]
+        guard pipe(&errPipe) == 0 else { throw ConnDiagError.environment("pipe: \(ErrnoName.message(errno))") }
+        _ = fcntl(errPipe[0], F_SETFL, fcntl(errPipe[0], F_GETFL) | O_NONBLOCK)
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
+        posix_spawn_file_actions_addclose(&actions, errPipe[0])
+        posix_spawn_file_actions_addclose(&actions, errPipe[1])
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        var empty = sigset_t(), all = sigset_t()
+        sigemptyset(&empty)
+        sigfillset(&all)
+        posix_spawnattr_setsigmask(&attr, &empty)
+        posix_spawnattr_setsigdefault(&attr, &all)
+        // Its own process group: a Ctrl-C meant for conndiag must not kill the peer before
+        // conndiag has written its report and stopped the peer itself.
+        posix_spawnattr_setpgroup(&attr, 0)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
         var env = ProcessInfo.processInfo.environment
         for (k, v) in environment { env[k] = v }
-        process.environment = env
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = stderrPipe
-        do { try process.run() } catch {
-            throw ConnDiagError.environment("cannot start peer \(arguments.first ?? ""): \(error.localizedDescription)")
+        let envp: [UnsafeMutablePointer<CChar>?] = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        let argv: [UnsafeMutablePointer<CChar>?] = ([ip, "netns", "exec", namespace] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
+        var child: pid_t = 0
+        let rc = posix_spawn(&child, ip, &actions, &attr, argv, envp)
+        close(errPipe[1])
+        stderrFD = errPipe[0]
+        guard rc == 0 else {
+            close(errPipe[0])
+            throw ConnDiagError.environment("cannot start peer \(arguments.first ?? ""): \(ErrnoName.message(rc))")
+        }
+        pid = child
+    }
+
+    deinit {
+        stop()
+        close(stderrFD)
+    }
+
+    public var isRunning: Bool {
+        if exitStatus != nil { return false }
+        var status: Int32 = 0
+        let r = waitpid(pid, &status, WNOHANG)
+        if r == pid { exitStatus = status; return false }
+        return r == 0
+    }
+
+    /// Sends `signal` (SIGTERM, SIGQUIT, SIGKILL, SIGUSR1...) to the peer.
+    public func send(signal: Int32) { if isRunning { kill(pid, signal) } }
+
+    /// SIGTERM, then SIGKILL if it has not exited after `grace` seconds; always reaped.
+    public func stop(grace: Double = 1.0) {
+        guard isRunning else { return }
+        kill(pid, SIGTERM)
+        let until = RunClock.nanos(CLOCK_MONOTONIC) + Int64(grace * 1e9)
+        while isRunning && RunClock.nanos(CLOCK_MONOTONIC) < until { usleep(10_000) }
+        if isRunning {
+            kill(pid, SIGKILL)
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            exitStatus = status
         }
     }
 
-    public var isRunning: Bool { process.isRunning }
-
-    /// Sends `signal` (SIGTERM, SIGQUIT, SIGKILL...) to the peer.
-    public func send(signal: Int32) { if process.isRunning { kill(pid, signal) } }
-
-    /// SIGTERM, then SIGKILL if it has not exited after `grace` seconds.
-    public func stop(grace: Double = 1.0) {
-        guard process.isRunning else { return }
-        kill(pid, SIGTERM)
-        let until = Date().addingTimeInterval(grace)
-        while process.isRunning && Date() < until { usleep(10_000) }
-        if process.isRunning { kill(pid, SIGKILL) }
-        process.waitUntilExit()
+    /// What the peer wrote to stderr so far (for error messages).
+    public func stderrTail() -> String {
+        var out = [UInt8](), chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(stderrFD, $0.baseAddress, 4096) }
+            if n <= 0 { break }
+            out += chunk[0..<n]
+        }
+        return String(decoding: out.suffix(2000), as: UTF8.self)
     }
 
     /// Waits until a TCP connect from inside the peer's namespace to `port` succeeds.
     func waitUntilListening(port: UInt16, lab: Lab, timeout: Double = 15) throws {
-        let until = Date().addingTimeInterval(timeout)
-        while Date() < until {
-            guard process.isRunning else {
-                let err = String(decoding: stderrPipe.fileHandleForReading.availableData, as: UTF8.self)
-                throw ConnDiagError.environment("peer \(arguments.first ?? "") exited: \(err.split(separator: "\n").last.map(String.init) ?? "no message")")
+        let until = RunClock.nanos(CLOCK_MONOTONIC) + Int64(timeout * 1e9)
+        while RunClock.nanos(CLOCK_MONOTONIC) < until {
+            guard isRunning else {
+                let err = stderrTail().split(separator: "\n").last.map(String.init) ?? "no message"
+                throw ConnDiagError.environment("peer \(arguments.first ?? "") exited: \(err)")
             }
             let ok = (try? NetworkNamespace.run(namespace) { () -> Bool in
                 let s = try TCPSocket(family: AF_INET)

@@ -17,6 +17,8 @@ struct ConnDiag: ParsableCommand {
         EXAMPLES:
           conndiag syn-timeout 10.0.0.7:443 --syncnt 2
           conndiag syn-timeout --lab                  # built-in targets, no setup
+          conndiag keepalive-test db:5432 --keepalive --keepidle 15 --keepintvl 15 --keepcnt 5 --user-timeout 90s
+          conndiag keepalive-test --lab --cut-after 1s --keepalive --keepidle 2 --keepintvl 1 --keepcnt 3
 
         EXIT CODES:
           0  the run completed and every --expect held (or, with none, the target was healthy)
@@ -26,7 +28,7 @@ struct ConnDiag: ParsableCommand {
           4  bad input data (a malformed capture file)
         """,
         version: version,
-        subcommands: [SynTimeout.self]
+        subcommands: [SynTimeout.self, KeepaliveTest.self]
     )
 }
 

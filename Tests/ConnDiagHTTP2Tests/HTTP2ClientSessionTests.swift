@@ -1,5 +1,5 @@
 import Testing
-@testable import ConnDiagHTTP2
+import ConnDiagHTTP2
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -173,6 +173,69 @@ func pump(_ session: HTTP2ClientSession) -> HTTP2ReadResult {
         pump(session)
         #expect(session.response(for: stream)?.closeErrorCode == .refusedStream)
         #expect(session.response(for: stream)?.effectiveGRPCStatus == .unavailable)
+    }
+
+    @Test func gracefulDrainIsReportedFrameByFrame() throws {
+        // gRPC A9: GOAWAY(2^31-1, NO_ERROR) + PING, after the ACK a GOAWAY with the real
+        // last stream id, the open stream completes, then FIN.
+        let (clientFD, peerFD) = socketPair()
+        defer { close(clientFD); close(peerFD) }
+        let log = EventLog()
+        let session = try HTTP2ClientSession(fd: clientFD)
+        log.attach(to: session)
+        let stream = try session.submitRequest(authority: "svc", path: "/watch")
+        session.flush()
+        _ = readAvailable(peerFD)
+        writeAll(peerFD, frameBytes(type: 4, [])
+                 + frameBytes(type: 7, [0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0])
+                 + frameBytes(type: 6, [0, 0, 0, 0, 0, 0, 0, 9]))
+        pump(session)
+        #expect(log.frames(.outbound).contains { $0.payload == .ping(ack: true, opaque: 9) })
+        #expect(session.wantsRead) // stream 1 is still open
+        writeAll(peerFD, frameBytes(type: 7, [0, 0, 0, 1, 0, 0, 0, 0])
+                 + frameBytes(type: 1, flags: 0x05, stream: 1, [0x88]))
+        pump(session)
+        #expect(session.response(for: stream)?.status == 200)
+        #expect(session.response(for: stream)?.closeErrorCode == .noError)
+        #expect(!session.wantsRead)
+        // Frames that still arrive after nghttp2 lost interest are reported too.
+        writeAll(peerFD, frameBytes(type: 6, [0, 0, 0, 0, 0, 0, 0, 10]))
+        pump(session)
+        let goAways = log.frames(.inbound).compactMap { frame -> Int32? in
+            if case let .goAway(last, .noError, _) = frame.payload { return last }
+            return nil
+        }
+        #expect(goAways == [Int32.max, 1])
+        #expect(log.events.last == .ignoredFrame(HTTP2Frame(streamID: 0, length: 8, payload: .ping(ack: false, opaque: 10))))
+        #expect(!log.frames(.outbound).contains { $0.payload == .ping(ack: true, opaque: 10) })
+        shutdown(peerFD, Int32(SHUT_WR))
+        #expect(pump(session) == .eof)
+    }
+
+    @Test func framesAfterGoAwayInTheSameReadAreNotLost() throws {
+        let (clientFD, peerFD) = socketPair()
+        defer { close(clientFD); close(peerFD) }
+        let log = EventLog()
+        let session = try HTTP2ClientSession(fd: clientFD)
+        log.attach(to: session)
+        session.flush()
+        // No stream open: the first GOAWAY ends nghttp2's interest mid-buffer.
+        writeAll(peerFD, frameBytes(type: 4, [])
+                 + frameBytes(type: 7, [0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0])
+                 + frameBytes(type: 6, [0, 0, 0, 0, 0, 0, 0, 1])
+                 + frameBytes(type: 7, [0, 0, 0, 0, 0, 0, 0, 0x0b] + Array("too_many_pings".utf8)))
+        pump(session)
+        #expect(!session.wantsRead)
+        #expect(log.frames(.inbound).map(\.type) == [.settings, .goAway])
+        // nghttp2 even drops the SETTINGS ACK it owes: "The current session is closing".
+        #expect(log.events.contains { if case .frameNotSent(let f, _) = $0 { return f.type == .settings } else { return false } })
+        #expect(log.events.filter { if case .ignoredFrame = $0 { return true } else { return false } } == [
+            .ignoredFrame(HTTP2Frame(streamID: 0, length: 8, payload: .ping(ack: false, opaque: 1))),
+            .ignoredFrame(HTTP2Frame(streamID: 0, length: 22, payload: .goAway(
+                lastStreamID: 0, errorCode: .enhanceYourCalm, debugData: Array("too_many_pings".utf8)))),
+        ])
+        shutdown(peerFD, Int32(SHUT_WR))
+        #expect(pump(session) == .eof)
     }
 
     @Test func protocolViolationsAreReported() throws {

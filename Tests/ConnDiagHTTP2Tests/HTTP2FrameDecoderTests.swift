@@ -1,5 +1,5 @@
 import Testing
-@testable import ConnDiagHTTP2
+import ConnDiagHTTP2
 
 // Fixtures: one frame each, annotated field by field.
 

@@ -149,15 +149,35 @@ func spawn(_ argv: [String]) -> pid_t? {
     posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
     var cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
     defer { cArgs.forEach { free($0) } }
+    // The child inherits the calling thread's signal mask, and swift-testing runs tests on
+    // pool threads that block most signals: without this, SIGTERM stays pending forever.
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var empty = sigset_t()
+    sigemptyset(&empty)
+    posix_spawnattr_setsigmask(&attributes, &empty)
+    var defaults = sigset_t()
+    sigemptyset(&defaults)
+    for signal in [SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGPIPE] { sigaddset(&defaults, signal) }
+    posix_spawnattr_setsigdefault(&attributes, &defaults)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
     var pid: pid_t = 0
-    let rv = posix_spawn(&pid, argv[0], &actions, nil, &cArgs, environ)
+    let rv = posix_spawn(&pid, argv[0], &actions, &attributes, &cArgs, environ)
     return rv == 0 ? pid : nil
 }
 
-/// Sends `signal` to `pid` (if still ours to reap) and waits for it.
+/// Sends `signal` to `pid` and reaps it; SIGKILL if it is still there after 5 s.
 func stopProcess(_ pid: pid_t, signal: Int32 = SIGKILL) {
     kill(pid, signal)
     var status: Int32 = 0
+    let deadline = monotonicSeconds() + 5
+    while monotonicSeconds() < deadline {
+        let rv = waitpid(pid, &status, WNOHANG)
+        if rv == pid || (rv < 0 && errno != EINTR) { return }
+        usleep(10_000)
+    }
+    kill(pid, SIGKILL)
     while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
 }
 
