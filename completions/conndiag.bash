@@ -173,13 +173,13 @@ _conndiag() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    syn-timeout|help)
+    syn-timeout|keepalive-test|help)
         # Offer subcommand argument completions
         "_conndiag_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'syn-timeout help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'syn-timeout keepalive-test help' -- "${cur}"))
         ;;
     esac
 }
@@ -201,6 +201,97 @@ _conndiag_syn-timeout() {
         ;;
     '--lab-fault')
         __conndiag_add_completions -W 'listening'$'\n''blackhole'$'\n''refuse'$'\n''reject-reset'$'\n''icmp-host-unreachable'$'\n''icmp-port-unreachable'
+        return
+        ;;
+    '--syncnt')
+        return
+        ;;
+    '--keepidle')
+        return
+        ;;
+    '--keepintvl')
+        return
+        ;;
+    '--keepcnt')
+        return
+        ;;
+    '--user-timeout')
+        return
+        ;;
+    '--source')
+        return
+        ;;
+    '--interface')
+        return
+        ;;
+    '--write-pcap')
+        return
+        ;;
+    '--format')
+        __conndiag_add_completions -W 'table'$'\n''json'$'\n''ndjson'
+        return
+        ;;
+    '--expect')
+        return
+        ;;
+    esac
+}
+
+_conndiag_keepalive-test() {
+    repeating_flags=()
+    non_repeating_flags=(--lab -4 -6 --permit-without-stream --keepalive --no-keepalive --nodelay --no-capture --json --version -h --help)
+    repeating_options=(--expect)
+    non_repeating_options=(--traffic --write-size --write-interval --for --connect-timeout --cut-after --peer-close --peer-close-after --ping-time --ping-timeout --streams --path --grpc --request-interval --grpc-client --syncnt --keepidle --keepintvl --keepcnt --user-timeout --source --interface --write-pcap --format)
+    __conndiag_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--traffic')
+        __conndiag_add_completions -W 'idle'$'\n''send'$'\n''h2'
+        return
+        ;;
+    '--write-size')
+        return
+        ;;
+    '--write-interval')
+        return
+        ;;
+    '--for')
+        return
+        ;;
+    '--connect-timeout')
+        return
+        ;;
+    '--cut-after')
+        return
+        ;;
+    '--peer-close')
+        __conndiag_add_completions -W 'fin'$'\n''rst'
+        return
+        ;;
+    '--peer-close-after')
+        return
+        ;;
+    '--ping-time')
+        return
+        ;;
+    '--ping-timeout')
+        return
+        ;;
+    '--streams')
+        return
+        ;;
+    '--path')
+        return
+        ;;
+    '--grpc')
+        return
+        ;;
+    '--request-interval')
+        return
+        ;;
+    '--grpc-client')
+        __conndiag_add_completions -W 'go'$'\n''java'$'\n''core'
         return
         ;;
     '--syncnt')
