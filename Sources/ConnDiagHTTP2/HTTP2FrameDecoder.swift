@@ -103,6 +103,7 @@ public final class HTTP2FrameDecoder {
     public var bufferedByteCount: Int { buffer.count - readIndex }
 
     public func append<Bytes: Sequence>(bytes: Bytes) where Bytes.Element == UInt8 {
+        if case .stopped = state { return }
         if readIndex > 0 && (readIndex >= 64 * 1024 || readIndex == buffer.count) {
             buffer.removeFirst(readIndex)
             baseOffset += readIndex

@@ -52,3 +52,76 @@ while True:
         ["nghttpd", "--no-tls", "-d", directory, String(port)]
     }
 }
+
+extension LabPeers {
+    /// A grpcio server (PyPI grpcio, generic handlers with raw bytes, no protoc) with:
+    /// /conndiag.Lab/Watch (server streaming, never ends), /conndiag.Lab/Unary (echo),
+    /// /conndiag.Lab/Bidi (echo each message), and grpc.health.v1.Health when
+    /// grpcio-health-checking is installed (services from --serving/--not-serving).
+    /// Server options come as NAME=VALUE arguments, e.g. grpc.max_connection_age_ms=2000.
+    public static let grpcScript = #"""
+import signal, sys, threading, time
+from concurrent import futures
+import grpc
+port = int(sys.argv[1])
+options, serving, not_serving = [], [], []
+for a in sys.argv[2:]:
+    if a.startswith("--serving="): serving += [s for s in a.split("=", 1)[1].split(",") if s]
+    elif a.startswith("--not-serving="): not_serving += [s for s in a.split("=", 1)[1].split(",") if s]
+    else:
+        k, v = a.split("=", 1)
+        options.append((k, int(v)))
+def watch(request, context):
+    n = 0
+    while context.is_active():
+        n += 1
+        yield n.to_bytes(4, "big")
+        time.sleep(0.2)
+def unary(request, context):
+    return request
+def bidi(request_iterator, context):
+    for m in request_iterator:
+        yield m
+ident = lambda b: b
+handlers = {
+    "Watch": grpc.unary_stream_rpc_method_handler(watch, request_deserializer=ident, response_serializer=ident),
+    "Unary": grpc.unary_unary_rpc_method_handler(unary, request_deserializer=ident, response_serializer=ident),
+    "Bidi": grpc.stream_stream_rpc_method_handler(bidi, request_deserializer=ident, response_serializer=ident),
+}
+server = grpc.server(futures.ThreadPoolExecutor(max_workers=32), options=options)
+server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("conndiag.Lab", handlers),))
+try:
+    from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+    h = health.HealthServicer()
+    h.set("", health_pb2.HealthCheckResponse.SERVING)
+    for s in serving: h.set(s, health_pb2.HealthCheckResponse.SERVING)
+    for s in not_serving: h.set(s, health_pb2.HealthCheckResponse.NOT_SERVING)
+    health_pb2_grpc.add_HealthServicer_to_server(h, server)
+except ImportError:
+    pass
+server.add_insecure_port("[::]:%d" % port)
+server.start()
+stop = threading.Event()
+signal.signal(signal.SIGTERM, lambda s, f: stop.set())
+signal.signal(signal.SIGINT, lambda s, f: stop.set())
+while not stop.wait(0.2):
+    pass
+server.stop(0)
+"""#
+
+    public static func grpcServer(port: UInt16, options: [String: Int] = [:], serving: [String] = [], notServing: [String] = []) -> [String] {
+        var args = ["python3", "-c", grpcScript, String(port)]
+        args += options.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        if !serving.isEmpty { args.append("--serving=" + serving.joined(separator: ",")) }
+        if !notServing.isEmpty { args.append("--not-serving=" + notServing.joined(separator: ",")) }
+        return args
+    }
+
+    /// nghttpx as a request-level HTTP/2 proxy (h2c in front, h2c to the backend). SIGQUIT
+    /// makes it drain gracefully: GOAWAY NO_ERROR, in-flight streams complete.
+    public static func nghttpx(port: UInt16, backendPort: UInt16, backend: String = "127.0.0.1") -> [String] {
+        ["nghttpx", "--frontend=*,\(port);no-tls", "--backend=\(backend),\(backendPort);;proto=h2",
+         "--workers=1", "--log-level=ERROR", "--errorlog-file=/dev/null", "--accesslog-file=/dev/null",
+         "--conf=/dev/null", "--single-process"]
+    }
+}
