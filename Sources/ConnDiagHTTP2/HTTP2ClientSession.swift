@@ -35,6 +35,10 @@ public final class HTTP2ClientSession {
 
     private var session: OpaquePointer?
     private var sendBuffer: [UInt8] = []
+    /// Answer PINGs that arrive after nghttp2 stopped reading (GOAWAY received, no stream
+    /// open). gRPC's graceful drain (A9) waits for the ACK of the PING it sends with the
+    /// first GOAWAY before it sends the real last-stream-id; gRPC clients answer it.
+    public var answersPingsWhileDraining = true
     private var sendOffset = 0
     private var inboundFields: [HTTP2Header] = []
     private var requestBodies: [Int32: RequestBody] = [:]
@@ -173,6 +177,9 @@ public final class HTTP2ClientSession {
                     }
                 } else {
                     emit(.ignoredFrame(frame))
+                    if case .ping(false, let opaque) = frame.payload, answersPingsWhileDraining {
+                        queuePingAck(opaque: opaque)
+                    }
                 }
             case let .invalid(reason, _), let .truncated(reason, _):
                 if !nghttp2StillReading(session) {
@@ -257,6 +264,14 @@ public final class HTTP2ClientSession {
             // nghttp2's buffer is only valid until the next mem_send call.
             sendBuffer.append(contentsOf: UnsafeBufferPointer(start: data, count: produced))
         }
+    }
+
+    /// Writes a PING ACK frame ourselves: nghttp2 will not send one once it is closing.
+    private func queuePingAck(opaque: UInt64) {
+        var frame: [UInt8] = [0, 0, 8, 6, 1, 0, 0, 0, 0]   // length 8, type PING, flags ACK, stream 0
+        for i in 0..<8 { frame.append(UInt8(truncatingIfNeeded: opaque >> (56 - 8 * UInt64(i)))) }
+        sendBuffer.append(contentsOf: frame)
+        emit(.frame(.outbound, HTTP2Frame(streamID: 0, flags: HTTP2FrameFlags(rawValue: 1), length: 8, payload: .ping(ack: true, opaque: opaque))))
     }
 
     // MARK: - Submitting

@@ -122,6 +122,6 @@ server.stop(0)
     public static func nghttpx(port: UInt16, backendPort: UInt16, backend: String = "127.0.0.1") -> [String] {
         ["nghttpx", "--frontend=*,\(port);no-tls", "--backend=\(backend),\(backendPort);;proto=h2",
          "--workers=1", "--log-level=ERROR", "--errorlog-file=/dev/null", "--accesslog-file=/dev/null",
-         "--conf=/dev/null", "--single-process"]
+         "--conf=/dev/null"]
     }
 }
