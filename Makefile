@@ -7,7 +7,9 @@ APT_PKGS   := libpcap-dev libnghttp2-dev iptables iproute2 tcpdump nghttp2-serve
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 MAN_DATE   := 2026-11-23
 
-.PHONY: all deps build demo test man completions docs clean
+PIP_PKGS   := grpcio grpcio-health-checking
+
+.PHONY: all deps pydeps build demo test man completions docs clean
 
 all: build
 
@@ -19,6 +21,10 @@ deps:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null || exit 1; \
 	fi
 
+# Python test peers (a grpcio server) from PyPI, only when missing.
+pydeps:
+	@python3 -c "import grpc, grpc_health.v1.health" 2>/dev/null || python3 -m pip install -q $(PIP_PKGS)
+
 build: deps
 	$(SWIFT) build
 
@@ -27,7 +33,7 @@ build: deps
 demo: build
 	$(SUDO) $(BIN) syn-timeout --lab --format table
 
-test: build
+test: build pydeps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 

@@ -173,13 +173,13 @@ _conndiag() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    syn-timeout|keepalive-test|help)
+    syn-timeout|keepalive-test|goaway-trace|help)
         # Offer subcommand argument completions
         "_conndiag_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'syn-timeout keepalive-test help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'syn-timeout keepalive-test goaway-trace help' -- "${cur}"))
         ;;
     esac
 }
@@ -292,6 +292,98 @@ _conndiag_keepalive-test() {
         ;;
     '--grpc-client')
         __conndiag_add_completions -W 'go'$'\n''java'$'\n''core'
+        return
+        ;;
+    '--syncnt')
+        return
+        ;;
+    '--keepidle')
+        return
+        ;;
+    '--keepintvl')
+        return
+        ;;
+    '--keepcnt')
+        return
+        ;;
+    '--user-timeout')
+        return
+        ;;
+    '--source')
+        return
+        ;;
+    '--interface')
+        return
+        ;;
+    '--write-pcap')
+        return
+        ;;
+    '--format')
+        __conndiag_add_completions -W 'table'$'\n''json'$'\n''ndjson'
+        return
+        ;;
+    '--expect')
+        return
+        ;;
+    esac
+}
+
+_conndiag_goaway-trace() {
+    repeating_flags=()
+    non_repeating_flags=(--keep-request-open --unary --server-stream --bidi --permit-without-stream -4 -6 --keepalive --no-keepalive --nodelay --no-capture --json --version -h --help)
+    repeating_options=(--expect)
+    non_repeating_options=(--path --method --finish-request-after --grpc --message-hex --streams --new-stream-interval --ping-time --ping-timeout --for --connect-timeout --lab --max-connection-age --max-connection-age-grace --server-kill-after --server-drain-after --syncnt --keepidle --keepintvl --keepcnt --user-timeout --source --interface --write-pcap --format)
+    __conndiag_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--path')
+        return
+        ;;
+    '--method')
+        return
+        ;;
+    '--finish-request-after')
+        return
+        ;;
+    '--grpc')
+        return
+        ;;
+    '--message-hex')
+        return
+        ;;
+    '--streams')
+        return
+        ;;
+    '--new-stream-interval')
+        return
+        ;;
+    '--ping-time')
+        return
+        ;;
+    '--ping-timeout')
+        return
+        ;;
+    '--for')
+        return
+        ;;
+    '--connect-timeout')
+        return
+        ;;
+    '--lab')
+        __conndiag_add_completions -W 'grpc'$'\n''nghttpd'$'\n''nghttpx'
+        return
+        ;;
+    '--max-connection-age')
+        return
+        ;;
+    '--max-connection-age-grace')
+        return
+        ;;
+    '--server-kill-after')
+        return
+        ;;
+    '--server-drain-after')
         return
         ;;
     '--syncnt')
