@@ -39,6 +39,8 @@ public final class HTTP2ClientSession {
     /// open). gRPC's graceful drain (A9) waits for the ACK of the PING it sends with the
     /// first GOAWAY before it sends the real last-stream-id; gRPC clients answer it.
     public var answersPingsWhileDraining = true
+    /// Bytes go through this instead of recv/send on `fd` when set (HTTP/2 over TLS).
+    public var transport: HTTP2Transport?
     private var sendOffset = 0
     private var inboundFields: [HTTP2Header] = []
     private var requestBodies: [Int32: RequestBody] = [:]
@@ -137,14 +139,23 @@ public final class HTTP2ClientSession {
     public func readFromSocket() -> HTTP2ReadResult {
         let count = receiveBuffer.count
         var n: Int
-        repeat {
-            n = receiveBuffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, count, 0) }
-        } while n < 0 && errno == EINTR
-        if n < 0 {
-            let error = errno
-            return error == EAGAIN || error == EWOULDBLOCK ? .wouldBlock : .error(errno: error)
+        if let transport {
+            switch receiveBuffer.withUnsafeMutableBytes({ transport.receive(into: $0) }) {
+            case .bytes(let got): n = got
+            case .wouldBlock: return .wouldBlock
+            case .eof: return .eof
+            case .error(let e): return .error(errno: e)
+            }
+        } else {
+            repeat {
+                n = receiveBuffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, count, 0) }
+            } while n < 0 && errno == EINTR
+            if n < 0 {
+                let error = errno
+                return error == EAGAIN || error == EWOULDBLOCK ? .wouldBlock : .error(errno: error)
+            }
+            if n == 0 { return .eof }
         }
-        if n == 0 { return .eof }
         let readBase = bytesRead
         bytesRead += n
         guard let session else { return .read(n) }
@@ -235,14 +246,23 @@ public final class HTTP2ClientSession {
                 let remaining = sendBuffer.count - sendOffset
                 let offset = sendOffset
                 var n: Int
-                repeat {
-                    n = sendBuffer.withUnsafeBytes {
-                        send(fd, $0.baseAddress! + offset, remaining, Int32(MSG_NOSIGNAL))
+                if let transport {
+                    switch sendBuffer.withUnsafeBytes({ transport.send(UnsafeRawBufferPointer(rebasing: $0[offset...])) }) {
+                    case .bytes(let sent): n = sent
+                    case .wouldBlock: return .wouldBlock
+                    case .eof: return .error(errno: EPIPE)
+                    case .error(let e): return .error(errno: e)
                     }
-                } while n < 0 && errno == EINTR
-                if n < 0 {
-                    let error = errno
-                    return error == EAGAIN || error == EWOULDBLOCK ? .wouldBlock : .error(errno: error)
+                } else {
+                    repeat {
+                        n = sendBuffer.withUnsafeBytes {
+                            send(fd, $0.baseAddress! + offset, remaining, Int32(MSG_NOSIGNAL))
+                        }
+                    } while n < 0 && errno == EINTR
+                    if n < 0 {
+                        let error = errno
+                        return error == EAGAIN || error == EWOULDBLOCK ? .wouldBlock : .error(errno: error)
+                    }
                 }
                 sendOffset += n
                 bytesWritten += n
@@ -610,4 +630,13 @@ private func withNVArray<R>(_ fields: [HTTP2Header], _ body: (UnsafePointer<nght
 /// nghttp2's text for a library error code.
 func nghttp2Message(_ code: Int32) -> String {
     nghttp2_strerror(code).map { String(cString: $0) } ?? "unknown nghttp2 error"
+}
+
+
+/// What carries the session's bytes when it is not the plain socket (TLS).
+public enum HTTP2TransportIO: Sendable, Equatable { case bytes(Int), wouldBlock, eof, error(Int32) }
+
+public protocol HTTP2Transport: AnyObject {
+    func receive(into buffer: UnsafeMutableRawBufferPointer) -> HTTP2TransportIO
+    func send(_ bytes: UnsafeRawBufferPointer) -> HTTP2TransportIO
 }

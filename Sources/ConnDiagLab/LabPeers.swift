@@ -125,3 +125,41 @@ server.stop(0)
          "--conf=/dev/null"]
     }
 }
+
+extension LabPeers {
+    /// A load balancer's idle timeout in miniature: accepts connections and closes each one
+    /// after `idle` seconds without data from the client, with FIN (or RST when `rst`).
+    public static let idleCloserScript = #"""
+import selectors, signal, socket, struct, sys, time
+port, idle, mode = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
+signal.signal(signal.SIGTERM, lambda s, f: sys.exit(0))
+sel = selectors.DefaultSelector()
+s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+s.bind(("::", port)); s.listen(128); s.setblocking(False)
+sel.register(s, selectors.EVENT_READ, None)
+last = {}
+while True:
+    for key, _ in sel.select(timeout=0.02):
+        if key.data is None:
+            c, _ = s.accept(); c.setblocking(False)
+            sel.register(c, selectors.EVENT_READ, "c"); last[c] = time.monotonic()
+        else:
+            c = key.fileobj
+            try: d = c.recv(65536)
+            except OSError: d = b""
+            if d: last[c] = time.monotonic()
+            else:
+                sel.unregister(c); last.pop(c, None); c.close()
+    now = time.monotonic()
+    for c, t in list(last.items()):
+        if now - t >= idle:
+            if mode == "rst": c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sel.unregister(c); last.pop(c); c.close()
+"""#
+
+    public static func idleCloser(port: UInt16, idle: Double, rst: Bool = false) -> [String] {
+        ["python3", "-c", idleCloserScript, String(port), String(idle), rst ? "rst" : "fin"]
+    }
+}
