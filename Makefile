@@ -9,7 +9,7 @@ MAN_DATE   := 2026-11-23
 
 PIP_PKGS   := grpcio grpcio-health-checking
 
-.PHONY: all deps pydeps build demo test man completions docs clean
+.PHONY: all deps pydeps build demo test bench man completions docs clean
 
 all: build
 
@@ -28,14 +28,20 @@ pydeps:
 build: deps
 	$(SWIFT) build
 
-# The main job on the built-in lab: syn-timeout against blackholed, refused,
-# ICMP-unreachable and listening targets in a private network namespace.
-demo: build
+# The main job on the built-in lab: the --quick matrix of every classic failure, then the
+# syn-timeout timelines of the blackholed, refused, ICMP-unreachable and listening targets.
+demo: build pydeps
+	$(SUDO) $(BIN) lab --quick --format table
 	$(SUDO) $(BIN) syn-timeout --lab --format table
 
 test: build pydeps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+# Benchmarks (figures in the README). Release build; needs root for the lab namespaces.
+bench: deps
+	$(SWIFT) build -c release
+	$(SUDO) env BIN=.build/release/conndiag bash bench/probe-scale.sh
 
 # Man pages and shell completions are generated from the ArgumentParser definitions;
 # CLITests fails when the committed copies are stale.

@@ -173,13 +173,13 @@ _conndiag() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    syn-timeout|keepalive-test|goaway-trace|help)
+    syn-timeout|keepalive-test|goaway-trace|probe|lab|help)
         # Offer subcommand argument completions
         "_conndiag_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'syn-timeout keepalive-test goaway-trace help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'syn-timeout keepalive-test goaway-trace probe lab help' -- "${cur}"))
         ;;
     esac
 }
@@ -332,7 +332,7 @@ _conndiag_goaway-trace() {
     repeating_flags=()
     non_repeating_flags=(--keep-request-open --unary --server-stream --bidi --permit-without-stream -4 -6 --keepalive --no-keepalive --nodelay --no-capture --json --version -h --help)
     repeating_options=(--expect)
-    non_repeating_options=(--path --method --finish-request-after --grpc --message-hex --streams --new-stream-interval --ping-time --ping-timeout --for --connect-timeout --lab --max-connection-age --max-connection-age-grace --server-kill-after --server-drain-after --syncnt --keepidle --keepintvl --keepcnt --user-timeout --source --interface --write-pcap --format)
+    non_repeating_options=(--path --method --finish-request-after --grpc --message-hex --streams --new-stream-interval --ping-time --ping-timeout --for --connect-timeout --lab --max-connection-age --max-connection-age-grace --server-kill-after --upstream-kill-after --server-drain-after --syncnt --keepidle --keepintvl --keepcnt --user-timeout --source --interface --write-pcap --format)
     __conndiag_offer_flags_options 1
 
     # Offer option value completions
@@ -383,6 +383,9 @@ _conndiag_goaway-trace() {
     '--server-kill-after')
         return
         ;;
+    '--upstream-kill-after')
+        return
+        ;;
     '--server-drain-after')
         return
         ;;
@@ -408,6 +411,89 @@ _conndiag_goaway-trace() {
         return
         ;;
     '--write-pcap')
+        return
+        ;;
+    '--format')
+        __conndiag_add_completions -W 'table'$'\n''json'$'\n''ndjson'
+        return
+        ;;
+    '--expect')
+        return
+        ;;
+    esac
+}
+
+_conndiag_probe() {
+    repeating_flags=()
+    non_repeating_flags=(--tls --insecure --h2 --hold-keepalive --hold-ping -4 -6 --json --keepalive --no-keepalive --nodelay --version -h --help)
+    repeating_options=(--expect)
+    non_repeating_options=(--targets --concurrency --connect-timeout --sni --cacert --pings --grpc-health --hold --format --syncnt --keepidle --keepintvl --keepcnt --user-timeout --source)
+    __conndiag_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--targets')
+        return
+        ;;
+    '--concurrency')
+        return
+        ;;
+    '--connect-timeout')
+        return
+        ;;
+    '--sni')
+        return
+        ;;
+    '--cacert')
+        return
+        ;;
+    '--pings')
+        return
+        ;;
+    '--grpc-health')
+        return
+        ;;
+    '--hold')
+        return
+        ;;
+    '--expect')
+        return
+        ;;
+    '--format')
+        __conndiag_add_completions -W 'table'$'\n''json'$'\n''ndjson'
+        return
+        ;;
+    '--syncnt')
+        return
+        ;;
+    '--keepidle')
+        return
+        ;;
+    '--keepintvl')
+        return
+        ;;
+    '--keepcnt')
+        return
+        ;;
+    '--user-timeout')
+        return
+        ;;
+    '--source')
+        return
+        ;;
+    esac
+}
+
+_conndiag_lab() {
+    repeating_flags=()
+    non_repeating_flags=(--list --quick --json --version -h --help)
+    repeating_options=(--expect)
+    non_repeating_options=(--parallel --format)
+    __conndiag_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--parallel')
         return
         ;;
     '--format')

@@ -4,6 +4,7 @@
 #include <linux/tcp.h>
 #include <sched.h>
 #include <signal.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -66,6 +67,13 @@ void CNetShims_routeSignalsToPipe(int fd) {
     sa.sa_flags = SA_RESTART;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    // A parent may have left them blocked (test runners, some supervisors): unblock, or an
+    // interrupt would never arrive and the run could not write its report.
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
     // A pipe reader that went away (`conndiag ... | head`) must not kill the run silently.
     signal(SIGPIPE, SIG_IGN);
 }

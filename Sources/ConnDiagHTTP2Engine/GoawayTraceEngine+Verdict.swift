@@ -74,7 +74,14 @@ extension GoawayTraceEngine {
         guard let d else {
             // No GOAWAY: the connection ended under us, or the run ended.
             guard let end = ended else {
-                let note = open.isEmpty ? "every stream finished" : "\(open.count) stream\(open.count == 1 ? "" : "s") still open"
+                let resets = streams.filter { if case .reset(_, nil) = $0.end { return true }; return false }
+                var note = open.isEmpty ? "every stream finished" : "\(open.count) stream\(open.count == 1 ? "" : "s") still open"
+                if let r = resets.first, case .reset(let code, _) = r.end {
+                    let status = GRPCStatusCode(rstStream: code).name
+                    note = "the server reset stream \(r.id) with RST_STREAM \(code.name): clients report \(status)" + (resets.count > 1 ? " (\(resets.count) streams reset)" : "")
+                    if code == .internalError { note += "; a proxy does this when its upstream fails, which is why clients see INTERNAL rather than UNAVAILABLE" }
+                    extra.append(("streams_reset", .int(Int64(resets.count))))
+                }
                 return Outcome(status: .survived, mechanism: .none, summary: "no GOAWAY and no close in \(DurationText.format(stopAt - established)); \(note)", extra: extra)
             }
             let rst: Bool = { if case .error(let e) = end.how { return e == ECONNRESET }; return false }()

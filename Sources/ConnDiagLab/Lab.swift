@@ -90,6 +90,16 @@ public final class Lab {
         }
     }
 
+    /// Makes the server side behave like a NAT or load balancer with an idle timeout: its
+    /// connection tracking forgets a TCP flow idle for `seconds`, and packets of a forgotten
+    /// flow are dropped as INVALID. The sysctls are the server namespace's own.
+    public func idleTimeout(seconds: Int) throws {
+        let ns = ["ip", "netns", "exec", serverNamespace]
+        try HostCommand.run(ns + ["iptables", "-w", "-A", "INPUT", "-m", "conntrack", "--ctstate", "INVALID", "-j", "DROP"])
+        try HostCommand.run(ns + ["sysctl", "-q", "-w", "net.netfilter.nf_conntrack_tcp_timeout_established=\(seconds)",
+                                  "net.netfilter.nf_conntrack_tcp_loose=0"])
+    }
+
     /// Starts a peer process inside the server namespace; it is killed when the lab goes away.
     @discardableResult
     public func startPeer(_ arguments: [String], readyPort: UInt16? = nil, environment: [String: String] = [:]) throws -> LabPeer {

@@ -88,6 +88,9 @@ extension ConnDiag {
         @Option(name: .long, help: "With --lab: SIGKILL the server this long after the connection is up.")
         var serverKillAfter: DurationArgument?
 
+        @Option(name: .long, help: "With --lab nghttpx: SIGKILL the upstream nghttpd this long after the connection is up (the proxy stays).")
+        var upstreamKillAfter: DurationArgument?
+
         @Option(name: .long, help: "With --lab: ask the server to drain this long after the connection is up (SIGQUIT for nghttpx).")
         var serverDrainAfter: DurationArgument?
 
@@ -107,6 +110,7 @@ extension ConnDiag {
             if lab == nil && (serverKillAfter != nil || serverDrainAfter != nil || maxConnectionAge != nil || maxConnectionAgeGrace != nil) {
                 throw ValidationError("--server-kill-after, --server-drain-after and --max-connection-age* need --lab")
             }
+            if upstreamKillAfter != nil && lab != .nghttpx { throw ValidationError("--upstream-kill-after needs --lab nghttpx") }
             if lab != .grpc && (maxConnectionAge != nil || maxConnectionAgeGrace != nil) {
                 throw ValidationError("--max-connection-age and --max-connection-age-grace need --lab grpc")
             }
@@ -154,6 +158,9 @@ extension ConnDiag {
                 config.namespace = l.clientNamespace
                 if let k = serverKillAfter {
                     config.actions.append(ScheduledAction(after: k.seconds, label: "the server process is killed (SIGKILL)") { peer.send(signal: SIGKILL) })
+                }
+                if let u = upstreamKillAfter, let upstream = l.peers.first {
+                    config.actions.append(ScheduledAction(after: u.seconds, label: "the upstream server is killed (SIGKILL); the proxy stays") { upstream.send(signal: SIGKILL) })
                 }
                 if let d = serverDrainAfter {
                     let sig = server == .nghttpx ? SIGQUIT : SIGTERM

@@ -1,0 +1,58 @@
+import Foundation
+import ConnDiagCore
+import ConnDiagTCP
+
+/// Runs scenarios a few at a time (each in its own lab: namespaces, peers and timers do not
+/// interfere), reports each row as it finishes, and stops starting new ones on SIGINT.
+public final class ScenarioRunner {
+    public let scenarios: [Scenario]
+    public let quick: Bool
+    public let parallelism: Int
+    public var onRow: ((ScenarioRow) -> Void)?
+
+    public init(scenarios: [Scenario], quick: Bool, parallelism: Int = 4) {
+        self.scenarios = scenarios
+        self.quick = quick
+        self.parallelism = max(1, parallelism)
+    }
+
+    /// Nominal time of the matrix (sum of the scenarios run in parallel lanes).
+    public var estimatedSeconds: Double {
+        let times = scenarios.map { quick ? $0.seconds.quick : $0.seconds.full }.sorted(by: >)
+        var lanes = [Double](repeating: 0, count: parallelism)
+        for t in times { let i = lanes.indices.min { lanes[$0] < lanes[$1] }!; lanes[i] += t + 0.5 }
+        return lanes.max() ?? 0
+    }
+
+    public func run() -> (rows: [ScenarioRow], interrupted: Bool) {
+        let lock = NSLock()
+        var rows = [ScenarioRow?](repeating: nil, count: scenarios.count)
+        var next = 0
+        let group = DispatchGroup()
+        for _ in 0..<min(parallelism, scenarios.count) {
+            // A thread per lane, not per scenario: the engines block in poll() and enter
+            // namespaces per thread, so they want threads of their own.
+            let t = Thread { [self] in
+                while true {
+                    lock.lock()
+                    if next >= scenarios.count || InterruptSignal.shared.isRaised { lock.unlock(); break }
+                    let i = next; next += 1
+                    lock.unlock()
+                    let s = scenarios[i]
+                    let start = Date()
+                    var row = ScenarioRow(scenario: s, result: nil, error: nil, elapsed: 0)
+                    do { row.result = try s.run(quick) } catch { row.error = (error as? ConnDiagError)?.message ?? "\(error)" }
+                    row.elapsed = Date().timeIntervalSince(start)
+                    lock.lock(); rows[i] = row; lock.unlock()
+                    onRow?(row)
+                }
+                group.leave()
+            }
+            t.stackSize = 1 << 21
+            group.enter()
+            t.start()
+        }
+        group.wait()
+        return (rows.compactMap { $0 }, InterruptSignal.shared.isRaised)
+    }
+}
