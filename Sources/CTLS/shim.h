@@ -40,7 +40,7 @@ typedef struct {
     unsigned char head[32];    // the first bytes received from the peer
 } CTLS_SocketState;
 
-static int CTLS_socketBIOWrite(BIO *bio, const char *data, int length) {
+static inline int CTLS_socketBIOWrite(BIO *bio, const char *data, int length) {
     CTLS_SocketState *state = (CTLS_SocketState *)BIO_get_data(bio);
     BIO_clear_retry_flags(bio);
     if (state == NULL || length < 0) return -1;
@@ -60,7 +60,7 @@ static int CTLS_socketBIOWrite(BIO *bio, const char *data, int length) {
     }
 }
 
-static int CTLS_socketBIORead(BIO *bio, char *out, int length) {
+static inline int CTLS_socketBIORead(BIO *bio, char *out, int length) {
     CTLS_SocketState *state = (CTLS_SocketState *)BIO_get_data(bio);
     BIO_clear_retry_flags(bio);
     if (state == NULL || out == NULL || length <= 0) return 0;
@@ -90,11 +90,11 @@ static int CTLS_socketBIORead(BIO *bio, char *out, int length) {
     }
 }
 
-static int CTLS_socketBIOPuts(BIO *bio, const char *text) {
+static inline int CTLS_socketBIOPuts(BIO *bio, const char *text) {
     return CTLS_socketBIOWrite(bio, text, (int)strlen(text));
 }
 
-static long CTLS_socketBIOCtrl(BIO *bio, int command, long number, void *pointer) {
+static inline long CTLS_socketBIOCtrl(BIO *bio, int command, long number, void *pointer) {
     (void)number;
     CTLS_SocketState *state = (CTLS_SocketState *)BIO_get_data(bio);
     switch (command) {
@@ -111,7 +111,7 @@ static long CTLS_socketBIOCtrl(BIO *bio, int command, long number, void *pointer
     }
 }
 
-static int CTLS_socketBIODestroy(BIO *bio) {
+static inline int CTLS_socketBIODestroy(BIO *bio) {
     free(BIO_get_data(bio));
     BIO_set_data(bio, NULL);
     BIO_set_init(bio, 0);
@@ -153,6 +153,23 @@ static inline CTLS_SocketState *CTLS_socketState(const SSL *ssl) {
     return bio == NULL ? NULL : (CTLS_SocketState *)BIO_get_data(bio);
 }
 
+/// Fills the rest of `head` with bytes still waiting in the socket, without consuming
+/// them (OpenSSL reads a record header first, so a failed handshake has seen 5 bytes).
+static inline void CTLS_peekHead(const SSL *ssl) {
+    CTLS_SocketState *state = CTLS_socketState(ssl);
+    if (state == NULL || state->headLength >= (int)sizeof(state->head)) return;
+    if ((unsigned long long)state->headLength != state->bytesIn) return;   // head is not contiguous
+    unsigned char more[sizeof(state->head)];
+    size_t room = sizeof(state->head) - (size_t)state->headLength;
+    ssize_t n;
+    do {
+        n = recv(state->fd, more, room, MSG_PEEK | MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    if (n <= 0) return;
+    memcpy(state->head + state->headLength, more, (size_t)n);
+    state->headLength += (int)n;
+}
+
 // MARK: - Context and connection set-up (macros in OpenSSL)
 
 static inline void CTLS_setNonBlockingModes(SSL_CTX *context) {
@@ -167,7 +184,7 @@ static inline int CTLS_setServerNameIndication(SSL *ssl, const char *name) {
 
 // MARK: - Key log (SSLKEYLOGFILE, NSS format)
 
-static void CTLS_keyLogCallback(const SSL *ssl, const char *line) {
+static inline void CTLS_keyLogCallback(const SSL *ssl, const char *line) {
     const char *path = (const char *)SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
     if (path == NULL || line == NULL) return;
     int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);

@@ -71,6 +71,16 @@ extension GoawayTraceEngine {
             return Outcome(status: .detected, mechanism: .h2PingTimeout, detectedAt: end.at, predictedAt: sentAt + config.pingTimeout,
                            summary: "the PING sent at t=\(DurationText.trimmed(sentAt))s got no ACK within \(DurationText.format(config.pingTimeout))", extra: extra)
         }
+        if !protocolErrors.isEmpty && (goaways.isEmpty || protocolErrors[0].t <= goaways[0].t) {
+            // The server broke the protocol: say what, and what the client stack did about it.
+            let reasons = protocolErrors.map(\.reason)
+            var unique: [String] = []
+            for r in reasons where !unique.contains(r) { unique.append(r) }
+            return Outcome(status: .error, mechanism: .none, detectedAt: protocolErrors[0].t,
+                           summary: "HTTP/2 protocol error by the server: " + unique.prefix(2).joined(separator: "; "),
+                           explanation: (killed.isEmpty ? "" : "\(killed.count) open stream\(killed.count == 1 ? "" : "s") lost; ") + (wireEnd.isEmpty ? "" : wireEnd),
+                           extra: extra + [("protocol_errors", .array(unique.map { .string($0) }))])
+        }
         guard let d else {
             // No GOAWAY: the connection ended under us, or the run ended.
             guard let end = ended else {
@@ -85,6 +95,14 @@ extension GoawayTraceEngine {
                 return Outcome(status: .survived, mechanism: .none, summary: "no GOAWAY and no close in \(DurationText.format(stopAt - established)); \(note)", extra: extra)
             }
             let rst: Bool = { if case .error(let e) = end.how { return e == ECONNRESET }; return false }()
+            let inboundH2 = timeline.events.contains { $0.source == .h2 && $0.direction == .in }
+            let inboundBytes = timeline.events.filter { $0.source == .wire && $0.kind == .data && $0.direction == .in }
+                .reduce(0) { n, e in if case .int(let l)? = e.field("len") { return n + Int(l) }; return n }
+            if !inboundH2 && inboundBytes > 0 {
+                return Outcome(status: .error, mechanism: rst ? .peerRst : .peerFin, detectedAt: end.at, errno: rst ? "ECONNRESET" : nil,
+                               summary: "not HTTP/2: the server sent \(inboundBytes) bytes that are no HTTP/2 frame and closed the connection (does it speak h2c with prior knowledge?)",
+                               explanation: wireEnd.isEmpty ? nil : wireEnd, extra: extra)
+            }
             if case .sessionFailed(let m) = end.how {
                 return Outcome(status: .error, mechanism: .none, detectedAt: end.at, summary: "HTTP/2 protocol error: \(m)", extra: extra)
             }
@@ -97,8 +115,9 @@ extension GoawayTraceEngine {
 
         extra += [("connection_age_s", .double(round6(d.age))), ("grace_s", d.grace.map { .double(round6($0)) } ?? .null),
                   ("double_goaway", .bool(d.isDoubleGoaway)), ("goaway_debug", .string(d.debug))]
+        let shortDebug = d.debug.count > 80 ? String(d.debug.prefix(80)) + "… (\(d.debug.utf8.count)+ bytes)" : d.debug
         let drainText = (d.isDoubleGoaway ? "double GOAWAY (A9 graceful drain)" : "GOAWAY \(d.code.name)")
-            + " after a connection age of \(DurationText.trimmed(d.age))s" + (d.debug.isEmpty ? "" : " (\"\(d.debug)\")")
+            + " after a connection age of \(DurationText.trimmed(d.age))s" + (shortDebug.isEmpty ? "" : " (\"\(shortDebug)\")")
 
         if d.code != .noError {
             var advice = ""

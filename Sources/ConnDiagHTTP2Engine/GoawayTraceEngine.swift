@@ -90,6 +90,8 @@ public final class GoawayTraceEngine {
     /// Set when a GOAWAY arrives: with --new-stream-interval one stream is tried at once, to
     /// show that a draining connection refuses new streams.
     private var probeAfterGoaway = false
+    /// Protocol violations by the server that the HTTP/2 stack detected: (time, reason).
+    var protocolErrors: [(t: Double, reason: String)] = []
     var serverPingsAfterGoawayCount: Int { serverPingsAfterGoaway }
     var pingsSentCount: Int { pingsSent }
     var pingRTTList: [Double] { pingRTTs }
@@ -308,6 +310,9 @@ public final class GoawayTraceEngine {
                     outstandingPing = nil
                 }
                 if direction == .inbound, !ack, !goaways.isEmpty { serverPingsAfterGoaway += 1 }
+            case .goAway(_, let code, let debug) where direction == .outbound && code != .noError:
+                let text = String(decoding: debug.prefix(200), as: UTF8.self)
+                protocolErrors.append((now, "conndiag's HTTP/2 stack answered GOAWAY \(code.name)" + (text.isEmpty ? "" : " (\"\(text)\")")))
             case .rstStream(let code) where direction == .inbound:
                 if let i = streams.firstIndex(where: { $0.id == frame.streamID }) { streams[i].inboundReset = code }
             default: break
@@ -332,6 +337,7 @@ public final class GoawayTraceEngine {
             timeline.append(Event(t: now, source: .h2, kind: "stream-closed", detail: "stream \(id) closed (\(code.name))",
                                   fields: [("stream_id", .int(Int64(id))), ("error_code", .string(code.name))]))
         case .invalidFrame(let frame, let err):
+            protocolErrors.append((now, "invalid \(frame.type.name) on stream \(frame.streamID): \(err.message)"))
             timeline.append(Event(t: now, source: .h2, kind: .invalid, direction: .in, detail: "invalid \(frame.type.name): \(err.message)"))
         case .invalidHeader(let id, let h):
             timeline.append(Event(t: now, source: .h2, kind: .invalid, direction: .in, detail: "invalid header \(h.name) on stream \(id)"))
@@ -341,9 +347,12 @@ public final class GoawayTraceEngine {
                 streams[i].endedAt = now
                 streams[i].end = .refusedByGoaway(lastStreamID: goaways.last?.lastStreamID ?? 0)
             }
-            timeline.append(Event(t: now, source: .h2, kind: "stream-refused", direction: .out,
+            var isHeaders = false
+            if case .headers = frame.payload { isHeaders = true }
+            timeline.append(Event(t: now, source: .h2, kind: isHeaders ? "stream-refused" : "frame-not-sent", direction: .out,
                                   detail: "\(frame.type.name) on stream \(frame.streamID) not sent: \(err.message)"))
         case .error(let err):
+            protocolErrors.append((now, err.message))
             timeline.append(Event(t: now, source: .h2, kind: .error, detail: err.description))
         }
     }

@@ -163,3 +163,61 @@ while True:
         ["python3", "-c", idleCloserScript, String(port), String(idle), rst ? "rst" : "fin"]
     }
 }
+
+extension LabPeers {
+    /// A hostile HTTP/2 server (raw socket, no library) for robustness tests. It reads the
+    /// client preface, sends SETTINGS, then misbehaves as `mode` says.
+    public static let hostileH2Script = #"""
+import socket, struct, sys, time, signal
+port, mode = int(sys.argv[1]), sys.argv[2]
+signal.signal(signal.SIGTERM, lambda s, f: sys.exit(0))
+def frame(t, flags, sid, payload):
+    return struct.pack(">I", len(payload))[1:] + bytes([t, flags]) + struct.pack(">I", sid) + payload
+SETTINGS, PING, GOAWAY, WINDOW_UPDATE, HEADERS, CONTINUATION, DATA = 4, 6, 7, 8, 1, 9, 0
+s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+s.bind(("::", port)); s.listen(16)
+while True:
+    c, _ = s.accept()
+    c.settimeout(0.5)
+    try:
+        if mode == "not-http2":
+            c.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"); c.close(); continue
+        try: c.recv(65536)
+        except socket.timeout: pass
+        c.sendall(frame(SETTINGS, 0, 0, b""))
+        if mode == "oversize-frame":
+            c.sendall(frame(DATA, 0, 1, b"x" * 100000))
+        elif mode == "bad-hpack":
+            c.sendall(frame(HEADERS, 4, 1, b"\xff\xff\xff\xff\xff\x7f"))
+        elif mode == "endless-continuation":
+            c.sendall(frame(HEADERS, 0, 1, b"\x88"))
+            for _ in range(100000): c.sendall(frame(CONTINUATION, 0, 1, b"\x00" * 1000))
+        elif mode == "settings-flood":
+            for _ in range(100000): c.sendall(frame(SETTINGS, 0, 0, b"\x00\x03\x00\x00\x00\x64"))
+        elif mode == "ping-flood":
+            for i in range(200000): c.sendall(frame(PING, 0, 0, struct.pack(">Q", i)))
+        elif mode == "huge-headers":
+            c.sendall(frame(HEADERS, 0, 1, b"\x40\x01a\x7f\x80\x80\x80\x32"))
+            chunk = b"a" * 16384
+            for _ in range(6400): c.sendall(frame(CONTINUATION, 0, 1, chunk))
+        elif mode == "data-closed-stream":
+            c.sendall(frame(DATA, 1, 99, b"hello"))
+        elif mode == "huge-goaway":
+            c.sendall(frame(GOAWAY, 0, 0, struct.pack(">II", 0, 0) + b"d" * 16000))
+        elif mode == "window-overflow":
+            c.sendall(frame(WINDOW_UPDATE, 0, 0, struct.pack(">I", 0x7fffffff)))
+            c.sendall(frame(WINDOW_UPDATE, 0, 0, struct.pack(">I", 0x7fffffff)))
+        time.sleep(3)
+    except (BrokenPipeError, ConnectionResetError, socket.timeout, OSError):
+        pass
+    try: c.close()
+    except OSError: pass
+"""#
+
+    public static let hostileModes = ["oversize-frame", "bad-hpack", "endless-continuation", "settings-flood", "ping-flood",
+                                      "huge-headers", "data-closed-stream", "huge-goaway", "window-overflow", "not-http2"]
+
+    public static func hostileH2(port: UInt16, mode: String) -> [String] { ["python3", "-c", hostileH2Script, String(port), mode] }
+}

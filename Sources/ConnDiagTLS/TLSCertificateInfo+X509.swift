@@ -1,4 +1,4 @@
-import CTLS
+internal import CTLS
 #if canImport(Glibc)
 import Glibc
 #endif

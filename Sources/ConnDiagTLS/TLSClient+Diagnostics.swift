@@ -1,4 +1,4 @@
-import CTLS
+internal import CTLS
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -25,6 +25,23 @@ extension TLSClient {
         }
         ERR_clear_error()
         return errors
+    }
+
+    /// An alert's long name ("handshake failure"). OpenSSL 3.0 has no text for several
+    /// TLS 1.3 alerts (certificate_required comes back as "unknown").
+    static func alertName(_ code: Int32) -> String {
+        switch code {
+        case 109: return "missing extension"
+        case 110: return "unsupported extension"
+        case 112: return "unrecognized name"
+        case 113: return "bad certificate status response"
+        case 115: return "unknown PSK identity"
+        case 116: return "certificate required"
+        case 120: return "no application protocol"
+        default:
+            let name = SSL_alert_desc_string_long(code).map { String(cString: $0) } ?? "unknown"
+            return name == "unknown" ? "alert \(code)" : name
+        }
     }
 
     /// What the first bytes from the peer are when they are not a TLS record; nil when
@@ -56,14 +73,16 @@ extension TLSClient {
     }
 }
 
-/// "Connection reset by peer (ECONNRESET)", or with a lower-case first letter for use
-/// inside a sentence.
-func errnoText(_ code: Int32, lowercased: Bool = false) -> String {
-    var message = strerror(code).map { String(cString: $0) } ?? "error \(code)"
-    if lowercased, let first = message.first, message.dropFirst().first?.isLowercase ?? true {
-        message = first.lowercased() + message.dropFirst()
-    }
-    return "\(message) (\(errnoName(code)))"
+/// "Connection reset by peer (ECONNRESET)".
+func errnoText(_ code: Int32) -> String {
+    "\(errnoMessage(code)) (\(errnoName(code)))"
+}
+
+/// strerror, optionally with a lower-case first letter for use inside a sentence.
+func errnoMessage(_ code: Int32, lowercased: Bool = false) -> String {
+    let message = strerror(code).map { String(cString: $0) } ?? "error \(code)"
+    guard lowercased, let first = message.first, message.dropFirst().first?.isLowercase ?? true else { return message }
+    return first.lowercased() + message.dropFirst()
 }
 
 func errnoName(_ code: Int32) -> String {

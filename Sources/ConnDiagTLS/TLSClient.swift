@@ -1,4 +1,4 @@
-import CTLS
+internal import CTLS
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -346,7 +346,9 @@ public final class TLSClient {
         let opensslSuffix = errors.first.map { " (OpenSSL: \($0.text))" } ?? ""
 
         // Whatever OpenSSL concluded, bytes that are not a TLS record say it best.
-        if phase == .handshake, let socket, let what = Self.describeNonTLS(head: Self.head(of: socket)) {
+        if phase == .handshake, let socket, Self.describeNonTLS(head: Self.head(of: socket)) != nil {
+            CTLS_peekHead(self.ssl)
+            let what = CTLS_socketState(self.ssl).flatMap { Self.describeNonTLS(head: Self.head(of: $0.pointee)) } ?? "?"
             return TLSFailure(reason: "not a TLS server: \(what)\(opensslSuffix)")
         }
         if ssl.contains(where: { $0.reason == SSL_R_CERTIFICATE_VERIFY_FAILED }) {
@@ -356,14 +358,15 @@ public final class TLSClient {
             return TLSFailure(reason: reason, verifyCode: verifyCode, peerCertificate: leaf)
         }
         if let alertError = ssl.first(where: { $0.reason >= SSL_AD_REASON_OFFSET && $0.reason < SSL_AD_REASON_OFFSET + 256 }) {
-            let alert = String(cString: SSL_alert_desc_string_long(alertError.reason - SSL_AD_REASON_OFFSET))
-            return TLSFailure(reason: "server sent alert: \(alert)\(during)", alert: alert, peerCertificate: leaf)
+            let alert = Self.alertName(alertError.reason - SSL_AD_REASON_OFFSET)
+            return TLSFailure(reason: "server sent alert: \(alert)", alert: alert, peerCertificate: leaf)
         }
         if code == SSL_ERROR_ZERO_RETURN {
             return TLSFailure(reason: "peer sent close_notify\(during)", peerCertificate: leaf)
         }
         if lastErrno != 0 {
-            return TLSFailure(reason: "\(errnoText(lastErrno, lowercased: true))\(during)", peerCertificate: leaf, errno: lastErrno)
+            return TLSFailure(reason: "\(errnoMessage(lastErrno, lowercased: true))\(during) (\(errnoName(lastErrno)))",
+                              peerCertificate: leaf, errno: lastErrno)
         }
         let eof = (code == SSL_ERROR_SYSCALL && errors.isEmpty)
             || ssl.contains(where: { $0.reason == SSL_R_UNEXPECTED_EOF_WHILE_READING })
