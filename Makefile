@@ -3,7 +3,7 @@
 
 SWIFT      ?= swift
 BIN        := .build/debug/conndiag
-APT_PKGS   := libpcap-dev libnghttp2-dev iptables iproute2 tcpdump nghttp2-server nghttp2-client nghttp2-proxy libcap2-bin util-linux python3
+APT_PKGS   := libpcap-dev libnghttp2-dev libssl-dev iptables iproute2 tcpdump nghttp2-server nghttp2-client nghttp2-proxy libcap2-bin util-linux python3
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 MAN_DATE   := 2026-11-23
 

@@ -16,6 +16,7 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
         .systemLibrary(name: "CNghttp2", pkgConfig: "libnghttp2", providers: [.apt(["libnghttp2-dev"])]),
+        .systemLibrary(name: "CTLS", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .target(name: "CNetShims"),
         .target(name: "ConnDiagCore"),
         .target(name: "ConnDiagPacket"),
@@ -25,7 +26,8 @@ let package = Package(
         ]),
         .target(name: "ConnDiagHTTP2", dependencies: ["CNghttp2"]),
         // Engines that drive HTTP/2 sessions (keepalive PINGs, GOAWAY traces) over the TCP core.
-        .target(name: "ConnDiagHTTP2Engine", dependencies: ["ConnDiagCore", "ConnDiagTCP", "ConnDiagHTTP2"]),
+        .target(name: "ConnDiagTLS", dependencies: ["CTLS"]),
+        .target(name: "ConnDiagHTTP2Engine", dependencies: ["ConnDiagCore", "ConnDiagTCP", "ConnDiagHTTP2", "ConnDiagTLS"]),
         .target(name: "ConnDiagLab", dependencies: ["ConnDiagCore", "ConnDiagTCP", "CNetShims"]),
         // The `lab` matrix: reproducible failure scenarios run by the same engines.
         .target(name: "ConnDiagScenarios", dependencies: ["ConnDiagCore", "ConnDiagTCP", "ConnDiagHTTP2Engine", "ConnDiagLab"]),
@@ -37,6 +39,7 @@ let package = Package(
         .testTarget(name: "ConnDiagPacketTests", dependencies: ["ConnDiagPacket"]),
         .testTarget(name: "ConnDiagTCPTests", dependencies: ["ConnDiagTCP"]),
         .testTarget(name: "ConnDiagHTTP2Tests", dependencies: ["ConnDiagHTTP2"]),
+        .testTarget(name: "ConnDiagTLSTests", dependencies: ["ConnDiagTLS"]),
         .testTarget(name: "LabTests", dependencies: ["ConnDiagLab", "ConnDiagTCP", "ConnDiagCore", "ConnDiagHTTP2Engine"]),
         .testTarget(name: "CLITests", dependencies: ["ConnDiagCore"]),
     ],

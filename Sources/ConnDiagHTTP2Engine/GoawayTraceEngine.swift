@@ -112,7 +112,7 @@ public final class GoawayTraceEngine {
         let kernel = KernelSettings.read()
         defer { captures.close() }
         if config.captureEnabled {
-            captures.open(addresses: [address], port: config.target.port, interface: config.interface, writePcap: config.writePcap)
+            try captures.open(addresses: [address], port: config.target.port, interface: config.interface, writePcap: config.writePcap)
         }
         let remote = SocketAddress(ip: address, port: config.target.port)
         let target = TargetInfo(host: config.target.host, address: address.description, port: Int(config.target.port))

@@ -149,9 +149,9 @@ public final class Lab {
             let parts = ns.dropFirst(prefix.count + 1).split(separator: "-")
             // Only labs whose owning process is gone; this process's own labs are its own to
             // remove (tests run several labs at once).
-            if let pid = parts.first.flatMap({ Int32($0) }), pid == getpid() || kill(pid, 0) == 0 || errno == EPERM {
-                continue
-            }
+            // Names that do not carry a pid are not ours to judge: leave them alone.
+            guard let pid = parts.first.flatMap({ Int32($0) }) else { continue }
+            if pid == getpid() || kill(pid, 0) == 0 || errno == EPERM { continue }
             // Processes left in it (peers of a SIGKILLed run) die with it.
             let pids = (try? HostCommand.run(["ip", "netns", "pids", ns], allowFailure: true)) ?? ""
             for p in pids.split(separator: "\n").compactMap({ Int32($0) }) { kill(p, SIGKILL) }

@@ -18,8 +18,13 @@ public final class CaptureSet {
             + " or (icmp6 and (ip6[40] == 1 or ip6[40] == 2 or ip6[40] == 3 or ip6[40] == 4))"
     }
 
-    /// Opens the captures; on failure leaves none open and records the note.
-    public func open(addresses: [IPAddress], port: UInt16, interface: String?, writePcap: String?) {
+    /// Opens the captures. Without permission it leaves none open and records the note (the
+    /// run goes on with socket-level events); a bad --interface or --write-pcap the user
+    /// named is an error.
+    public func open(addresses: [IPAddress], port: UInt16, interface: String?, writePcap: String?) throws {
+        if let i = interface, !RouteLookup.interfaceNames().contains(i) && i != "any" {
+            throw ConnDiagError.usage("--interface \(i): no such interface (have: \(RouteLookup.interfaceNames().sorted().joined(separator: ", ")))")
+        }
         var byInterface: [String: [IPAddress]] = [:]
         for a in addresses {
             let name = interface ?? RouteLookup.interface(for: a) ?? "any"
@@ -31,6 +36,9 @@ public final class CaptureSet {
                 if let path = writePcap, captures.isEmpty { try c.startWriting(to: path) }
                 captures.append(c)
             }
+        } catch let e as ConnDiagError {
+            close()
+            throw e
         } catch {
             note = "\(error); socket-level events only"
             close()

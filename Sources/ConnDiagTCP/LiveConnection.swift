@@ -104,13 +104,12 @@ public final class LiveConnection {
         var nextSample = started
         while true {
             let now = clock.now()
-            if let d = deadline, now >= d { return (.deadline, d) }
-            if now >= safetyCap { return (.safetyCap, now) }
             if now >= nextSample { sampleInfo(at: now); nextSample = now + 0.1 }
             var fds = [pollfd(fd: socket.fd, events: Int16(POLLOUT), revents: 0),
                        pollfd(fd: InterruptSignal.shared.readFD, events: Int16(POLLIN), revents: 0)] + captureFDs()
             var waitMs = Int32(100)
             if let d = deadline { waitMs = min(waitMs, Int32(max(0, (d - now) * 1000).rounded(.up))) }
+            // Poll before judging the deadline: an answer that is already there wins.
             _ = poll(&fds, nfds_t(fds.count), waitMs)
             pumpCaptures()
             if fds[0].revents != 0 {
@@ -119,6 +118,9 @@ public final class LiveConnection {
                 if e != 0 { return (.failed(e), at) }
                 return fds[0].revents & Int16(POLLOUT) != 0 ? (.connected, at) : (.failed(EIO), at)
             }
+            let after = clock.now()
+            if let d = deadline, after >= d { return (.deadline, d) }
+            if after >= safetyCap { return (.safetyCap, after) }
             if InterruptSignal.shared.isRaised { return (.interrupted, clock.now()) }
         }
     }

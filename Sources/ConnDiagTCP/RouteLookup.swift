@@ -25,6 +25,19 @@ public enum RouteLookup {
         return addresses.first { $0.ip == local.ip }?.name
     }
 
+    /// Names of every interface, addressed or not (if_nameindex).
+    public static func interfaceNames() -> Set<String> {
+        guard let list = if_nameindex() else { return [] }
+        defer { if_freenameindex(list) }
+        var out = Set<String>()
+        var p = list
+        while p.pointee.if_index != 0 {
+            if let n = p.pointee.if_name { out.insert(String(cString: n)) }
+            p += 1
+        }
+        return out
+    }
+
     public static func interfaceAddresses() -> [(name: String, ip: IPAddress)] {
         var list: UnsafeMutablePointer<ifaddrs>?
         guard getifaddrs(&list) == 0 else { return [] }

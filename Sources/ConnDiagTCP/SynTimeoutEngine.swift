@@ -46,7 +46,7 @@ public final class SynTimeoutEngine {
         let plan = addresses.flatMap { a in (0..<max(1, config.repeatCount)).map { _ in a } }
         defer { captures.close() }
         if config.captureEnabled {
-            captures.open(addresses: addresses, port: config.target.port, interface: config.interface, writePcap: config.writePcap)
+            try captures.open(addresses: addresses, port: config.target.port, interface: config.interface, writePcap: config.writePcap)
         }
         var attempts: [AttemptReport] = []
         var interrupted = false
@@ -179,6 +179,11 @@ public final class SynTimeoutEngine {
                               summary: "no answer; the application deadline fired first at \(DurationText.trimmed(t - started))s (\(synsSent) sent)",
                               explanation: "the kernel alone would give up at t=\(DurationText.trimmed(kernelWouldAt))s: \(schedule.formula)",
                               extra: [("kernel_give_up_at", .double(round6(kernelWouldAt)))])
+        } else if connectErrno == 0 && connection.local == remote {
+            // TCP simultaneous open with itself: --source equal to the target on this host.
+            add(Event(t: t, source: .socket, kind: .error, detail: "the socket connected to itself (source \(connection.local) = target)"))
+            outcome = Outcome(status: .error, mechanism: .none, detectedAt: t,
+                              summary: "connected to itself: the source address and port equal the target, so no peer was tested")
         } else if connectErrno == 0 {
             add(Event(t: t, source: .socket, kind: .connected, detail: "connect() succeeded"))
             var extra: [(String, JSONValue)] = [("connect_ms", .double(((t - started) * 1e6).rounded() / 1e3))]

@@ -393,7 +393,9 @@ public final class TLSClient {
         let now = Int64(time(nil))
         switch code {
         case X509_V_ERR_CERT_HAS_EXPIRED where leaf.isExpired(now: now):
-            return "notAfter \(utcText(leaf.notAfter)), \(Int(-leaf.daysUntilExpiry(now: now))) days ago"
+            let days = Int(-leaf.daysUntilExpiry(now: now))
+            let ago = days == 0 ? "less than a day ago" : days == 1 ? "1 day ago" : "\(days) days ago"
+            return "notAfter \(utcText(leaf.notAfter)), \(ago)"
         case X509_V_ERR_CERT_NOT_YET_VALID where leaf.isNotYetValid(now: now):
             return "notBefore \(utcText(leaf.notBefore))"
         case X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH:

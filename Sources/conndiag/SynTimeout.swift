@@ -54,6 +54,7 @@ extension ConnDiag {
             if !lab && target == nil { throw ValidationError("missing TARGET (HOST:PORT), or use --lab for the built-in targets") }
             if !lab && !labFault.isEmpty { throw ValidationError("--lab-fault needs --lab") }
             if ipv4 && ipv6 { throw ValidationError("-4 and -6 exclude each other") }
+            if let c = connectTimeout, c.seconds <= 0 { throw ValidationError("--connect-timeout must be more than 0") }
             if `repeat` < 1 || `repeat` > 1000 { throw ValidationError("--repeat must be between 1 and 1000") }
             if let t = target {
                 do { _ = try TargetSpec(parsing: t) } catch let e as ConnDiagError { throw ValidationError(e.message) }
