@@ -123,10 +123,15 @@ public final class SynTimeoutEngine {
             let n = synIndexTimes.count - 1
             let base = synIndexTimes[0]
             if n < schedule.synTimes.count {
-                let predicted = base + schedule.synTimes[n]
+                // The kernel arms each retransmission timer when the previous one fires, so
+                // the prediction for SYN n counts from SYN n-1 as observed; the whole
+                // schedule from the first SYN is reported beside it.
+                let scheduled = base + schedule.synTimes[n]
+                let predicted = n == 0 ? e.t : synIndexTimes[n - 1] + (schedule.synTimes[n] - schedule.synTimes[n - 1])
                 e.fields.append(("predicted_t", .double(round6(predicted))))
                 e.fields.append(("deviation_ms", .double(((e.t - predicted) * 1e6).rounded() / 1e3)))
-                if n > 0 { e.detail += "; at +\(DurationText.trimmed(e.t - base))s, predicted +\(DurationText.trimmed(schedule.synTimes[n]))s (\(signedMs(e.t - predicted)))" }
+                e.fields.append(("schedule_t", .double(round6(scheduled))))
+                if n > 0 { e.detail += "; at +\(DurationText.trimmed(e.t - base))s, predicted +\(DurationText.trimmed(predicted - base))s (\(signedMs(e.t - predicted)))" }
             } else {
                 e.fields.append(("predicted_t", .null))
                 e.detail += " (not in the kernel model: \(schedule.synTimes.count) SYNs predicted)"
@@ -211,9 +216,14 @@ public final class SynTimeoutEngine {
         let name = ErrnoName.name(e)
         let elapsed = DurationText.elapsed(t - started)
         if e == ETIMEDOUT && icmp == nil {
-            let predicted = firstSYN + schedule.giveUpAt
+            // From the last SYN seen, as the kernel armed its final timer (falls back to the
+            // schedule from the first SYN when the capture is off).
+            var predicted = firstSYN + schedule.giveUpAt
+            if let last = synTimes.last, synTimes.count <= schedule.synTimes.count, !synTimes.isEmpty {
+                predicted = last + (schedule.giveUpAt - schedule.synTimes[synTimes.count - 1])
+            }
             let late = t - predicted
-            var why = "predicted \(DurationText.trimmed(schedule.giveUpAt))s after the first SYN (\(signedMs(late)) off): \(schedule.formula)"
+            var why = "predicted \(DurationText.trimmed(predicted - firstSYN))s after the first SYN (\(signedMs(late)) off; the schedule alone says \(DurationText.trimmed(schedule.giveUpAt))s): \(schedule.formula)"
             if let note = schedule.wheelNote { why += "\n" + note }
             else if schedule.hz == nil { why += "\nHZ unknown (/proc/timer_list unreadable): each timer may fire up to ~3 % late" }
             if haveCapture && synTimes.count != schedule.synTimes.count {

@@ -18,7 +18,7 @@ struct HostilePeerTests {
         // Run the real binary so its peak memory can be measured.
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/time")
-        p.arguments = ["-f", "%M", "ip", "netns", "exec", lab.clientNamespace, LabMatrixTests.binary,
+        p.arguments = ["-f", "%M", "ip", "netns", "exec", lab.clientNamespace, TimingLabMatrixTests.binary,
                        "goaway-trace", "\(lab.serverIPv4):9443", "--for", "5s", "--format", "json"]
         let out = Pipe(), err = Pipe()
         p.standardOutput = out

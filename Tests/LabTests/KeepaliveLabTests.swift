@@ -7,7 +7,7 @@ import ConnDiagTCP
 
 /// keepalive-test cases of issue 3 against real peers (Python echo peer, nghttpd) in a lab.
 @Suite(.enabled(if: LabGate.enabled, "needs root for network namespaces"))
-struct KeepaliveLabTests {
+struct TimingKeepaliveLabTests {
     func run(traffic: TrafficMode, cutAfter: Double? = nil, peerClose: PeerCloseKind? = nil,
              configure: (inout KeepaliveConfig) -> Void) throws -> Report {
         let lab = try Lab(prefix: "cdtest")

@@ -4,7 +4,7 @@ import Glibc
 
 /// `conndiag lab` as a user runs it: the quick matrix in JSON, and SIGINT mid-matrix.
 @Suite(.enabled(if: LabGate.enabled, "needs root for network namespaces"), .serialized)
-struct LabMatrixTests {
+struct TimingLabMatrixTests {
     static var binary: String {
         if let b = ProcessInfo.processInfo.environment["CONNDIAG_BIN"] { return b }
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

@@ -7,6 +7,8 @@ import ConnDiagPacket
 import ConnDiagTCP
 
 /// syn-timeout against real kernels in a two-namespace lab, one fault per port.
+/// The `Timing` suites hold the millisecond assertions: `make test` runs them on their own,
+/// one at a time, so a loaded machine's scheduling does not blur the kernel's timers.
 @Suite(.enabled(if: LabGate.enabled, "needs root for network namespaces"))
 struct SynTimeoutLabTests {
     func run(_ fault: Fault, ipv6: Bool = false, configure: (inout SynTimeoutConfig) -> Void = { _ in }) throws -> (Report, Lab) {
@@ -22,29 +24,6 @@ struct SynTimeoutLabTests {
     }
 
     func events(_ r: Report, _ kind: EventKind) -> [Event] { r.allEvents.filter { $0.kind == kind } }
-
-    @Test func blackholeSyncntTwoFollowsTheKernelModel() throws {
-        let (r, lab) = try run(.blackhole)
-        defer { lab.destroy() }
-        let o = r.outcome
-        #expect(o.status == .timeout)
-        #expect(o.mechanism == .synRetriesExhausted)
-        #expect(o.errno == "ETIMEDOUT")
-        #expect(r.capture)
-        let syns = r.allEvents.filter { $0.kind == .syn || $0.kind == .synRetransmit }
-        let linear = r.kernel?.tcpSynLinearTimeouts ?? 0
-        let schedule = SYNSchedule(syncnt: 2, linearTimeouts: linear, hz: r.kernel?.hz)
-        #expect(syns.count == schedule.synTimes.count)
-        // Every SYN within 100 ms of its prediction.
-        for s in syns {
-            guard case .double(let predicted)? = s.field("predicted_t") else { Issue.record("SYN without prediction: \(s.detail)"); continue }
-            #expect(abs(s.t - predicted) < 0.100, "SYN at \(s.t) predicted \(predicted)")
-        }
-        // ETIMEDOUT within 100 ms of predicted_at.
-        let detected = try #require(o.detectedAt), predicted = try #require(o.predictedAt)
-        #expect(abs(detected - predicted) < 0.100, "detected \(detected) predicted \(predicted)")
-        #expect(!events(r, .tcpInfo).isEmpty)
-    }
 
     @Test func refusedAnswersRSTAtOnce() throws {
         let (r, lab) = try run(.refuse)
@@ -97,17 +76,6 @@ struct SynTimeoutLabTests {
         #expect(r.outcome.extra.contains { $0.0 == "handshake_rtt_ms" })
     }
 
-    @Test func connectTimeoutBeatsTheKernel() throws {
-        let (r, lab) = try run(.blackhole) { $0.connectTimeout = 1.0 }
-        defer { lab.destroy() }
-        #expect(r.outcome.status == .timeout)
-        #expect(r.outcome.mechanism == .deadline)
-        let start = try #require(events(r, .connectStart).first).t
-        let detected = try #require(r.outcome.detectedAt)
-        #expect(abs(detected - start - 1.0) < 0.050)
-        #expect(events(r, .deadline).count == 1)
-    }
-
     @Test func ipv6AddressUnreachable() throws {
         let (r, lab) = try run(.icmpHostUnreachable, ipv6: true)
         defer { lab.destroy() }
@@ -144,6 +112,58 @@ struct SynTimeoutLabTests {
         #expect(flags.contains { $0.contains(.syn) })
         #expect(flags.contains { $0.contains(.rst) })
     }
+}
+
+@Suite(.enabled(if: LabGate.enabled, "needs root for network namespaces"))
+struct TimingSynLabTests {
+    func run(_ fault: Fault, ipv6: Bool = false, configure: (inout SynTimeoutConfig) -> Void = { _ in }) throws -> (Report, Lab) {
+        let lab = try Lab(prefix: "cdtest")
+        let port: UInt16 = 9000
+        try lab.inject(fault, port: port)
+        var c = SynTimeoutConfig(target: TargetSpec(host: lab.serverAddress(ipv6: ipv6).description, port: port))
+        c.namespace = lab.clientNamespace
+        c.options.synCnt = 2
+        configure(&c)
+        let report = try SynTimeoutEngine(config: c).run()
+        return (report, lab)
+    }
+
+    func events(_ r: Report, _ kind: EventKind) -> [Event] { r.allEvents.filter { $0.kind == kind } }
+
+    @Test func blackholeSyncntTwoFollowsTheKernelModel() throws {
+        let (r, lab) = try run(.blackhole)
+        defer { lab.destroy() }
+        let o = r.outcome
+        #expect(o.status == .timeout)
+        #expect(o.mechanism == .synRetriesExhausted)
+        #expect(o.errno == "ETIMEDOUT")
+        #expect(r.capture)
+        let syns = r.allEvents.filter { $0.kind == .syn || $0.kind == .synRetransmit }
+        let linear = r.kernel?.tcpSynLinearTimeouts ?? 0
+        let schedule = SYNSchedule(syncnt: 2, linearTimeouts: linear, hz: r.kernel?.hz)
+        #expect(syns.count == schedule.synTimes.count)
+        // Every SYN within 100 ms of its prediction.
+        for s in syns {
+            guard case .double(let predicted)? = s.field("predicted_t") else { Issue.record("SYN without prediction: \(s.detail)"); continue }
+            #expect(abs(s.t - predicted) < 0.100, "SYN at \(s.t) predicted \(predicted)")
+        }
+        // ETIMEDOUT within 100 ms of predicted_at.
+        let detected = try #require(o.detectedAt), predicted = try #require(o.predictedAt)
+        #expect(abs(detected - predicted) < 0.100, "detected \(detected) predicted \(predicted)")
+        #expect(!events(r, .tcpInfo).isEmpty)
+    }
+
+    @Test func connectTimeoutBeatsTheKernel() throws {
+        let (r, lab) = try run(.blackhole) { $0.connectTimeout = 1.0 }
+        defer { lab.destroy() }
+        #expect(r.outcome.status == .timeout)
+        #expect(r.outcome.mechanism == .deadline)
+        let start = try #require(events(r, .connectStart).first).t
+        let detected = try #require(r.outcome.detectedAt)
+        #expect(abs(detected - start - 1.0) < 0.050)
+        #expect(events(r, .deadline).count == 1)
+    }
+
 }
 
 @Suite(.enabled(if: LabGate.enabled, "needs root for network namespaces"))
