@@ -10,6 +10,8 @@ ns=cdbench-$$
 client=$ns-c; server=$ns-s
 cleanup() {
   [ -n "${LPID:-}" ] && kill "$LPID" 2>/dev/null || true
+  # Whatever still runs in the lab (an interrupted curl) goes with it.
+  for n in "$client" "$server"; do ip netns pids "$n" 2>/dev/null | xargs -r kill -9 2>/dev/null || true; done
   ip netns del "$client" 2>/dev/null || true
   ip netns del "$server" 2>/dev/null || true
   rm -f "$list" "$urls"
@@ -23,16 +25,22 @@ for n in "$client" "$server"; do ip -n "$n" link set lo up; done
 ip -n "$client" link set cdc0 up; ip -n "$server" link set cds0 up
 third=$((N / 3))
 ip netns exec "$server" iptables -w -A INPUT -p tcp --dport 40000:49999 -j DROP
-# One Python process listening on the healthy ports (the kernel completes handshakes).
+# One Python process serving the healthy ports: it accepts and answers a minimal HTTP
+# response, so curl's check finishes as quickly as conndiag's.
 ip netns exec "$server" python3 -c '
-import socket, sys, signal, time
-n = int(sys.argv[1]); socks = []
+import selectors, socket, sys, signal
+n = int(sys.argv[1]); sel = selectors.DefaultSelector()
 for p in range(20000, 20000 + n):
     s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("10.213.9.2", p)); s.listen(1024); socks.append(s)
+    s.bind(("10.213.9.2", p)); s.listen(1024); s.setblocking(False); sel.register(s, selectors.EVENT_READ)
 print("ready", flush=True)
 signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
-while True: time.sleep(1)
+while True:
+    for key, _ in sel.select():
+        try:
+            c, _ = key.fileobj.accept()
+            c.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n"); c.close()
+        except OSError: pass
 ' "$third" > /tmp/$ns.ready & LPID=$!
 for _ in $(seq 100); do grep -q ready /tmp/$ns.ready 2>/dev/null && break; sleep 0.1; done
 rm -f /tmp/$ns.ready
@@ -54,5 +62,10 @@ measure() {  # label, command...
 echo "targets: $N ($third healthy, refused and blackholed each), connect timeout ${TIMEOUT}s"
 measure "conndiag probe (concurrency 64)" ip netns exec "$client" "$BIN" probe --targets "$list" --connect-timeout ${TIMEOUT}s --format json
 measure "conndiag probe (concurrency 500)" ip netns exec "$client" "$BIN" probe --targets "$list" --connect-timeout ${TIMEOUT}s --concurrency 500 --format json
-measure "curl, xargs -P 64" ip netns exec "$client" sh -c "xargs -P 64 -n 1 curl -s -o /dev/null --connect-timeout $TIMEOUT < $urls"
-measure "curl, sequential shell loop" ip netns exec "$client" sh -c "while read u; do curl -s -o /dev/null --connect-timeout $TIMEOUT \"\$u\"; done < $urls"
+loop=$(mktemp)
+cat > "$loop" <<LOOP
+while read -r u; do curl -s -o /dev/null --connect-timeout $TIMEOUT --max-time 2 "\$u"; done < "$urls"
+LOOP
+measure "curl, xargs -P 64" ip netns exec "$client" sh -c "xargs -P 64 -n 1 curl -s -o /dev/null --connect-timeout $TIMEOUT --max-time 2 < $urls"
+measure "curl, sequential shell loop" ip netns exec "$client" sh "$loop"
+rm -f "$loop"

@@ -99,10 +99,12 @@ public final class ProbeEngine {
                                                                         summary: "dns: \(dnsError ?? "no address")"))
                     r.dnsMs = dnsMs
                     r.dnsError = dnsError
+                    r.order = next - 1
                     finish(r)
                     continue
                 }
                 let p = TargetProbe(engine: self, target: target, remote: SocketAddress(ip: address, port: spec.port), dnsAddresses: all, dnsMs: dnsMs)
+                p.result.order = next - 1
                 p.start()
                 if p.isDone { finish(p.result) } else { active.append(p) }
             }
@@ -150,6 +152,7 @@ public final class ProbeEngine {
     }
 
     private func report(kernel: KernelSettings) -> Report {
+        results.sort { $0.order < $1.order }
         let healthy = results.filter(\.healthy).count
         let slowest = results.filter { $0.connectMs != nil }.max { $0.connectMs! < $1.connectMs! }
         var summary = "\(results.count) target\(results.count == 1 ? "" : "s"), \(healthy) healthy, \(results.count - healthy) failed"

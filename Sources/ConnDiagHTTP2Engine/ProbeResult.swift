@@ -20,6 +20,8 @@ public struct ProbeResult: Sendable {
     public var outcome: Outcome
     public var expectations: [(ProbeExpectation, String?)] = []
     public var finishedAt: Double = 0
+    /// Position in the user's target list (results finish in any order).
+    public var order = 0
 
     public init(target: TargetInfo, outcome: Outcome) { self.target = target; self.outcome = outcome }
 
