@@ -29,10 +29,12 @@ let package = Package(
         .target(name: "ConnDiagTLS", dependencies: ["CTLS"]),
         .target(name: "ConnDiagHTTP2Engine", dependencies: ["ConnDiagCore", "ConnDiagTCP", "ConnDiagHTTP2", "ConnDiagTLS"]),
         .target(name: "ConnDiagLab", dependencies: ["ConnDiagCore", "ConnDiagTCP", "CNetShims"]),
+        // Offline capture analysis (`analyze`): many connections, HTTP/2 inside, stalls.
+        .target(name: "ConnDiagAnalyze", dependencies: ["ConnDiagCore", "ConnDiagPacket", "ConnDiagTCP", "ConnDiagHTTP2", "ConnDiagHTTP2Engine"]),
         // The `lab` matrix: reproducible failure scenarios run by the same engines.
         .target(name: "ConnDiagScenarios", dependencies: ["ConnDiagCore", "ConnDiagTCP", "ConnDiagHTTP2Engine", "ConnDiagLab"]),
         .executableTarget(name: "conndiag", dependencies: [
-            "ConnDiagCore", "ConnDiagTCP", "ConnDiagHTTP2", "ConnDiagHTTP2Engine", "ConnDiagLab", "ConnDiagScenarios",
+            "ConnDiagCore", "ConnDiagTCP", "ConnDiagHTTP2", "ConnDiagHTTP2Engine", "ConnDiagLab", "ConnDiagScenarios", "ConnDiagAnalyze",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "ConnDiagCoreTests", dependencies: ["ConnDiagCore"]),
@@ -42,6 +44,7 @@ let package = Package(
         .testTarget(name: "ConnDiagTLSTests", dependencies: ["ConnDiagTLS"]),
         .testTarget(name: "LabTests", dependencies: ["ConnDiagLab", "ConnDiagTCP", "ConnDiagCore", "ConnDiagHTTP2Engine"]),
         .testTarget(name: "CLITests", dependencies: ["ConnDiagCore"]),
+        .testTarget(name: "AnalyzeTests", dependencies: ["ConnDiagAnalyze", "ConnDiagCore"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -173,13 +173,13 @@ _conndiag() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    syn-timeout|keepalive-test|goaway-trace|probe|lab|help)
+    syn-timeout|keepalive-test|goaway-trace|probe|analyze|lab|help)
         # Offer subcommand argument completions
         "_conndiag_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'syn-timeout keepalive-test goaway-trace probe lab help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'syn-timeout keepalive-test goaway-trace probe analyze lab help' -- "${cur}"))
         ;;
     esac
 }
@@ -479,6 +479,49 @@ _conndiag_probe() {
         return
         ;;
     '--source')
+        return
+        ;;
+    esac
+}
+
+_conndiag_analyze() {
+    repeating_flags=()
+    non_repeating_flags=(--timeline --json --version -h --help)
+    repeating_options=(--port --host --http2-port --expect)
+    non_repeating_options=(--filter --max-connections --stall-threshold --max-events --retries2 --format)
+    __conndiag_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--filter')
+        return
+        ;;
+    '--port')
+        return
+        ;;
+    '--host')
+        return
+        ;;
+    '--http2-port')
+        return
+        ;;
+    '--max-connections')
+        return
+        ;;
+    '--stall-threshold')
+        return
+        ;;
+    '--max-events')
+        return
+        ;;
+    '--retries2')
+        return
+        ;;
+    '--format')
+        __conndiag_add_completions -W 'table'$'\n''json'$'\n''ndjson'
+        return
+        ;;
+    '--expect')
         return
         ;;
     esac

@@ -1,0 +1,225 @@
+import ConnDiagCore
+import ConnDiagPacket
+import ConnDiagTCP
+
+/// Offline analysis of capture files: every TCP connection in them followed both ways,
+/// with the same outcome/mechanism contract as the live subcommands, HTTP/2 and gRPC
+/// decoded inside, and findings ranked by severity. Never prints.
+///
+/// Streaming: packets are decoded in place from libpcap's buffer; a connection's state is a
+/// few plain structs and a capped list of events, dropped once the connection is reported,
+/// so memory grows with the connections open at once, not with the file.
+///
+/// Which side is the client: the sender of a SYN (or the receiver of a SYN-ACK). When the
+/// capture begins mid-connection: the side whose port is in --port/--http2-port is the
+/// server; otherwise the side with the lower port number (servers listen on low, fixed
+/// ports; clients use the ephemeral range 32768-60999); the choice is in
+/// `client_chosen_by`.
+public final class AnalyzeEngine {
+    public let options: AnalyzeOptions
+    /// Called with each connection's report as soon as it is settled (NDJSON streaming).
+    public var onConnection: ((ConnectionReport) -> Void)?
+
+    private var connections: [ConnectionKey: Connection] = [:]
+    private var tombstones: [ConnectionKey: Double] = [:]
+    private var reports: [ConnectionReport] = []
+    private var nextIndex = 1
+    private var startNanos: Int64?
+    private var lastT = 0.0
+    private var lastSweep = 0.0
+    private var packets = 0
+    private var tcpPackets = 0
+    private var undecodable = 0
+    private var truncatedPackets = 0
+    private var nonTCP = 0
+    private var strayAfterClose = 0
+    private var evictions = 0
+    private var problems: [String] = []
+    private var damaged = false
+    private var firstProblem: String?
+    private let holdBudget = HoldBudget()
+    private let portSet: Set<UInt16>
+    private let serverPorts: Set<UInt16>
+    private let h2Ports: Set<UInt16>
+    private let hostSet: Set<IPAddress>
+
+    public init(options: AnalyzeOptions) {
+        self.options = options
+        portSet = Set(options.ports)
+        h2Ports = Set(options.http2Ports)
+        serverPorts = Set(options.ports + options.http2Ports)
+        hostSet = Set(options.hosts)
+    }
+
+    /// Reads every file in order. Throws `ConnDiagError.badInput` (exit 4) when a file is not
+    /// a capture at all, `.usage` for a bad filter. A file damaged part-way is reported in
+    /// `inputProblems` and what came before the damage is analysed.
+    public func run() throws -> AnalyzeResult {
+        for file in options.files {
+            let capture: PacketCapture
+            do {
+                capture = try PacketCapture.openOffline(path: file)
+            } catch let e as ConnDiagError {
+                throw ConnDiagError.badInput(AnalyzeEngine.describeOpenFailure(file: file, message: e.message))
+            }
+            if let f = options.filter, !f.isEmpty {
+                do { try capture.setFilter(f) } catch { throw ConnDiagError.usage("--filter: \(error)") }
+            }
+            let link = capture.linkType
+            var before = packets
+            readLoop: while true {
+                let status = capture.read(limit: 8192) { packet in self.handle(packet, link: link) }
+                switch status {
+                case .more, .drained: continue
+                case .endOfFile: break readLoop
+                case .error(let message):
+                    let truncated = message.contains("truncated")
+                    problems.append("\(file): \(truncated ? "the file ends inside a record" : "bad record") after \(packets - before) packets (\(message)); the rest of the file cannot be read, what came before is analysed")
+                    if !truncated { damaged = true }
+                    break readLoop
+                }
+            }
+            if packets == before && problems.isEmpty { problems.append("\(file): no packets") }
+            before = packets
+            capture.close()
+        }
+        for c in connections.values.sorted(by: { $0.index < $1.index }) { settle(c) }
+        connections.removeAll()
+        if undecodable > 0 { problems.append("\(undecodable) packets could not be decoded (first: \(firstProblem ?? "?"))") }
+        if truncatedPackets > 0 { problems.append("\(truncatedPackets) TCP segments were cut by the snapshot length; their payload is not decoded") }
+        if evictions > 0 { problems.append("\(evictions) connections were evicted before they ended (--max-connections \(options.maxConnections)); later packets of theirs count as new connections") }
+        reports.sort { $0.index < $1.index }
+        return AnalyzeResult(files: options.files, connections: reports, packets: packets, tcpPackets: tcpPackets,
+                             captureStartNanos: startNanos, captureEnd: lastT, inputProblems: problems, damaged: damaged,
+                             stallThreshold: options.stallThreshold)
+    }
+
+    static func describeOpenFailure(file: String, message: String) -> String {
+        var m = message
+        if m.hasPrefix(file + ": ") { m.removeFirst(file.count + 2) }
+        if m.contains("tried to read 4 file header bytes, only got 0") { return "\(file): empty file, not a capture" }
+        if m.contains("file header bytes") || m.contains("truncated") { return "\(file): not a capture: the file ends inside the capture file header (\(m))" }
+        if m.contains("unknown file format") { return "\(file): not a pcap or pcapng capture (unknown file format)" }
+        return "\(file): \(m)"
+    }
+
+    // MARK: - Packets
+
+    private func handle(_ packet: CapturedPacket, link: LinkType) {
+        packets += 1
+        if startNanos == nil { startNanos = packet.timestampNanos }
+        let t = Double(packet.timestampNanos &- startNanos!) / 1e9
+        if t > lastT { lastT = t }
+        let p = PacketDecoder.decode(packet.bytes, linkType: link, wireLength: packet.originalLength)
+        guard let ip = p.ip else {
+            if let problem = p.problem { undecodable += 1; if firstProblem == nil { firstProblem = "packet \(packets) at t=\(DurationText.trimmed(t)) s: \(problem)" } }
+            else { nonTCP += 1 }
+            return
+        }
+        switch p.transport {
+        case .tcp(let seg):
+            tcpPackets += 1
+            handleTCP(seg, ip: ip, at: t, bytes: packet.bytes, truncated: p.problem != nil)
+        case .icmp(let m):
+            if let q = m.quoted, q.protocolNumber == 6, let sp = q.sourcePort, let dp = q.destinationPort {
+                let key = ConnectionKey(Endpoint(q.source, sp), Endpoint(q.destination, dp))
+                connections[key]?.observeICMP(m, from: ip.source, at: t)
+            }
+        default:
+            if let problem = p.problem, ip.protocolNumber == 6 {
+                undecodable += 1
+                if firstProblem == nil { firstProblem = "packet \(packets) at t=\(DurationText.trimmed(t)) s: \(problem)" }
+            } else { nonTCP += 1 }
+        }
+        if t - lastSweep >= 1 { sweep(at: t) }
+    }
+
+    private func selected(_ a: Endpoint, _ b: Endpoint) -> Bool {
+        if !portSet.isEmpty && !portSet.contains(a.port) && !portSet.contains(b.port) { return false }
+        if !hostSet.isEmpty && !hostSet.contains(a.address) && !hostSet.contains(b.address) { return false }
+        return true
+    }
+
+    private func handleTCP(_ seg: TCPSegment, ip: IPHeader, at t: Double, bytes: UnsafeRawBufferPointer, truncated: Bool) {
+        let src = Endpoint(ip.source, seg.sourcePort), dst = Endpoint(ip.destination, seg.destinationPort)
+        guard selected(src, dst) else { return }
+        if seg.capturedPayloadLength < seg.payloadLength { truncatedPackets += 1 }
+        let key = ConnectionKey(src, dst)
+        let pureSYN = seg.flags.contains(.syn) && !seg.flags.contains(.ack)
+        var conn = connections[key]
+        if let c = conn, pureSYN, c.sides[0].endpoint == src, c.closedAt != nil || (c.sides[0].isn != nil && c.sides[0].isn != seg.sequence && c.sides[1].synAckAt != nil) {
+            // A new connection on the same 4-tuple.
+            connections[key] = nil
+            settle(c)
+            conn = nil
+        }
+        if conn == nil {
+            if !pureSYN, let closed = tombstones[key], t - closed < 120 { strayAfterClose += 1; return }
+            tombstones[key] = nil
+            conn = open(key: key, src: src, dst: dst, seg: seg, at: t)
+        }
+        let c = conn!
+        let side = c.sides[0].endpoint == src ? 0 : 1
+        c.observe(seg, from: side, at: t, bytes: bytes, truncated: truncated)
+    }
+
+    private func open(key: ConnectionKey, src: Endpoint, dst: Endpoint, seg: TCPSegment, at t: Double) -> Connection {
+        let client: Endpoint, server: Endpoint, how: String
+        if seg.flags.contains(.syn) && !seg.flags.contains(.ack) { client = src; server = dst; how = "syn" }
+        else if seg.flags.contains(.syn) { client = dst; server = src; how = "syn-ack" }
+        else if serverPorts.contains(dst.port) && !serverPorts.contains(src.port) { client = src; server = dst; how = "port" }
+        else if serverPorts.contains(src.port) && !serverPorts.contains(dst.port) { client = dst; server = src; how = "port" }
+        else if src.port < dst.port { client = dst; server = src; how = "lower-port" }
+        else { client = src; server = dst; how = "lower-port" }
+        let mid = !seg.flags.contains(.syn)
+        let c = Connection(index: nextIndex, key: key, client: client, server: server, clientChosenBy: how,
+                           midConnection: mid, at: t, eventCap: options.maxEventsPerConnection, h2Candidate: true)
+        c.forcedHTTP2 = h2Ports.contains(server.port)
+        c.stallThreshold = options.stallThreshold
+        c.holdBudget = holdBudget
+        if mid && c.wants(important: true) {
+            c.record(Event(t: t, source: .app, kind: "capture-start",
+                           detail: "the capture begins mid-connection (no SYN); client \(client), server \(server) chosen by \(how == "port" ? "--port/--http2-port" : "the lower port number")"))
+        }
+        nextIndex += 1
+        connections[key] = c
+        if connections.count > options.maxConnections { evict(at: t) }
+        return c
+    }
+
+    /// Evicts the longest-idle connections (a sixteenth of the cap at once, at least one).
+    private func evict(at t: Double) {
+        let n = max(1, options.maxConnections / 16)
+        let victims = connections.values.sorted { $0.lastAt < $1.lastAt }.prefix(n)
+        for c in victims {
+            connections[c.key] = nil
+            c.evicted = true
+            c.notes.append("evicted at t=\(DurationText.trimmed(t)) s after \(DurationText.elapsed(t - c.lastAt)) idle: more than --max-connections \(options.maxConnections) connections were open; its report ends there")
+            evictions += 1
+            settle(c)
+        }
+    }
+
+    /// Reports connections that ended a while ago, so NDJSON streams them as they close.
+    private func sweep(at t: Double) {
+        lastSweep = t
+        var done: [Connection] = []
+        for c in connections.values where c.closedAt.map({ t - $0 > 5 }) == true { done.append(c) }
+        for c in done.sorted(by: { $0.index < $1.index }) {
+            connections[c.key] = nil
+            tombstones[c.key] = c.closedAt
+            settle(c)
+        }
+        if tombstones.count > 4 * options.maxConnections { tombstones = tombstones.filter { t - $0.value < 120 } }
+    }
+
+    private func settle(_ c: Connection) {
+        guard !c.finalized else { return }
+        c.finalized = true
+        c.streams[0].release(holdBudget)
+        c.streams[1].release(holdBudget)
+        let r = c.report(captureEnd: lastT, retries2: options.assumedRetries2)
+        reports.append(r)
+        onConnection?(r)
+    }
+}

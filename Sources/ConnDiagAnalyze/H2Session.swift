@@ -1,0 +1,584 @@
+import ConnDiagCore
+import ConnDiagHTTP2
+import ConnDiagHTTP2Engine
+
+/// One direction's frame scanner: finds frame boundaries in the reassembled bytes without
+/// copying DATA payloads (only their lengths matter), and collects other frames' payloads
+/// in a reused buffer.
+struct FrameScanner {
+    enum State { case idle, preface(Int), header, payload, skip, stopped }
+    var state: State = .idle
+    var header = [UInt8](repeating: 0, count: 9)
+    var headerFill = 0
+    var length = 0
+    var type: UInt8 = 0
+    var flags: UInt8 = 0
+    var stream: Int32 = 0
+    var remaining = 0
+    var payload: [UInt8] = []
+    var frameAt = 0.0
+    var frames = 0
+    var bytes = 0
+}
+
+/// Two values indexed by side (0 client, 1 server), stored inline (no heap).
+struct Pair<T> {
+    var c: T
+    var s: T
+    init(_ c: T, _ s: T) { self.c = c; self.s = s }
+    @inline(__always) subscript(_ i: Int) -> T {
+        get { i == 0 ? c : s }
+        set { if i == 0 { c = newValue } else { s = newValue } }
+    }
+}
+
+/// Per-stream record.
+struct H2Stream {
+    var id: Int32
+    var openedAt: Double
+    var openedBy: Int
+    var method: String?
+    var path: String?
+    var authority: String?
+    var httpStatus: Int?
+    var grpcStatus: GRPCStatusCode?
+    var grpcMessage: String?
+    var isGRPC = false
+    var headersSeen = Pair(false, false)
+    var trailersSeen = false
+    var endStream = Pair(false, false)
+    var endedAt: Double?
+    var reset: (code: HTTP2ErrorCode, by: Int, at: Double)?
+    var dataBytes = Pair(0, 0)
+    var sendWindow = Pair(0, 0)
+    var sentSinceUpdate = Pair(0, 0)
+    var lastDataAt = Pair<Double?>(nil, nil)
+    var lastWindowUpdateAt = Pair<Double?>(nil, nil)
+    var undecodable: String?
+    var end: StreamEnd = .open
+}
+
+/// The HTTP/2 layer of one connection: frames both ways with their capture times, HPACK
+/// (nghttp2's inflater via `HTTP2FrameDecoder`, one per direction), PING pairing, GOAWAY
+/// and drains, RST_STREAM, gRPC status, per-stream ends and flow-control windows.
+final class H2Session {
+    unowned let connection: Connection
+    let fromStart: Bool
+    let stallThreshold: Double
+    var scanners = [FrameScanner(), FrameScanner()]
+    /// HPACK contexts: header blocks go through the shared decoder, one per direction.
+    let decoders: [HTTP2FrameDecoder]
+    var lost: [String?] = [nil, nil]
+    var problems: [String] = []
+    var frameCounts = [0, 0]
+
+    var streams: [Int32: H2Stream] = [:]
+    var closedStreams: [H2Stream] = []
+    var closedStreamCount = 0
+    var endCounts: [String: Int] = [:]
+    static let keptStreams = 200
+    var highestStream: [Int32] = [0, 0]
+
+    // Settings and flow control; index = the sender of DATA.
+    var initialStreamWindow = [65_535, 65_535]
+    var connWindow = [65_535, 65_535]
+    var connSentSinceUpdate = [0, 0]
+    var lastConnWindowUpdateAt: [Double?] = [nil, nil]   // sent BY side (to open the other's window)
+    var lastWindowUpdateAt: [Double?] = [nil, nil]       // any WINDOW_UPDATE sent by side
+    var lastDataAt: [Double?] = [nil, nil]
+    var dataBytes = [0, 0]
+    var settingsSeen = [false, false]
+    var blocked: [Blocked?] = [nil, nil]
+    var stalls: [Stall] = []
+
+    struct Blocked { var since: Double; var scope: Int32; var waiting: Int; var exact: Bool }
+    struct Stall {
+        var sender: Int; var since: Double; var until: Double; var ongoing: Bool; var scope: Int32
+        var waiting: Int; var exact: Bool; var pingsAnswered: Int; var receiverLastUpdate: Double?
+    }
+
+    // PINGs: outstanding per sender.
+    var pendingPings: [[(opaque: UInt64, t: Double)]] = [[], []]
+    var pingRTTs: [Double] = []
+    var pingsSent = [0, 0]
+    var pingAckTimes: [Double] = []
+    var unansweredPings: [(side: Int, t: Double)] = []
+
+    var goaways: [(t: Double, side: Int, last: Int32, code: HTTP2ErrorCode, debug: String)] = []
+    var rstStreams: [(t: Double, side: Int, stream: Int32, code: HTTP2ErrorCode)] = []
+
+    init(connection: Connection, fromStart: Bool, stallThreshold: Double) {
+        self.connection = connection
+        self.fromStart = fromStart
+        self.stallThreshold = stallThreshold
+        decoders = [HTTP2FrameDecoder(side: .client, fromConnectionStart: false),
+                    HTTP2FrameDecoder(side: .server, fromConnectionStart: false)]
+    }
+
+    static func name(_ side: Int) -> String { Connection.name(side) }
+
+    func startDirection(side: Int, expectPreface: Bool, at t: Double, syncedMidStream: Bool) {
+        scanners[side].state = expectPreface ? .preface(0) : .header
+        scanners[side].payload.reserveCapacity(1024)
+        if syncedMidStream, connection.wants(important: true) {
+            connection.record(Event(t: t, source: .h2, kind: "h2-sync", direction: connection.dir(side),
+                                    detail: "HTTP/2 frames from the \(H2Session.name(side)) recognised mid-connection (frame-shape heuristics); header blocks need the HPACK state from the connection's start"))
+        }
+    }
+
+    func directionLost(side: Int, at t: Double, reason: String) {
+        guard lost[side] == nil else { return }
+        if case .stopped = scanners[side].state { return }
+        lost[side] = reason
+        scanners[side].state = .stopped
+        guard connection.wants(important: true) else { return }
+        connection.record(Event(t: t, source: .h2, kind: .truncated, direction: connection.dir(side),
+                                detail: "HTTP/2 decoding of the \(H2Session.name(side))'s bytes stops: \(reason)"))
+    }
+
+    private func stop(side: Int, at t: Double, _ reason: String) {
+        problems.append(reason)
+        lost[side] = reason
+        scanners[side].state = .stopped
+        if connection.wants(important: true) {
+            connection.record(Event(t: t, source: .h2, kind: .invalid, direction: connection.dir(side), detail: reason))
+        }
+    }
+
+    // MARK: - Scanning
+
+    func feed(side: Int, _ p: UnsafeRawBufferPointer, at t: Double) {
+        var i = 0
+        let n = p.count
+        scanners[side].bytes += n
+        while i < n {
+            switch scanners[side].state {
+            case .idle, .stopped:
+                return
+            case .preface(let matched):
+                let pre = Connection.preface
+                var m = matched
+                while m < pre.count && i < n {
+                    if p[i] != pre[m] {
+                        stop(side: side, at: t, "the client's bytes do not begin with the HTTP/2 connection preface: not HTTP/2 (or not h2c)")
+                        return
+                    }
+                    m += 1; i += 1
+                }
+                scanners[side].state = m == pre.count ? .header : .preface(m)
+            case .header:
+                var fill = scanners[side].headerFill
+                while fill < 9 && i < n { scanners[side].header[fill] = p[i]; fill += 1; i += 1 }
+                scanners[side].headerFill = fill
+                guard fill == 9 else { return }
+                scanners[side].headerFill = 0
+                beginFrame(side: side, at: t)
+            case .skip:
+                let k = min(scanners[side].remaining, n - i)
+                scanners[side].remaining -= k
+                i += k
+                if scanners[side].remaining == 0 { scanners[side].state = .header }
+            case .payload:
+                let k = min(scanners[side].remaining, n - i)
+                scanners[side].payload.append(contentsOf: UnsafeRawBufferPointer(rebasing: p[i..<(i + k)]))
+                scanners[side].remaining -= k
+                i += k
+                if scanners[side].remaining == 0 {
+                    scanners[side].state = .header
+                    completeFrame(side: side)
+                }
+            }
+        }
+    }
+
+    private func beginFrame(side: Int, at t: Double) {
+        let h = scanners[side].header
+        let length = Int(h[0]) << 16 | Int(h[1]) << 8 | Int(h[2])
+        let type = h[3], flags = h[4]
+        let stream = Int32(bitPattern: (UInt32(h[5]) << 24 | UInt32(h[6]) << 16 | UInt32(h[7]) << 8 | UInt32(h[8])) & 0x7fff_ffff)
+        scanners[side].length = length
+        scanners[side].type = type
+        scanners[side].flags = flags
+        scanners[side].stream = stream
+        scanners[side].frameAt = t
+        scanners[side].frames += 1
+        frameCounts[side] += 1
+        if type > 9 && type != 0x10 && type != 0x0c && type != 0x0a && type != 0x0b && length > 1 << 16 {
+            stop(side: side, at: t, "the \(H2Session.name(side))'s bytes stop looking like HTTP/2 frames (type \(type), length \(length)); frame boundaries lost")
+            return
+        }
+        if type == 0 {
+            onData(side: side, stream: stream, length: length, flags: flags, at: t)
+            scanners[side].remaining = length
+            scanners[side].state = length > 0 ? .skip : .header
+            return
+        }
+        if length > 1 << 20 {
+            scanners[side].remaining = length
+            scanners[side].state = .skip
+            problems.append("\(H2Session.name(side)) sent a \(HTTP2FrameType(type).name) frame of \(length) bytes; skipped")
+            return
+        }
+        scanners[side].payload.removeAll(keepingCapacity: true)
+        scanners[side].remaining = length
+        if length == 0 { scanners[side].state = .header; completeFrame(side: side) } else { scanners[side].state = .payload }
+    }
+
+    private func completeFrame(side: Int) {
+        let sc = scanners[side]
+        let t = sc.frameAt
+        let p = sc.payload
+        let type = HTTP2FrameType(sc.type)
+        let flags = HTTP2FrameFlags(rawValue: sc.flags)
+        func u32(_ i: Int) -> UInt32 {
+            guard i + 4 <= p.count else { return 0 }
+            return UInt32(p[i]) << 24 | UInt32(p[i + 1]) << 16 | UInt32(p[i + 2]) << 8 | UInt32(p[i + 3])
+        }
+        var frame: HTTP2Frame?
+        switch type {
+        case .headers, .continuation, .pushPromise:
+            let d = decoders[side]
+            d.append(bytes: sc.header)
+            d.append(bytes: p)
+            while true {
+                switch d.nextFrame() {
+                case .frame(let f, _): if f.type != .continuation { onFrame(side: side, f, at: t) }
+                case .invalid(let reason, _): problems.append("\(H2Session.name(side)): \(reason)")
+                case .needMoreData, .preface: return
+                case .stopped(let reason, _): stop(side: side, at: t, reason); return
+                case .truncated: return
+                }
+            }
+        case .rstStream:
+            guard p.count == 4 else { problems.append("RST_STREAM of \(p.count) bytes"); return }
+            frame = HTTP2Frame(streamID: sc.stream, flags: flags, length: sc.length, payload: .rstStream(HTTP2ErrorCode(u32(0))))
+        case .settings:
+            var entries: [HTTP2Setting] = []
+            var i = 0
+            while i + 6 <= p.count {
+                entries.append(HTTP2Setting(HTTP2SettingIdentifier(UInt16(p[i]) << 8 | UInt16(p[i + 1])), u32(i + 2)))
+                i += 6
+            }
+            frame = HTTP2Frame(streamID: sc.stream, flags: flags, length: sc.length, payload: .settings(ack: flags.contains(.ack), entries))
+        case .ping:
+            guard p.count == 8 else { problems.append("PING of \(p.count) bytes"); return }
+            frame = HTTP2Frame(streamID: 0, flags: flags, length: 8, payload: .ping(ack: flags.contains(.ack), opaque: UInt64(u32(0)) << 32 | UInt64(u32(4))))
+        case .goAway:
+            guard p.count >= 8 else { problems.append("GOAWAY of \(p.count) bytes"); return }
+            frame = HTTP2Frame(streamID: 0, flags: flags, length: sc.length,
+                               payload: .goAway(lastStreamID: Int32(bitPattern: u32(0) & 0x7fff_ffff), errorCode: HTTP2ErrorCode(u32(4)), debugData: Array(p[8...])))
+        case .windowUpdate:
+            guard p.count == 4 else { problems.append("WINDOW_UPDATE of \(p.count) bytes"); return }
+            frame = HTTP2Frame(streamID: sc.stream, flags: flags, length: 4, payload: .windowUpdate(increment: u32(0) & 0x7fff_ffff))
+        case .priority:
+            return
+        default:
+            frame = HTTP2Frame(streamID: sc.stream, flags: flags, length: sc.length, payload: .unknown(type: type, flags: sc.flags, length: sc.length))
+        }
+        if let frame { onFrame(side: side, frame, at: t) }
+    }
+
+    // MARK: - Frames
+
+    private func stream(_ id: Int32, openedBy side: Int, at t: Double) -> H2Stream? {
+        if let s = streams[id] { return s }
+        guard id != 0 else { return nil }
+        // A stream we never saw open: its frames still count (mid-connection captures).
+        var s = H2Stream(id: id, openedAt: t, openedBy: id & 1 == 1 ? 0 : 1)
+        s.sendWindow = Pair(initialStreamWindow[0], initialStreamWindow[1])
+        if id > highestStream[s.openedBy] { highestStream[s.openedBy] = id }
+        if !fromStart { s.undecodable = nil }
+        return s
+    }
+
+    func onData(side: Int, stream id: Int32, length: Int, flags: UInt8, at t: Double) {
+        dataBytes[side] += length
+        lastDataAt[side] = t
+        connWindow[side] -= length
+        connSentSinceUpdate[side] += length
+        guard id != 0 else { return }
+        if streams[id] == nil, let new = stream(id, openedBy: side, at: t) { streams[id] = new }
+        let end = flags & 0x1 != 0
+        streams[id]!.dataBytes[side] += length
+        streams[id]!.sendWindow[side] -= length
+        streams[id]!.sentSinceUpdate[side] += length
+        streams[id]!.lastDataAt[side] = t
+        if end { streams[id]!.endStream[side] = true }
+        let window = streams[id]!.sendWindow[side], sentSince = streams[id]!.sentSinceUpdate[side]
+        if settingsSeen[1 - side] || fromStart {
+            // Exact windows: blocked when the connection or this stream window is used up.
+            if connWindow[side] <= 0 && blocked[side] == nil {
+                blocked[side] = Blocked(since: t, scope: 0, waiting: connSentSinceUpdate[side], exact: true)
+            } else if window <= 0 && !end && blocked[side] == nil {
+                blocked[side] = Blocked(since: t, scope: id, waiting: sentSince, exact: true)
+            }
+        }
+        if connection.wants(important: end) {
+            connection.record(Event(t: t, source: .h2, kind: .data, direction: connection.dir(side),
+                                    detail: "DATA stream \(id) \(length) bytes" + (end ? " END_STREAM" : ""),
+                                    fields: [("stream_id", .int(Int64(id))), ("len", .int(Int64(length))), ("end_stream", .bool(end))]))
+        }
+        if end { maybeClose(id, at: t) }
+    }
+
+    func onFrame(side: Int, _ frame: HTTP2Frame, at t: Double) {
+        let other = 1 - side
+        let id = frame.streamID
+        var important = true
+        var kind: EventKind = ""
+        var detail = ""
+        var decided: Bool?
+        /// Asks the connection once whether this frame's event is kept; strings are only
+        /// built for kept events.
+        func keeping(_ imp: Bool) -> Bool {
+            if let d = decided { return d }
+            let d = connection.wants(important: imp)
+            decided = d
+            return d
+        }
+        var f: [(String, JSONValue)] = [("stream_id", .int(Int64(id))), ("len", .int(Int64(frame.length)))]
+        switch frame.payload {
+        case .settings(let ack, let entries):
+            important = !ack
+            kind = "settings"
+            if !ack {
+                settingsSeen[side] = true
+                for e in entries where e.identifier == .initialWindowSize {
+                    // The SETTINGS sender's receive window: the other side's send windows.
+                    let delta = Int(e.value) - initialStreamWindow[other]
+                    initialStreamWindow[other] = Int(e.value)
+                    for k in streams.keys { streams[k]!.sendWindow[other] += delta }
+                }
+                f.append(("settings", .object(entries.map { ($0.identifier.name, .int(Int64($0.value))) })))
+                detail = "SETTINGS " + entries.map { "\($0.identifier.name)=\($0.value)" }.joined(separator: " ")
+            } else { detail = "SETTINGS ACK" }
+            f.append(("ack", .bool(ack)))
+        case .ping(let ack, let opaque):
+            if keeping(false) { f.append(("opaque", .string(hex16(opaque)))) }
+            if ack {
+                kind = "ping-ack"
+                important = false
+                if let i = pendingPings[other].firstIndex(where: { $0.opaque == opaque }) {
+                    let rtt = t - pendingPings[other][i].t
+                    pendingPings[other].remove(at: i)
+                    if pingRTTs.count < 100_000 { pingRTTs.append(rtt) }
+                    pingAckTimes.append(t)
+                    if pingAckTimes.count > 4096 { pingAckTimes.removeFirst(2048) }
+                    if keeping(false) {
+                        f.append(("rtt_ms", .double((rtt * 1e6).rounded() / 1e3)))
+                        detail = "PING ACK \(hex16(opaque)) from the \(H2Session.name(side)), RTT \(DurationText.elapsed(rtt))"
+                    }
+                } else if keeping(false) {
+                    detail = "PING ACK \(hex16(opaque)) from the \(H2Session.name(side)) (its PING was not captured)"
+                }
+            } else {
+                kind = "ping"
+                important = false
+                pingsSent[side] += 1
+                if pendingPings[side].count >= 16 {
+                    let old = pendingPings[side].removeFirst()
+                    unansweredPings.append((side, old.t))
+                }
+                pendingPings[side].append((opaque, t))
+                if keeping(false) { detail = "PING \(hex16(opaque)) from the \(H2Session.name(side))" }
+            }
+        case .goAway(let last, let code, let debug):
+            let text = String(decoding: debug.prefix(256), as: UTF8.self)
+            goaways.append((t, side, last, code, text))
+            f.append(("last_stream_id", .int(Int64(last))))
+            f.append(("error_code", .string(code.name)))
+            f.append(("debug_data", .string(text)))
+            detail = "GOAWAY from the \(H2Session.name(side)) last_stream_id=\(last) \(code.name)" + (text.isEmpty ? "" : " \"\(text)\"")
+            if last == Int32.max { detail += " — drain announced (A9: the real last-stream-id follows after a PING round trip)" }
+            if code == .enhanceYourCalm && text.contains("too_many_pings") { detail += " — the client pings more often than the server allows" }
+        case .rstStream(let code):
+            rstStreams.append((t, side, id, code))
+            f.append(("error_code", .string(code.name)))
+            kind = "rst-stream"
+            detail = "RST_STREAM stream \(id) \(code.name) from the \(H2Session.name(side))"
+            if streams[id] == nil, let k = closedStreams.lastIndex(where: { $0.id == id }), closedStreams[k].reset == nil {
+                // A reset right after END_STREAM both ways (grpc C-core ends a drained stream
+                // with trailers, then RST_STREAM): the trailers decide, the reset is recorded.
+                endCounts[H2Session.endName(closedStreams[k].end), default: 1] -= 1
+                closedStreams[k].reset = (code, side, t)
+                closedStreams[k].end = streamEnd(closedStreams[k], connectionEnd: nil)
+                endCounts[H2Session.endName(closedStreams[k].end), default: 0] += 1
+            } else if var s = stream(id, openedBy: side, at: t) {
+                if s.reset == nil { s.reset = (code, side, t) }
+                streams[id] = s
+                finish(id, at: t)
+            }
+        case .windowUpdate(let inc):
+            important = false
+            var reopened: Double?
+            lastWindowUpdateAt[side] = t
+            if id == 0 {
+                connWindow[other] += Int(inc)
+                connSentSinceUpdate[other] = 0
+                lastConnWindowUpdateAt[side] = t
+            } else if var s = streams[id] {
+                s.sendWindow[other] += Int(inc)
+                s.sentSinceUpdate[other] = 0
+                s.lastWindowUpdateAt[side] = t
+                streams[id] = s
+            }
+            if let b = blocked[other], b.scope == 0 || b.scope == id {
+                let window = b.scope == 0 ? connWindow[other] : (streams[b.scope]?.sendWindow[other] ?? 1)
+                if window > 0 || !b.exact {
+                    if t - b.since > stallThreshold { recordStall(sender: other, b, until: t, ongoing: false) }
+                    blocked[other] = nil
+                    // The other window (stream or connection) may still be used up.
+                    if connWindow[other] <= 0 {
+                        blocked[other] = Blocked(since: b.since, scope: 0, waiting: connSentSinceUpdate[other], exact: true)
+                    } else if let s = streams.values.first(where: { $0.sendWindow[other] <= 0 && !$0.endStream[other] && $0.lastDataAt[other] != nil }) {
+                        blocked[other] = Blocked(since: b.since, scope: s.id, waiting: s.sentSinceUpdate[other], exact: true)
+                    } else {
+                        important = true
+                        reopened = t - b.since
+                    }
+                }
+            }
+            if keeping(important) {
+                f.append(("increment", .int(Int64(inc))))
+                detail = "WINDOW_UPDATE stream \(id) +\(inc) from the \(H2Session.name(side))"
+                if let r = reopened { detail += " (the \(H2Session.name(other))'s send window reopens after \(DurationText.elapsed(r)))" }
+            }
+        case .headers(let h):
+            guard var s = stream(id, openedBy: side, at: t) else { break }
+            let isTrailers = s.headersSeen[side]
+            s.headersSeen[side] = true
+            kind = isTrailers ? "trailers" : "headers"
+            if isTrailers { s.trailersSeen = true }
+            var reason = h.undecodableReason
+            if h.fields == nil && !fromStart { reason = "not decodable: capture began mid-connection" }
+            if let fields = h.fields {
+                for field in fields {
+                    switch field.name {
+                    case ":method": s.method = field.value
+                    case ":path": s.path = field.value
+                    case ":authority": s.authority = field.value
+                    case ":status": s.httpStatus = Int(field.value)
+                    case "content-type": if field.value.hasPrefix("application/grpc") { s.isGRPC = true }
+                    case "grpc-status": s.grpcStatus = GRPCStatusCode(headerValue: field.value)
+                    case "grpc-message": s.grpcMessage = GRPCStatusCode.decodeMessage(field.value)
+                    default: break
+                    }
+                }
+                important = (isTrailers && s.grpcStatus != nil && s.grpcStatus != .ok) || (!isTrailers && h.endStream && s.grpcStatus != nil && s.grpcStatus != .ok)
+                if keeping(important) {
+                let interesting = fields.filter { [":method", ":path", ":status", "grpc-status", "grpc-message", "content-type"].contains($0.name) }
+                detail = (isTrailers ? "trailers" : "HEADERS") + " stream \(id) from the \(H2Session.name(side)) " + interesting.map { "\($0.name)=\($0.value)" }.joined(separator: " ")
+                f.append(("headers", .object(fields.map { ($0.name, .string($0.value)) })))
+                }
+            } else {
+                important = false
+                s.undecodable = reason
+                detail = (isTrailers ? "trailers" : "HEADERS") + " stream \(id) from the \(H2Session.name(side)), headers \(reason ?? "not decodable")"
+                f.append(("undecodable", .string(reason ?? "not decodable")))
+            }
+            if keeping(important) { f.append(("end_stream", .bool(h.endStream))) }
+            if h.endStream { s.endStream[side] = true }
+            if id > highestStream[s.openedBy] { highestStream[s.openedBy] = id }
+            streams[id] = s
+            if h.endStream { maybeClose(id, at: t) }
+        default:
+            break
+        }
+        if keeping(important) {
+            if detail.isEmpty { detail = frame.description }
+            if kind.rawValue.isEmpty { kind = EventKind(rawValue: frame.type.name.lowercased().replacingOccurrences("_", "-")) }
+            connection.record(Event(t: t, source: .h2, kind: kind, direction: connection.dir(side), detail: detail, fields: f))
+        }
+    }
+
+    private func maybeClose(_ id: Int32, at t: Double) {
+        guard streams[id]?.endStream.c == true, streams[id]?.endStream.s == true else { return }
+        finish(id, at: t)
+    }
+
+    /// Mid-connection captures: window sizes unknown, so a stall is inferred from its shape:
+    /// a window's worth (16 KiB or more) sent since the receiver's last WINDOW_UPDATE, then
+    /// no DATA from the sender; `recordStall` later requires it to last past the threshold.
+    private func inferStall(side: Int, _ s: H2Stream) {
+        guard blocked[side] == nil, !fromStart, !settingsSeen[1 - side], !s.endStream[side], let last = s.lastDataAt[side] else { return }
+        let waiting = max(s.sentSinceUpdate[side], connSentSinceUpdate[side])
+        guard waiting >= 16_384, lastDataAt[side] == last else { return }
+        blocked[side] = Blocked(since: last, scope: s.sentSinceUpdate[side] >= connSentSinceUpdate[side] ? s.id : 0, waiting: waiting, exact: false)
+    }
+
+    private func finish(_ id: Int32, at t: Double) {
+        if let open = streams[id] { for side in 0..<2 { inferStall(side: side, open) } }
+        guard var s = streams.removeValue(forKey: id) else { return }
+        s.endedAt = t
+        s.end = streamEnd(s, connectionEnd: nil)
+        if let b = blocked[0], b.scope == id { blocked[0] = nil; if t - b.since > stallThreshold { recordStall(sender: 0, b, until: t, ongoing: false) } }
+        if let b = blocked[1], b.scope == id { blocked[1] = nil; if t - b.since > stallThreshold { recordStall(sender: 1, b, until: t, ongoing: false) } }
+        keep(s)
+    }
+
+    private func keep(_ s: H2Stream) {
+        closedStreamCount += 1
+        endCounts[H2Session.endName(s.end), default: 0] += 1
+        if closedStreams.count < H2Session.keptStreams { closedStreams.append(s) }
+    }
+
+    func streamEnd(_ s: H2Stream, connectionEnd: String?) -> StreamEnd {
+        if let r = s.reset { return .reset(r.code, afterTrailers: s.trailersSeen ? s.grpcStatus : nil) }
+        if s.endStream[0] && s.endStream[1] { return .completed(httpStatus: s.httpStatus, grpcStatus: s.grpcStatus, grpcMessage: s.grpcMessage) }
+        if let g = goaways.last(where: { $0.side != s.openedBy }), s.id > g.last { return .refusedByGoaway(lastStreamID: g.last) }
+        if let how = connectionEnd { return .killedByConnectionClose(how: how) }
+        return .open
+    }
+
+    static func endName(_ e: StreamEnd) -> String {
+        switch e {
+        case .completed: return "completed"
+        case .reset: return "reset"
+        case .refusedByGoaway: return "refused"
+        case .killedByConnectionClose: return "killed"
+        case .open: return "open"
+        }
+    }
+
+    private func recordStall(sender: Int, _ b: Blocked, until: Double, ongoing: Bool) {
+        let pings = pingAckTimes.filter { $0 >= b.since && $0 <= until }.count
+        let receiverUpdate = b.scope == 0 ? lastConnWindowUpdateAt[1 - sender] : (streams[b.scope]?.lastWindowUpdateAt[1 - sender] ?? lastWindowUpdateAt[1 - sender])
+        stalls.append(Stall(sender: sender, since: b.since, until: until, ongoing: ongoing, scope: b.scope, waiting: b.waiting,
+                            exact: b.exact, pingsAnswered: pings, receiverLastUpdate: receiverUpdate))
+    }
+
+    // MARK: - End of the connection
+
+    /// Settles open streams, stalls and PINGs when the connection ends (or the capture does).
+    func finalize(endedAt: Double, how: String?) {
+        for side in 0..<2 {
+            // Mid-connection captures: window sizes unknown, so infer the stall from its shape:
+            // a full window's worth sent, then nothing and no WINDOW_UPDATE for too long.
+            let candidates = streams.values.filter { !$0.endStream[side] && $0.lastDataAt[side] != nil }
+            if let s = candidates.max(by: { ($0.lastDataAt[side] ?? 0) < ($1.lastDataAt[side] ?? 0) }) { inferStall(side: side, s) }
+            if let b = blocked[side] {
+                var until = endedAt
+                if b.scope != 0, let s = streams[b.scope], let r = s.reset { until = min(until, r.at) }
+                if until - b.since > stallThreshold { recordStall(sender: side, b, until: until, ongoing: how == nil) }
+            }
+        }
+        for (id, s) in streams.sorted(by: { $0.key < $1.key }) {
+            var s = s
+            s.end = streamEnd(s, connectionEnd: how)
+            keep(s)
+            streams[id] = nil
+        }
+        for side in 0..<2 {
+            for p in pendingPings[side] where endedAt - p.t > 0.5 || how != nil { unansweredPings.append((side, p.t)) }
+        }
+    }
+}
+
+func hex16(_ v: UInt64) -> String {
+    let s = String(v, radix: 16)
+    return String(repeating: "0", count: 16 - s.count) + s
+}
+
+extension String {
+    func replacingOccurrences(_ a: Character, _ b: Character) -> String { String(map { $0 == a ? b : $0 }) }
+}

@@ -1,0 +1,125 @@
+import ArgumentParser
+import ConnDiagAnalyze
+import ConnDiagCore
+import ConnDiagPacket
+import Foundation
+import Glibc
+
+extension ConnDiag {
+    struct Analyze: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "analyze",
+            abstract: "Diagnose every TCP/HTTP/2 connection in a capture file, after the fact.",
+            discussion: """
+            conndiag reads pcap or pcapng files (libpcap's offline reader; "-" is stdin) and \
+            follows every TCP connection both ways: handshake or SYN retries (compared with \
+            Linux's schedule), retransmissions and backoff, keepalive probes and whether they \
+            were answered, zero windows, duplicate ACKs, gaps the capture missed, and who \
+            closed or reset. HTTP/2 (and gRPC) inside is decoded with HPACK when the capture \
+            holds the connection from its start: PINGs with RTT, GOAWAY drains with age and \
+            grace, RST_STREAM, grpc-status, per-stream ends, and flow-control stalls (a send \
+            window at zero while PINGs are still answered: the peer stopped reading). Each \
+            connection gets an outcome with its mechanism, as the live subcommands give.
+
+            The client is the side that sent the SYN. When the capture begins mid-connection, \
+            the side whose port is given with --port/--http2-port is the server, otherwise the \
+            side with the lower port number.
+
+            EXAMPLES:
+              conndiag analyze prod.pcap --port 50051
+              conndiag analyze a.pcap b.pcapng --host 10.0.0.7 --format json
+              tcpdump -U -w - -i eth0 port 443 | conndiag analyze - --format ndjson
+              conndiag analyze dump.pcap --http2-port 8080 --timeline
+
+            EXIT CODES:
+              0  no connection showed a failure
+              1  a failure was found (a finding of severity warning or critical)
+              2  bad usage (including a bad --filter)
+              4  the input is not a capture, or a record in it is damaged (the report of what
+                 could be read is still printed)
+            """)
+
+        @Argument(help: "Capture files (pcap or pcapng), read in order; - for stdin.")
+        var files: [String]
+
+        @Option(name: .long, help: "A BPF filter (tcpdump syntax) applied before analysis.")
+        var filter: String?
+
+        @Option(name: .long, help: "Only connections with this port on either side (repeatable).")
+        var port: [Int] = []
+
+        @Option(name: .long, help: "Only connections with this address on either side (repeatable).")
+        var host: [String] = []
+
+        @Option(name: .long, help: "Treat connections to this server port as HTTP/2 even without a client preface (repeatable).")
+        var http2Port: [Int] = []
+
+        @Option(name: .long, help: "Track at most this many connections at once; the longest idle is evicted with a note.")
+        var maxConnections: Int = 10_000
+
+        @Option(name: .long, help: "A send window at zero with no WINDOW_UPDATE for longer than this is a flow-control stall.")
+        var stallThreshold: DurationArgument = DurationArgument(argument: "5s")!
+
+        @Option(name: .long, help: "Events kept per connection before routine ones are only counted.")
+        var maxEvents: Int = 300
+
+        @Option(name: .long, help: "The tcp_retries2 of the host that sent the capture's retransmissions (the capture cannot tell).")
+        var retries2: Int = 15
+
+        @Flag(name: .long, help: "Table format: print each connection's timeline before the summary.")
+        var timeline = false
+
+        @OptionGroup(title: "Output") var output: OutputOptions
+
+        func validate() throws {
+            if files.isEmpty { throw ValidationError("give at least one capture file (or - for stdin)") }
+            if files.filter({ $0 == "-" }).count > 1 { throw ValidationError("stdin (-) can be read only once") }
+            for p in port + http2Port where !(1...65535).contains(p) { throw ValidationError("ports must be between 1 and 65535 (got \(p))") }
+            for h in host where IPAddress(h) == nil { throw ValidationError("--host must be an IPv4 or IPv6 address (got '\(h)')") }
+            if maxConnections < 1 { throw ValidationError("--max-connections must be at least 1") }
+            if maxEvents < 10 { throw ValidationError("--max-events must be at least 10") }
+            if !(1...30).contains(retries2) { throw ValidationError("--retries2 must be between 1 and 30") }
+        }
+
+        func run() throws {
+            let options = AnalyzeOptions(files: files, filter: filter, ports: port.map { UInt16($0) },
+                                         hosts: host.compactMap { IPAddress($0) }, http2Ports: http2Port.map { UInt16($0) },
+                                         maxConnections: maxConnections, stallThreshold: stallThreshold.seconds,
+                                         maxEventsPerConnection: maxEvents, assumedRetries2: retries2)
+            let engine = AnalyzeEngine(options: options)
+            let out = ReportOutput(output)
+            if out.format == .ndjson {
+                engine.onConnection = { c in
+                    var line = c.json
+                    if case .object(var pairs) = line { pairs.insert(("type", .string("connection")), at: 0); line = .object(pairs) }
+                    ReportOutput.write(line.serialized() + "\n")
+                }
+            }
+            let result = try engine.run()
+            var settings: [(String, JSONValue)] = [("stall_threshold_s", .double(stallThreshold.seconds)),
+                                                   ("max_connections", .int(Int64(maxConnections))),
+                                                   ("assumed_tcp_retries2", .int(Int64(retries2)))]
+            if let f = filter { settings.append(("filter", .string(f))) }
+            if !port.isEmpty { settings.append(("ports", .array(port.map { .int(Int64($0)) }))) }
+            if !host.isEmpty { settings.append(("hosts", .array(host.map { .string($0) }))) }
+            if !http2Port.isEmpty { settings.append(("http2_ports", .array(http2Port.map { .int(Int64($0)) }))) }
+            let report = result.report(settings: settings)
+            for p in result.inputProblems { FileHandle.standardError.write(Data("conndiag: \(p)\n".utf8)) }
+            var status: ExitStatus
+            switch out.format {
+            case .table:
+                ReportOutput.write(AnalyzeTableRenderer(color: out.color, timelines: timeline).render(result))
+                status = result.findings.contains { $0.severity >= .warning } ? .failureObserved : .ok
+                if !out.expectations.isEmpty {
+                    let failures = out.expectations.compactMap { e in e.check(report.outcome).map { "expect \(e): \($0)" } }
+                    for f in failures { ReportOutput.write("FAILED \(f)\n") }
+                    status = failures.isEmpty ? .ok : .failureObserved
+                }
+            case .json, .ndjson:
+                status = out.finish(report)
+            }
+            if result.damaged { status = .badInput }
+            throw ExitCode(status.rawValue)
+        }
+    }
+}

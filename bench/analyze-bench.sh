@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Benchmark for `conndiag analyze` (figures in the README).
+#
+# Builds a capture of at least $PACKETS packets of HTTP/2 traffic at bench time: h2load
+# against nghttpd inside a private network namespace (created here, deleted on exit),
+# captured with tcpdump on the namespace's loopback. Then times, on the same file:
+#   conndiag analyze FILE
+#   tshark -r FILE -d tcp.port==PORT,http2 -Y http2 -T fields -e frame.number
+#   tcpdump -r FILE -nn
+#   tcpdump -r FILE -w /dev/null      (reading the file alone)
+# with wall time and peak RSS from /usr/bin/time, and prints the ratios.
+# Goal (issue 6): analyze >= 50x faster than tshark, faster than tcpdump's print, < 64 MB RSS.
+#
+# Needs root (namespaces), nghttp2-server, nghttp2-client, tcpdump, tshark
+# (DEBIAN_FRONTEND=noninteractive apt-get install -y tshark).
+# Usage: sudo BIN=.build/release/conndiag bash bench/analyze-bench.sh [PACKETS]
+set -euo pipefail
+
+BIN=${BIN:-.build/release/conndiag}
+PACKETS=${1:-${PACKETS:-1000000}}
+PORT=8443
+NS=cdbench-$$
+WORK=$(mktemp -d /tmp/cdbench.XXXXXX)
+FILE=$WORK/h2.pcap
+PIDS=()
+
+cleanup() {
+    for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+    for p in "${PIDS[@]:-}"; do [ -n "$p" ] && wait "$p" 2>/dev/null || true; done
+    ip netns del "$NS" 2>/dev/null || true
+    [ -n "${KEEP:-}" ] || rm -rf "$WORK"
+}
+trap cleanup EXIT INT TERM
+
+for tool in h2load nghttpd tcpdump tshark /usr/bin/time; do
+    command -v "$tool" >/dev/null || { echo "analyze-bench: $tool is missing" >&2; exit 3; }
+done
+[ -x "$BIN" ] || { echo "analyze-bench: $BIN is not built (swift build -c release)" >&2; exit 3; }
+
+echo "== building a capture of >= $PACKETS packets (h2load -> nghttpd in netns $NS)"
+ip netns add "$NS"
+ip -n "$NS" link set lo up
+# An Ethernet MTU and a 1 KiB response body: a few small packets per request, like the
+# production captures the goal was set on (1.48 M packets in 748 MB).
+ip -n "$NS" link set lo mtu 1500
+mkdir -p "$WORK/www"
+head -c 1024 /dev/urandom > "$WORK/www/obj"
+ip netns exec "$NS" nghttpd --no-tls -d "$WORK/www" "$PORT" >/dev/null 2>&1 &
+PIDS+=($!)
+ip netns exec "$NS" tcpdump -i lo -s 262144 -B 262144 -w "$FILE" "tcp port $PORT" 2>/dev/null &
+TCPDUMP=$!
+PIDS+=($TCPDUMP)
+sleep 1
+# Run h2load in rounds until the capture holds enough packets (about 3 packets a request).
+round=0
+while :; do
+    round=$((round + 1))
+    ip netns exec "$NS" h2load -n $((PACKETS / 3 + 1000)) -c 50 -m 10 "http://127.0.0.1:$PORT/obj" >/dev/null
+    sleep 1
+    have=$(tcpdump -r "$FILE" -nn -q 2>/dev/null | wc -l || true)
+    echo "   round $round: $have packets"
+    [ "$have" -ge "$PACKETS" ] && break
+    [ "$round" -ge 5 ] && break
+done
+kill "$TCPDUMP"; wait "$TCPDUMP" 2>/dev/null || true
+ls -l "$FILE"
+echo "   $(tcpdump -r "$FILE" -nn -q 2>/dev/null | wc -l) packets"
+
+measure() {   # name, command...: prints "name seconds peak_kb"
+    local name=$1; shift
+    local out=$WORK/time.$name
+    /usr/bin/time -f '%e %M' -o "$out" "$@" >/dev/null 2>"$WORK/err.$name" || true
+    read -r secs kb < "$out"
+    printf '%-22s %8.2f s %9.1f MB\n' "$name" "$secs" "$(echo "$kb / 1024" | bc -l)"
+    eval "T_$name=$secs; M_$name=$kb"
+}
+
+echo "== timing on the same file"
+measure read_only  tcpdump -r "$FILE" -w /dev/null
+measure conndiag   "$BIN" analyze "$FILE" --format json
+measure tcpdump    tcpdump -r "$FILE" -nn
+measure tshark     tshark -r "$FILE" -d "tcp.port==$PORT,http2" -Y http2 -T fields -e frame.number
+
+"$BIN" analyze "$FILE" --format table | tail -n 8
+
+ratio() { echo "scale=1; $1 / $2" | bc -l; }
+echo "== ratios"
+echo "   tshark / conndiag analyze:  $(ratio "$T_tshark" "$T_conndiag")x   (goal >= 50x)"
+echo "   tcpdump -nn / conndiag:     $(ratio "$T_tcpdump" "$T_conndiag")x   (goal > 1x)"
+echo "   conndiag peak RSS:          $(echo "scale=1; $M_conndiag / 1024" | bc -l) MB   (goal < 64 MB)"
