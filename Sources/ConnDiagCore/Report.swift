@@ -19,11 +19,13 @@ public struct AttemptReport: Sendable {
     public var label: String?
     public var settings: [(String, JSONValue)]
     public var events: [Event]
+    /// Events a bounded timeline dropped from the middle of a long run.
+    public var elision: EventElision
     public var outcome: Outcome
     public init(index: Int, target: TargetInfo, label: String? = nil, settings: [(String, JSONValue)] = [],
-                events: [Event], outcome: Outcome) {
+                events: [Event], elision: EventElision = EventElision(), outcome: Outcome) {
         self.index = index; self.target = target; self.label = label; self.settings = settings
-        self.events = events; self.outcome = outcome
+        self.events = events; self.elision = elision; self.outcome = outcome
     }
 }
 
@@ -53,6 +55,13 @@ public struct Report: Sendable {
 
     public var allEvents: [Event] { attempts.flatMap { $0.events } }
 
+    /// Everything the attempts' bounded timelines dropped.
+    public var elision: EventElision {
+        var e = EventElision()
+        for a in attempts { e.merge(a.elision) }
+        return e
+    }
+
     /// The document without the events (the NDJSON summary line), or with them.
     public func json(includeEvents: Bool = true) -> JSONValue {
         var o: [(String, JSONValue)] = [
@@ -65,6 +74,8 @@ public struct Report: Sendable {
         ]
         if let n = captureNote { o.append(("capture_note", .string(n))) }
         if includeEvents { o.append(("events", .array(allEvents.map { $0.json }))) }
+        let elided = elision
+        if !elided.isEmpty { o.append(("events_elided", elided.json)) }
         o.append(("outcome", outcome.json))
         o.append(("interrupted", .bool(interrupted)))
         if attempts.count > 1 || attempts.contains(where: { $0.label != nil }) {

@@ -9,7 +9,15 @@ public struct TableRenderer {
         var out = ""
         for attempt in report.attempts {
             out += header(report, attempt)
-            out += renderEvents(attempt.events)
+            if attempt.elision.isEmpty {
+                out += renderEvents(attempt.events)
+            } else {
+                // The dropped events sat between the head of the run and its recent tail.
+                let cut = attempt.events.firstIndex { $0.t > attempt.elision.from } ?? attempt.events.count
+                out += renderEvents(Array(attempt.events[..<cut]))
+                out += paint("  … ", "2") + attempt.elision.summary + "\n"
+                out += renderEvents(Array(attempt.events[cut...]))
+            }
             out += verdict(attempt.outcome)
             out += "\n"
         }

@@ -132,7 +132,7 @@ public final class GoawayTraceEngine {
                      ("ping_time_s", config.pingTime.map { .double($0) } ?? .null),
                      ("permit_without_stream", .bool(config.permitWithoutStream)),
                      ("for_s", config.duration.map { .double($0) } ?? .null)]
-        let attempt = AttemptReport(index: 1, target: target, events: timeline.events, outcome: outcome)
+        let attempt = AttemptReport(index: 1, target: target, events: timeline.events, elision: timeline.elision, outcome: outcome)
         return Report(command: "goaway-trace", target: target, settings: settings, kernel: kernel,
                       capture: captures.isActive, captureNote: captures.note, attempts: [attempt],
                       outcome: outcome, interrupted: interrupted,

@@ -43,10 +43,24 @@ public final class Lab {
     deinit { destroy() }
 
     /// Exit 3 with a clear message when namespaces cannot be made.
-    static func requireRights() throws {
-        guard geteuid() == 0 else {
-            throw ConnDiagError.environment("the lab needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN to create network namespaces); run with sudo")
+    /// Checks the effective capabilities, not the uid: root inside a container or under
+    /// `setpriv --bounding-set=-all` has uid 0 and still cannot make namespaces.
+    public static func requireRights() throws {
+        let needed: [(bit: Int, name: String)] = [(12, "CAP_NET_ADMIN"), (21, "CAP_SYS_ADMIN")]
+        let effective = effectiveCapabilities()
+        let lacking = needed.filter { cap in effective.map { $0 & (UInt64(1) << UInt64(cap.bit)) == 0 } ?? (geteuid() != 0) }
+        guard lacking.isEmpty else {
+            throw ConnDiagError.environment("the lab needs \(lacking.map(\.name).joined(separator: " and ")) to create network namespaces; run with sudo")
         }
+    }
+
+    /// CapEff from /proc/self/status; nil when it cannot be read.
+    static func effectiveCapabilities() -> UInt64? {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+        for line in status.split(separator: "\n") where line.hasPrefix("CapEff:") {
+            return UInt64(line.dropFirst("CapEff:".count).trimmingCharacters(in: .whitespaces), radix: 16)
+        }
+        return nil
     }
 
     private func build() throws {

@@ -113,7 +113,7 @@ public final class KeepaliveEngine {
         }
         settings.append(("for_s", config.duration.map { .double($0) } ?? .null))
         if let h2 = config.h2Driver { settings.append(contentsOf: h2.settings) }
-        let attempt = AttemptReport(index: 1, target: target, events: timeline.events, outcome: outcome)
+        let attempt = AttemptReport(index: 1, target: target, events: timeline.events, elision: timeline.elision, outcome: outcome)
         var extras: [(String, JSONValue)] = [("predictions", .object(watch.predictionsJSON))]
         if let h2 = config.h2Driver { extras.append(contentsOf: h2.reportExtras()) }
         return Report(command: "keepalive-test", target: target, settings: settings, kernel: kernel,

@@ -55,9 +55,7 @@ extension ConnDiag {
                 }
                 return
             }
-            guard geteuid() == 0 else {
-                throw ConnDiagError.environment("lab needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN to create network namespaces); run with sudo")
-            }
+            try Lab.requireRights()
             InterruptSignal.shared.install()
             Lab.sweepStale(prefix: "cdlab")
             let out = ReportOutput(output)

@@ -1,0 +1,54 @@
+import Testing
+@testable import ConnDiagCore
+
+/// A long run must keep memory flat: the timeline drops the middle of the run past its limit
+/// and accounts for every dropped event.
+@Suite struct TimelineRetentionTests {
+    @Test func boundedTimelineKeepsHeadAndRecentTailAndCountsTheRest() {
+        let tl = Timeline(retainLimit: 1000)
+        var seen = 0
+        tl.observer = { _ in seen += 1 }
+        for i in 0..<100_000 {
+            tl.append(Event(t: Double(i) * 0.01, source: .h2, kind: i % 2 == 0 ? "ping" : "ping-ack"))
+        }
+        #expect(seen == 100_000, "the observer (NDJSON) sees every event")
+        #expect(tl.events.count <= 1000)
+        #expect(tl.events.count + tl.elision.total == 100_000)
+        // The head of the run stays, and so does the most recent event.
+        #expect(tl.events.first?.t == 0)
+        #expect(tl.events.last?.t == 999.99)
+        #expect(tl.events.count >= 750, "at least three quarters of the limit stay")
+        // Kinds are counted; the span lies between the head and the tail.
+        let byKind = Dictionary(uniqueKeysWithValues: tl.elision.byKind.map { ($0.0.rawValue, $0.1) })
+        #expect(byKind["ping"]! + byKind["ping-ack"]! == tl.elision.total)
+        #expect(tl.elision.from > tl.events[tl.keepFirst - 1].t)
+        #expect(tl.elision.to < tl.events[tl.keepFirst].t)
+        // Times stay ordered after elision.
+        #expect(zip(tl.events, tl.events.dropFirst()).allSatisfy { $0.t <= $1.t })
+    }
+
+    @Test func reportCarriesTheElisionInJSONAndTable() {
+        let tl = Timeline(retainLimit: 100)
+        for i in 0..<1000 { tl.append(Event(t: Double(i), source: .h2, kind: "ping", detail: "PING #\(i)")) }
+        let outcome = Outcome(status: .connected, mechanism: .none, summary: "alive")
+        let report = Report(command: "keepalive-test", target: nil, settings: [], kernel: nil, capture: true,
+                            attempts: [AttemptReport(index: 1, target: TargetInfo(host: "h", address: "127.0.0.1", port: 1),
+                                                     events: tl.events, elision: tl.elision, outcome: outcome)],
+                            outcome: outcome)
+        let json = report.json().serialized()
+        #expect(json.contains("\"events_elided\":{\"count\":\(tl.elision.total)"))
+        let table = TableRenderer(color: false).render(report)
+        #expect(table.contains("\(tl.elision.total) events elided"))
+        // The note sits between the head and the tail rows.
+        let lines = table.split(separator: "\n").map(String.init)
+        let note = lines.firstIndex { $0.contains("events elided") }!
+        #expect(lines[note - 1].contains("PING #\(tl.keepFirst - 1)"))
+        #expect(lines[note + 1].contains("PING #\(Int(tl.elision.to) + 1)"))
+    }
+
+    @Test func unboundedTimelineKeepsEverything() {
+        let tl = Timeline(retainLimit: Int.max)
+        for i in 0..<5000 { tl.append(Event(t: Double(i), source: .app, kind: "x")) }
+        #expect(tl.events.count == 5000 && tl.elision.isEmpty)
+    }
+}
