@@ -79,3 +79,7 @@ void CNetShims_routeSignalsToPipe(int fd) {
 }
 
 int CNetShims_lastSignal(void) { return lastSignal; }
+
+int CNetShims_spawnCloseFrom(posix_spawn_file_actions_t *actions, int lowest) {
+    return posix_spawn_file_actions_addclosefrom_np(actions, lowest);
+}

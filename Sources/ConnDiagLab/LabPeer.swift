@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import CNetShims
 import ConnDiagCore
 import ConnDiagTCP
 
@@ -30,6 +31,7 @@ public final class LabPeer {
         posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
         posix_spawn_file_actions_addclose(&actions, errPipe[0])
         posix_spawn_file_actions_addclose(&actions, errPipe[1])
+        _ = CNetShims_spawnCloseFrom(&actions, 3)
         var attr = posix_spawnattr_t()
         posix_spawnattr_init(&attr)
         defer { posix_spawnattr_destroy(&attr) }

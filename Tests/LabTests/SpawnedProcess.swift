@@ -5,6 +5,11 @@ import Glibc
 // threads spawn children at the same moment and must not inherit this pipe.
 @_silgen_name("pipe2") private func sys_pipe2(_ fds: UnsafeMutablePointer<Int32>, _ flags: Int32) -> Int32
 
+// glibc ≥ 2.34: close every descriptor from 3 up in the child. The test process holds other
+// tests' descriptors (parallel suites), which the child must not inherit or count.
+@_silgen_name("posix_spawn_file_actions_addclosefrom_np")
+private func sys_addclosefrom(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ from: Int32) -> Int32
+
 /// A child process started with posix_spawn and reaped with waitpid on its own pid.
 /// Foundation's Process misses exits when many children start and end at once from several
 /// threads (the interrupt storm): the child stays a zombie and waitUntilExit never returns.
@@ -29,6 +34,7 @@ final class SpawnedProcess {
             posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
         }
         posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        _ = sys_addclosefrom(&actions, 3)
         // Default dispositions and an empty mask: the child must die or exit on SIGINT/SIGTERM
         // as it would from a shell, whatever the test runner blocks or ignores.
         var attr = posix_spawnattr_t()

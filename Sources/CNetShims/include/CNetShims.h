@@ -44,3 +44,9 @@ void CNetShims_routeSignalsToPipe(int fd);
 int CNetShims_lastSignal(void);
 
 #endif
+
+#include <spawn.h>
+/// Closes every descriptor from `lowest` up in a posix_spawn child (glibc >= 2.34). Parallel
+/// lab lanes spawn at the same moment; without it one child inherits another's pipe ends
+/// and that pipe never reaches EOF while the child lives.
+int CNetShims_spawnCloseFrom(posix_spawn_file_actions_t *actions, int lowest);
