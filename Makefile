@@ -42,9 +42,11 @@ test: build pydeps
 	$(SWIFT) test --skip-build --filter Timing --no-parallel
 
 # Benchmarks (figures in the README). Release build; needs root for the lab namespaces.
+# SOAK sets the long-run memory check's duration (default 120s; the README's figure is 1h).
 bench: deps
 	$(SWIFT) build -c release
 	$(SUDO) env BIN=.build/release/conndiag bash bench/probe-scale.sh
+	$(SUDO) env BIN=.build/release/conndiag bash bench/soak.sh $(SOAK)
 
 # Man pages and shell completions are generated from the ArgumentParser definitions;
 # CLITests fails when the committed copies are stale.
