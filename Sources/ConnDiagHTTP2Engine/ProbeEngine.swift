@@ -137,8 +137,10 @@ public final class ProbeEngine {
         }
         while next < queue.count {
             let (spec, address, _, _, _) = queue[next]; next += 1
-            finish(ProbeResult(target: TargetInfo(host: spec.host, address: address?.description ?? "", port: Int(spec.port)),
-                               outcome: Outcome(status: .error, mechanism: .none, summary: "not probed: interrupted")))
+            var r = ProbeResult(target: TargetInfo(host: spec.host, address: address?.description ?? "", port: Int(spec.port)),
+                                outcome: Outcome(status: .error, mechanism: .none, summary: "not probed: interrupted"))
+            r.order = next - 1
+            finish(r)
         }
         return report(kernel: kernel)
     }

@@ -26,7 +26,7 @@ struct OutputOptions: ParsableArguments {
     var json = false
 
     @Option(name: .long, parsing: .upToNextOption,
-            help: "Assert the outcome for CI: status=STATUS, mechanism=MECHANISM, detected-within=DURATION, ok. Exit 1 when one does not hold.")
+            help: "Assert the outcome for CI: ok, survives, status=STATUS, mechanism=MECHANISM, detected-within=DURATION. Exit 1 when one does not hold.")
     var expect: [String] = []
 
     func validate() throws {
