@@ -32,7 +32,7 @@ let package = Package(
         // Offline capture analysis (`analyze`): many connections, HTTP/2 inside, stalls.
         .target(name: "ConnDiagAnalyze", dependencies: ["ConnDiagCore", "ConnDiagPacket", "ConnDiagTCP", "ConnDiagHTTP2", "ConnDiagHTTP2Engine"]),
         // The `lab` matrix: reproducible failure scenarios run by the same engines.
-        .target(name: "ConnDiagScenarios", dependencies: ["ConnDiagCore", "ConnDiagTCP", "ConnDiagHTTP2Engine", "ConnDiagLab"]),
+        .target(name: "ConnDiagScenarios", dependencies: ["ConnDiagCore", "ConnDiagTCP", "ConnDiagHTTP2Engine", "ConnDiagLab", "ConnDiagAnalyze"]),
         .executableTarget(name: "conndiag", dependencies: [
             "ConnDiagCore", "ConnDiagTCP", "ConnDiagHTTP2", "ConnDiagHTTP2Engine", "ConnDiagLab", "ConnDiagScenarios", "ConnDiagAnalyze",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

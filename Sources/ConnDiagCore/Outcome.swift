@@ -17,6 +17,9 @@ public enum Mechanism: String, Sendable, CaseIterable {
     case peerFin = "peer-fin"
     case peerRst = "peer-rst"
     case deadline
+    /// Found by analysis of the flow-control windows: a send window stuck at zero while the
+    /// peer still answers PINGs (it stopped reading). No timer in the stack notices this.
+    case flowControlStall = "flow-control-stall"
     case none
 }
 

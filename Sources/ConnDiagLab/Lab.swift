@@ -123,6 +123,15 @@ public final class Lab {
         return peer
     }
 
+    /// Starts a peer process inside the client namespace (a second client beside conndiag,
+    /// e.g. a grpcio client whose behaviour is the fault); killed when the lab goes away.
+    @discardableResult
+    public func startClientPeer(_ arguments: [String], environment: [String: String] = [:]) throws -> LabPeer {
+        let peer = try LabPeer(namespace: clientNamespace, arguments: arguments, environment: environment)
+        peers.append(peer)
+        return peer
+    }
+
     /// A directory of files for an HTTP peer (nghttpd -d), removed with the lab.
     public func makeContentDirectory(files: [String: Int] = ["index.html": 1024, "large.bin": 1 << 20]) throws -> String {
         let dir = "/tmp/\(name)-www"

@@ -213,5 +213,12 @@ public enum ScenarioCatalog {
                  lesson: "a killed server closes the socket with streams open: grpc reports UNAVAILABLE, a proxy INTERNAL", seconds: (1.2, 1.2)) { _ in
             try goaway(.nghttpd, killAfter: 1) { $0.kind = .httpUpload(path: "/") }
         },
+        Scenario(id: "h2-flow-control-deadlock", group: 11, title: "bidirectional gRPC stream: both sides send, neither reads",
+                 settings: "grpcio bidi, 64 KiB messages both ways, nobody reads; PING every 1 s; stall threshold 2 s", expected: .flowControlStall,
+                 tolerance: 10,
+                 lesson: "the connection is alive (PINGs answered) yet no DATA moves: both send windows sit at zero; no timeout will ever fire, only the flow-control windows show it",
+                 seconds: (9, 6)) { quick in
+            try FlowControlStallScenario.run(quick: quick)
+        },
     ]
 }
