@@ -11,8 +11,8 @@
 # with wall time and peak RSS from /usr/bin/time, and prints the ratios.
 # Goal (issue 6): analyze >= 50x faster than tshark, faster than tcpdump's print, < 64 MB RSS.
 #
-# Needs root (namespaces), nghttp2-server, nghttp2-client, tcpdump, tshark
-# (DEBIAN_FRONTEND=noninteractive apt-get install -y tshark).
+# Needs root (namespaces), nghttp2-server, nghttp2-client, tcpdump, tshark, ethtool, bc,
+# time (`make bench` installs what is missing: BENCH_APT_PKGS in the Makefile).
 # Usage: sudo BIN=.build/release/conndiag bash bench/analyze-bench.sh [PACKETS]
 set -euo pipefail
 
@@ -32,7 +32,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-for tool in h2load nghttpd tcpdump tshark /usr/bin/time; do
+for tool in h2load nghttpd tcpdump tshark ethtool bc /usr/bin/time; do
     command -v "$tool" >/dev/null || { echo "analyze-bench: $tool is missing" >&2; exit 3; }
 done
 [ -x "$BIN" ] || { echo "analyze-bench: $BIN is not built (swift build -c release)" >&2; exit 3; }
@@ -43,6 +43,11 @@ ip -n "$NS" link set lo up
 # An Ethernet MTU and a 1 KiB response body: a few small packets per request, like the
 # production captures the goal was set on (1.48 M packets in 748 MB).
 ip -n "$NS" link set lo mtu 1500
+# Segmentation offloads off on the namespace's own loopback (never the host's): otherwise
+# the kernel hands tcpdump GSO super-packets of up to 64 KiB and the capture holds far
+# fewer, larger packets than the same traffic on a real wire.
+ip netns exec "$NS" ethtool -K lo gso off tso off gro off >/dev/null 2>&1 \
+    || { echo "analyze-bench: ethtool -K lo gso off tso off failed in $NS" >&2; exit 3; }
 mkdir -p "$WORK/www"
 head -c 1024 /dev/urandom > "$WORK/www/obj"
 ip netns exec "$NS" nghttpd --no-tls -d "$WORK/www" "$PORT" >/dev/null 2>&1 &
@@ -64,6 +69,7 @@ while :; do
 done
 kill "$TCPDUMP"; wait "$TCPDUMP" 2>/dev/null || true
 ls -l "$FILE"
+[ -z "${KEEP:-}" ] || echo "   kept: $FILE"
 echo "   $(tcpdump -r "$FILE" -nn -q 2>/dev/null | wc -l) packets"
 
 measure() {   # name, command...: prints "name seconds peak_kb"
