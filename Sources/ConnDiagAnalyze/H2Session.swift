@@ -65,30 +65,41 @@ final class H2Session {
     unowned let connection: Connection
     let fromStart: Bool
     let stallThreshold: Double
-    var scanners = [FrameScanner(), FrameScanner()]
+    var scanners = Pair(FrameScanner(), FrameScanner())
     /// HPACK contexts: header blocks go through the shared decoder, one per direction.
     let decoders: [HTTP2FrameDecoder]
     var lost: [String?] = [nil, nil]
     var problems: [String] = []
-    var frameCounts = [0, 0]
+    var frameCounts = Pair(0, 0)
 
     var streams: [Int32: H2Stream] = [:]
     var closedStreams: [H2Stream] = []
     var closedStreamCount = 0
-    var endCounts: [String: Int] = [:]
+    /// Streams by how they ended (`endName`): counts, and whether the name appeared at all.
+    var endTally = Pair<[Int]>([0, 0, 0, 0, 0], [0, 0, 0, 0, 0])
+    var endCounts: [String: Int] {
+        var d: [String: Int] = [:]
+        for (i, name) in H2Session.endNames.enumerated() where endTally.s[i] != 0 { d[name] = endTally.c[i] }
+        return d
+    }
     static let keptStreams = 200
-    var highestStream: [Int32] = [0, 0]
+    var highestStream = Pair<Int32>(0, 0)
 
     // Settings and flow control; index = the sender of DATA.
-    var initialStreamWindow = [65_535, 65_535]
-    var connWindow = [65_535, 65_535]
-    var connSentSinceUpdate = [0, 0]
-    var lastConnWindowUpdateAt: [Double?] = [nil, nil]   // sent BY side (to open the other's window)
-    var lastWindowUpdateAt: [Double?] = [nil, nil]       // any WINDOW_UPDATE sent by side
-    var lastDataAt: [Double?] = [nil, nil]
-    var dataBytes = [0, 0]
-    var settingsSeen = [false, false]
-    var blocked: [Blocked?] = [nil, nil]
+    var initialStreamWindow = Pair(65_535, 65_535)
+    var connWindow = Pair(65_535, 65_535)
+    var connSentSinceUpdate = Pair(0, 0)
+    var lastConnWindowUpdateAt = Pair<Double?>(nil, nil)   // sent BY side (to open the other's window)
+    var lastWindowUpdateAt = Pair<Double?>(nil, nil)       // any WINDOW_UPDATE sent by side
+    var lastDataAt = Pair<Double?>(nil, nil)
+    var dataBytes = Pair(0, 0)
+    var settingsSeen = Pair(false, false)
+    var blocked = Pair<Blocked?>(nil, nil)
+    /// Decoded fields of the header block at hand (reused: no allocation per block).
+    var headerScratch = HeaderScratch()
+    /// The last method/path/authority/content-type/grpc-message strings, reused while the
+    /// next stream's value has the same bytes.
+    var interned = ["", "", "", "", ""]
     var stalls: [Stall] = []
 
     struct Blocked { var since: Double; var scope: Int32; var waiting: Int; var exact: Bool }
@@ -100,7 +111,7 @@ final class H2Session {
     // PINGs: outstanding per sender.
     var pendingPings: [[(opaque: UInt64, t: Double)]] = [[], []]
     var pingRTTs: [Double] = []
-    var pingsSent = [0, 0]
+    var pingsSent = Pair(0, 0)
     var pingAckTimes: [Double] = []
     var unansweredPings: [(side: Int, t: Double)] = []
 
@@ -147,6 +158,9 @@ final class H2Session {
 
     // MARK: - Scanning
 
+    /// Scans one in-order piece of a direction's bytes. Frame headers and whole non-DATA
+    /// payloads are read in place; only a frame split across segments is collected in the
+    /// scanner's reused buffer. DATA payloads are skipped (only their lengths matter).
     func feed(side: Int, _ p: UnsafeRawBufferPointer, at t: Double) {
         var i = 0
         let n = p.count
@@ -168,11 +182,30 @@ final class H2Session {
                 scanners[side].state = m == pre.count ? .header : .preface(m)
             case .header:
                 var fill = scanners[side].headerFill
+                if fill == 0 && n - i >= 9 {
+                    // The whole header in this piece: read it in place.
+                    let length = Int(p[i]) << 16 | Int(p[i + 1]) << 8 | Int(p[i + 2])
+                    let type = p[i + 3], flags = p[i + 4]
+                    let stream = Int32(bitPattern: p.be32(i + 5) & 0x7fff_ffff)
+                    i += 9
+                    beginFrame(side: side, length: length, type: type, flags: flags, stream: stream, at: t)
+                    if case .payload = scanners[side].state, n - i >= length {
+                        // The whole payload too: hand it over without copying.
+                        scanners[side].remaining = 0
+                        scanners[side].state = .header
+                        completeFrame(side: side, UnsafeRawBufferPointer(rebasing: p[i..<(i + length)]))
+                        i += length
+                    }
+                    continue
+                }
                 while fill < 9 && i < n { scanners[side].header[fill] = p[i]; fill += 1; i += 1 }
                 scanners[side].headerFill = fill
                 guard fill == 9 else { return }
                 scanners[side].headerFill = 0
-                beginFrame(side: side, at: t)
+                let h = scanners[side].header
+                let length = Int(h[0]) << 16 | Int(h[1]) << 8 | Int(h[2])
+                let stream = Int32(bitPattern: (UInt32(h[5]) << 24 | UInt32(h[6]) << 16 | UInt32(h[7]) << 8 | UInt32(h[8])) & 0x7fff_ffff)
+                beginFrame(side: side, length: length, type: h[3], flags: h[4], stream: stream, at: t)
             case .skip:
                 let k = min(scanners[side].remaining, n - i)
                 scanners[side].remaining -= k
@@ -185,17 +218,14 @@ final class H2Session {
                 i += k
                 if scanners[side].remaining == 0 {
                     scanners[side].state = .header
-                    completeFrame(side: side)
+                    let collected = scanners[side].payload
+                    collected.withUnsafeBytes { completeFrame(side: side, $0) }
                 }
             }
         }
     }
 
-    private func beginFrame(side: Int, at t: Double) {
-        let h = scanners[side].header
-        let length = Int(h[0]) << 16 | Int(h[1]) << 8 | Int(h[2])
-        let type = h[3], flags = h[4]
-        let stream = Int32(bitPattern: (UInt32(h[5]) << 24 | UInt32(h[6]) << 16 | UInt32(h[7]) << 8 | UInt32(h[8])) & 0x7fff_ffff)
+    private func beginFrame(side: Int, length: Int, type: UInt8, flags: UInt8, stream: Int32, at t: Double) {
         scanners[side].length = length
         scanners[side].type = type
         scanners[side].flags = flags
@@ -221,24 +251,52 @@ final class H2Session {
         }
         scanners[side].payload.removeAll(keepingCapacity: true)
         scanners[side].remaining = length
-        if length == 0 { scanners[side].state = .header; completeFrame(side: side) } else { scanners[side].state = .payload }
+        if length == 0 {
+            scanners[side].state = .header
+            completeFrame(side: side, UnsafeRawBufferPointer(start: nil, count: 0))
+        } else {
+            scanners[side].state = .payload
+        }
     }
 
-    private func completeFrame(side: Int) {
+    /// The frame header (9 bytes) of the frame at hand, rebuilt for the frame decoder.
+    private func frameHeaderBytes(side: Int) -> [UInt8] {
+        let sc = scanners[side]
+        let l = sc.length, id = UInt32(bitPattern: sc.stream)
+        return [UInt8(truncatingIfNeeded: l >> 16), UInt8(truncatingIfNeeded: l >> 8), UInt8(truncatingIfNeeded: l), sc.type, sc.flags,
+                UInt8(truncatingIfNeeded: id >> 24), UInt8(truncatingIfNeeded: id >> 16), UInt8(truncatingIfNeeded: id >> 8), UInt8(truncatingIfNeeded: id)]
+    }
+
+    private func completeFrame(side: Int, _ p: UnsafeRawBufferPointer) {
         let sc = scanners[side]
         let t = sc.frameAt
-        let p = sc.payload
         let type = HTTP2FrameType(sc.type)
         let flags = HTTP2FrameFlags(rawValue: sc.flags)
         func u32(_ i: Int) -> UInt32 {
             guard i + 4 <= p.count else { return 0 }
-            return UInt32(p[i]) << 24 | UInt32(p[i + 1]) << 16 | UInt32(p[i + 2]) << 8 | UInt32(p[i + 3])
+            return p.be32(i)
         }
         var frame: HTTP2Frame?
         switch type {
         case .headers, .continuation, .pushPromise:
             let d = decoders[side]
-            d.append(bytes: sc.header)
+            if type == .headers {
+                // The common case, decoded in place: one HEADERS frame with END_HEADERS.
+                headerScratch.reset()
+                let outcome = d.decodeHeadersInPlace(flags: sc.flags, streamID: sc.stream, payload: p) { name, value in
+                    headerScratch.add(name, value)
+                }
+                switch outcome {
+                case .notHandled: break
+                case .decoded:
+                    onHeaders(side: side, id: sc.stream, length: sc.length, endStream: flags.contains(.endStream), decoded: true, reason: nil, at: t)
+                    return
+                case .undecodable(let reason):
+                    onHeaders(side: side, id: sc.stream, length: sc.length, endStream: flags.contains(.endStream), decoded: false, reason: reason, at: t)
+                    return
+                }
+            }
+            d.append(bytes: frameHeaderBytes(side: side))
             d.append(bytes: p)
             while true {
                 switch d.nextFrame() {
@@ -297,14 +355,21 @@ final class H2Session {
         connWindow[side] -= length
         connSentSinceUpdate[side] += length
         guard id != 0 else { return }
-        if streams[id] == nil, let new = stream(id, openedBy: side, at: t) { streams[id] = new }
+        var index = streams.index(forKey: id)
+        if index == nil, let new = stream(id, openedBy: side, at: t) {
+            streams[id] = new
+            index = streams.index(forKey: id)
+        }
         let end = flags & 0x1 != 0
-        streams[id]!.dataBytes[side] += length
-        streams[id]!.sendWindow[side] -= length
-        streams[id]!.sentSinceUpdate[side] += length
-        streams[id]!.lastDataAt[side] = t
-        if end { streams[id]!.endStream[side] = true }
-        let window = streams[id]!.sendWindow[side], sentSince = streams[id]!.sentSinceUpdate[side]
+        // One lookup, then the record is updated in place.
+        let (window, sentSince, closing) = H2Session.update(&streams.values[index!]) { s in
+            s.dataBytes[side] += length
+            s.sendWindow[side] -= length
+            s.sentSinceUpdate[side] += length
+            s.lastDataAt[side] = t
+            if end { s.endStream[side] = true }
+            return (s.sendWindow[side], s.sentSinceUpdate[side], s.endStream.c && s.endStream.s)
+        }
         if settingsSeen[1 - side] || fromStart {
             // Exact windows: blocked when the connection or this stream window is used up.
             if connWindow[side] <= 0 && blocked[side] == nil {
@@ -318,8 +383,11 @@ final class H2Session {
                                     detail: "DATA stream \(id) \(length) bytes" + (end ? " END_STREAM" : ""),
                                     fields: [("stream_id", .int(Int64(id))), ("len", .int(Int64(length))), ("end_stream", .bool(end))]))
         }
-        if end { maybeClose(id, at: t) }
+        if end && closing { finish(id, at: t) }
     }
+
+    @inline(__always)
+    private static func update<R>(_ s: inout H2Stream, _ body: (inout H2Stream) -> R) -> R { body(&s) }
 
     func onFrame(side: Int, _ frame: HTTP2Frame, at t: Double) {
         let other = 1 - side
@@ -336,7 +404,7 @@ final class H2Session {
             decided = d
             return d
         }
-        var f: [(String, JSONValue)] = [("stream_id", .int(Int64(id))), ("len", .int(Int64(frame.length)))]
+        var f: [(String, JSONValue)] = []
         switch frame.payload {
         case .settings(let ack, let entries):
             important = !ack
@@ -399,10 +467,10 @@ final class H2Session {
             if streams[id] == nil, let k = closedStreams.lastIndex(where: { $0.id == id }), closedStreams[k].reset == nil {
                 // A reset right after END_STREAM both ways (grpc C-core ends a drained stream
                 // with trailers, then RST_STREAM): the trailers decide, the reset is recorded.
-                endCounts[H2Session.endName(closedStreams[k].end), default: 1] -= 1
+                tally(closedStreams[k].end, -1)
                 closedStreams[k].reset = (code, side, t)
                 closedStreams[k].end = streamEnd(closedStreams[k], connectionEnd: nil)
-                endCounts[H2Session.endName(closedStreams[k].end), default: 0] += 1
+                tally(closedStreams[k].end, +1)
             } else if var s = stream(id, openedBy: side, at: t) {
                 if s.reset == nil { s.reset = (code, side, t) }
                 streams[id] = s
@@ -444,55 +512,100 @@ final class H2Session {
                 if let r = reopened { detail += " (the \(H2Session.name(other))'s send window reopens after \(DurationText.elapsed(r)))" }
             }
         case .headers(let h):
-            guard var s = stream(id, openedBy: side, at: t) else { break }
-            let isTrailers = s.headersSeen[side]
-            s.headersSeen[side] = true
-            kind = isTrailers ? "trailers" : "headers"
-            if isTrailers { s.trailersSeen = true }
-            var reason = h.undecodableReason
-            if h.fields == nil && !fromStart { reason = "not decodable: capture began mid-connection" }
+            // The slow path (CONTINUATION, PUSH_PROMISE, odd frames): the same handling as
+            // a block decoded in place.
+            headerScratch.reset()
             if let fields = h.fields {
                 for field in fields {
-                    switch field.name {
-                    case ":method": s.method = field.value
-                    case ":path": s.path = field.value
-                    case ":authority": s.authority = field.value
-                    case ":status": s.httpStatus = Int(field.value)
-                    case "content-type": if field.value.hasPrefix("application/grpc") { s.isGRPC = true }
-                    case "grpc-status": s.grpcStatus = GRPCStatusCode(headerValue: field.value)
-                    case "grpc-message": s.grpcMessage = GRPCStatusCode.decodeMessage(field.value)
-                    default: break
-                    }
+                    var name = field.name, value = field.value
+                    name.withUTF8 { n in value.withUTF8 { v in headerScratch.add(UnsafeRawBufferPointer(n), UnsafeRawBufferPointer(v)) } }
                 }
-                important = (isTrailers && s.grpcStatus != nil && s.grpcStatus != .ok) || (!isTrailers && h.endStream && s.grpcStatus != nil && s.grpcStatus != .ok)
-                if keeping(important) {
-                let interesting = fields.filter { [":method", ":path", ":status", "grpc-status", "grpc-message", "content-type"].contains($0.name) }
-                detail = (isTrailers ? "trailers" : "HEADERS") + " stream \(id) from the \(H2Session.name(side)) " + interesting.map { "\($0.name)=\($0.value)" }.joined(separator: " ")
-                f.append(("headers", .object(fields.map { ($0.name, .string($0.value)) })))
-                }
-            } else {
-                important = false
-                s.undecodable = reason
-                detail = (isTrailers ? "trailers" : "HEADERS") + " stream \(id) from the \(H2Session.name(side)), headers \(reason ?? "not decodable")"
-                f.append(("undecodable", .string(reason ?? "not decodable")))
             }
-            if keeping(important) { f.append(("end_stream", .bool(h.endStream))) }
-            if h.endStream { s.endStream[side] = true }
-            if id > highestStream[s.openedBy] { highestStream[s.openedBy] = id }
-            streams[id] = s
-            if h.endStream { maybeClose(id, at: t) }
+            onHeaders(side: side, id: id, length: frame.length, endStream: h.endStream, decoded: h.fields != nil, reason: h.undecodableReason, at: t)
+            return
         default:
             break
         }
         if keeping(important) {
             if detail.isEmpty { detail = frame.description }
             if kind.rawValue.isEmpty { kind = EventKind(rawValue: frame.type.name.lowercased().replacingOccurrences("_", "-")) }
-            connection.record(Event(t: t, source: .h2, kind: kind, direction: connection.dir(side), detail: detail, fields: f))
+            connection.record(Event(t: t, source: .h2, kind: kind, direction: connection.dir(side), detail: detail,
+                                    fields: [("stream_id", .int(Int64(id))), ("len", .int(Int64(frame.length)))] + f))
         }
     }
 
+    /// A HEADERS frame's header block (its fields in `headerScratch` when `decoded`).
+    private func onHeaders(side: Int, id: Int32, length: Int, endStream: Bool, decoded: Bool, reason undecodableReason: String?, at t: Double) {
+        guard var s = stream(id, openedBy: side, at: t) else { return }
+        let isTrailers = s.headersSeen[side]
+        s.headersSeen[side] = true
+        let kind: EventKind = isTrailers ? "trailers" : "headers"
+        if isTrailers { s.trailersSeen = true }
+        var reason = undecodableReason
+        if !decoded && !fromStart { reason = "not decodable: capture began mid-connection" }
+        var important = true
+        var detail = ""
+        var f: [(String, JSONValue)] = []
+        var decided: Bool?
+        func keeping(_ imp: Bool) -> Bool {
+            if let d = decided { return d }
+            let d = connection.wants(important: imp)
+            decided = d
+            return d
+        }
+        if decoded {
+            let scratch = headerScratch
+            for i in 0..<scratch.count {
+                scratch.withField(i) { name, value in
+                    switch HeaderScratch.Known(name) {
+                    case .method: s.method = intern(value, 0)
+                    case .path: s.path = intern(value, 1)
+                    case .authority: s.authority = intern(value, 2)
+                    case .status: s.httpStatus = Int(String(decoding: value, as: UTF8.self))
+                    case .contentType:
+                        if value.starts(with: HeaderScratch.grpcContentType) && intern(value, 3).hasPrefix("application/grpc") { s.isGRPC = true }
+                    case .grpcStatus: s.grpcStatus = GRPCStatusCode(headerValue: String(decoding: value, as: UTF8.self))
+                    case .grpcMessage: s.grpcMessage = GRPCStatusCode.decodeMessage(intern(value, 4))
+                    case .other: break
+                    }
+                }
+            }
+            important = (isTrailers && s.grpcStatus != nil && s.grpcStatus != .ok) || (!isTrailers && endStream && s.grpcStatus != nil && s.grpcStatus != .ok)
+            if keeping(important) {
+                let fields = scratch.headers()
+                let interesting = fields.filter { [":method", ":path", ":status", "grpc-status", "grpc-message", "content-type"].contains($0.name) }
+                detail = (isTrailers ? "trailers" : "HEADERS") + " stream \(id) from the \(H2Session.name(side)) " + interesting.map { "\($0.name)=\($0.value)" }.joined(separator: " ")
+                f.append(("headers", .object(fields.map { ($0.name, .string($0.value)) })))
+            }
+        } else {
+            important = false
+            s.undecodable = reason
+            detail = (isTrailers ? "trailers" : "HEADERS") + " stream \(id) from the \(H2Session.name(side)), headers \(reason ?? "not decodable")"
+            f.append(("undecodable", .string(reason ?? "not decodable")))
+        }
+        if keeping(important) { f.append(("end_stream", .bool(endStream))) }
+        if endStream { s.endStream[side] = true }
+        if id > highestStream[s.openedBy] { highestStream[s.openedBy] = id }
+        streams[id] = s
+        if endStream { maybeClose(id, at: t) }
+        if keeping(important) {
+            connection.record(Event(t: t, source: .h2, kind: kind, direction: connection.dir(side), detail: detail,
+                                    fields: [("stream_id", .int(Int64(id))), ("len", .int(Int64(length)))] + f))
+        }
+    }
+
+    /// A String for a header value, the same instance as last time when the bytes repeat.
+    private func intern(_ value: UnsafeRawBufferPointer, _ slot: Int) -> String {
+        var last = interned[slot]
+        let same = last.withUTF8 { UnsafeRawBufferPointer($0).elementsEqual(value) }
+        if same { return last }
+        let s = String(decoding: value, as: UTF8.self)
+        interned[slot] = s
+        return s
+    }
+
     private func maybeClose(_ id: Int32, at t: Double) {
-        guard streams[id]?.endStream.c == true, streams[id]?.endStream.s == true else { return }
+        guard let i = streams.index(forKey: id), streams.values[i].endStream.c, streams.values[i].endStream.s else { return }
         finish(id, at: t)
     }
 
@@ -507,7 +620,7 @@ final class H2Session {
     }
 
     private func finish(_ id: Int32, at t: Double) {
-        if let open = streams[id] { for side in 0..<2 { inferStall(side: side, open) } }
+        if !fromStart, let open = streams[id] { for side in 0..<2 { inferStall(side: side, open) } }
         guard var s = streams.removeValue(forKey: id) else { return }
         s.endedAt = t
         s.end = streamEnd(s, connectionEnd: nil)
@@ -518,7 +631,7 @@ final class H2Session {
 
     private func keep(_ s: H2Stream) {
         closedStreamCount += 1
-        endCounts[H2Session.endName(s.end), default: 0] += 1
+        tally(s.end, +1)
         if closedStreams.count < H2Session.keptStreams { closedStreams.append(s) }
     }
 
@@ -530,14 +643,24 @@ final class H2Session {
         return .open
     }
 
-    static func endName(_ e: StreamEnd) -> String {
+    static let endNames = ["completed", "reset", "refused", "killed", "open"]
+
+    static func endIndex(_ e: StreamEnd) -> Int {
         switch e {
-        case .completed: return "completed"
-        case .reset: return "reset"
-        case .refusedByGoaway: return "refused"
-        case .killedByConnectionClose: return "killed"
-        case .open: return "open"
+        case .completed: return 0
+        case .reset: return 1
+        case .refusedByGoaway: return 2
+        case .killedByConnectionClose: return 3
+        case .open: return 4
         }
+    }
+
+    static func endName(_ e: StreamEnd) -> String { endNames[endIndex(e)] }
+
+    private func tally(_ e: StreamEnd, _ delta: Int) {
+        let i = H2Session.endIndex(e)
+        endTally.c[i] += delta
+        endTally.s[i] = 1
     }
 
     private func recordStall(sender: Int, _ b: Blocked, until: Double, ongoing: Bool) {
@@ -581,4 +704,12 @@ func hex16(_ v: UInt64) -> String {
 
 extension String {
     func replacingOccurrences(_ a: Character, _ b: Character) -> String { String(map { $0 == a ? b : $0 }) }
+}
+
+extension UnsafeRawBufferPointer {
+    /// Big-endian 32-bit read; the caller has bounds-checked.
+    @inline(__always)
+    fileprivate func be32(_ i: Int) -> UInt32 {
+        UInt32(self[i]) << 24 | UInt32(self[i + 1]) << 16 | UInt32(self[i + 2]) << 8 | UInt32(self[i + 3])
+    }
 }

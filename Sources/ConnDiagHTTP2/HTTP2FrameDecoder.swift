@@ -159,6 +159,53 @@ public final class HTTP2FrameDecoder {
         return nil
     }
 
+    /// What `decodeHeadersInPlace` did with a HEADERS frame.
+    public enum InPlaceHeaders: Equatable, Sendable {
+        /// The fast path does not apply; feed the frame with `append(bytes:)` instead.
+        case notHandled
+        /// The block decoded; every field was visited.
+        case decoded
+        /// The block could not be decoded (the HPACK context was reset), as
+        /// `HTTP2Frame.Headers.undecodableReason` would say.
+        case undecodable(reason: String)
+    }
+
+    /// Fast path for a caller that finds frame boundaries itself (offline analysis): decodes
+    /// the header block of one whole HEADERS frame with END_HEADERS straight from its
+    /// payload, with this decoder's HPACK context, no copy and no allocation per field. The
+    /// fields go to `visit` as views valid only during the call.
+    ///
+    /// Applies only when the result is the same as `append(bytes:)` + `nextFrame()` would
+    /// give with nothing else reported: no buffered bytes, no header block pending, a
+    /// non-zero stream, the length within `maxFrameSize` and sane padding. Otherwise returns
+    /// `.notHandled` without touching any state.
+    public func decodeHeadersInPlace(flags rawFlags: UInt8, streamID: Int32, payload p: UnsafeRawBufferPointer,
+                                     visit: (_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Void) -> InPlaceHeaders {
+        guard case .frames = state, pendingBlock == nil, readIndex == buffer.count, outputIndex >= output.count else { return .notHandled }
+        let flags = HTTP2FrameFlags(rawValue: rawFlags)
+        let length = p.count
+        guard flags.contains(.endHeaders), streamID != 0, length <= maxFrameSize, length <= maxHeaderBlockSize else { return .notHandled }
+        var start = 0
+        var end = length
+        if flags.contains(.padded) {
+            guard length >= 1 else { return .notHandled }
+            start = 1
+            end = length - Int(p[0])
+        }
+        if flags.contains(.priority) { start += 5 }
+        guard start <= end else { return .notHandled }
+        // Keep absolute offsets right for a later slow-path frame.
+        if readIndex > 0 {
+            buffer.removeAll(keepingCapacity: true)
+            baseOffset += readIndex
+            readIndex = 0
+        }
+        baseOffset += 9 + length
+        let block = UnsafeRawBufferPointer(rebasing: p[start..<end])
+        if let failure = hpack.decode(block, visit: visit) { return .undecodable(reason: failure.reason) }
+        return .decoded
+    }
+
     // MARK: - Decoding
 
     private func emit(_ result: Result) { output.append(result) }
