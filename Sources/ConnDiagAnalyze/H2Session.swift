@@ -26,9 +26,10 @@ struct Pair<T> {
     var c: T
     var s: T
     init(_ c: T, _ s: T) { self.c = c; self.s = s }
+    /// In place (`_read`/`_modify`): `pair[side].field += 1` copies nothing.
     @inline(__always) subscript(_ i: Int) -> T {
-        get { i == 0 ? c : s }
-        set { if i == 0 { c = newValue } else { s = newValue } }
+        _read { if i == 0 { yield c } else { yield s } }
+        _modify { if i == 0 { yield &c } else { yield &s } }
     }
 }
 
@@ -268,7 +269,8 @@ final class H2Session {
     }
 
     private func completeFrame(side: Int, _ p: UnsafeRawBufferPointer) {
-        let sc = scanners[side]
+        let sc = (frameAt: scanners[side].frameAt, type: scanners[side].type, flags: scanners[side].flags,
+                  stream: scanners[side].stream, length: scanners[side].length)
         let t = sc.frameAt
         let type = HTTP2FrameType(sc.type)
         let flags = HTTP2FrameFlags(rawValue: sc.flags)
@@ -536,62 +538,60 @@ final class H2Session {
 
     /// A HEADERS frame's header block (its fields in `headerScratch` when `decoded`).
     private func onHeaders(side: Int, id: Int32, length: Int, endStream: Bool, decoded: Bool, reason undecodableReason: String?, at t: Double) {
-        guard var s = stream(id, openedBy: side, at: t) else { return }
-        let isTrailers = s.headersSeen[side]
-        s.headersSeen[side] = true
-        let kind: EventKind = isTrailers ? "trailers" : "headers"
-        if isTrailers { s.trailersSeen = true }
+        var index = streams.index(forKey: id)
+        if index == nil {
+            guard let new = stream(id, openedBy: side, at: t) else { return }
+            streams[id] = new
+            index = streams.index(forKey: id)
+        }
         var reason = undecodableReason
         if !decoded && !fromStart { reason = "not decodable: capture began mid-connection" }
-        var important = true
-        var detail = ""
-        var f: [(String, JSONValue)] = []
-        var decided: Bool?
-        func keeping(_ imp: Bool) -> Bool {
-            if let d = decided { return d }
-            let d = connection.wants(important: imp)
-            decided = d
-            return d
-        }
-        if decoded {
-            let scratch = headerScratch
-            for i in 0..<scratch.count {
-                scratch.withField(i) { name, value in
-                    switch HeaderScratch.Known(name) {
-                    case .method: s.method = intern(value, 0)
-                    case .path: s.path = intern(value, 1)
-                    case .authority: s.authority = intern(value, 2)
-                    case .status: s.httpStatus = Int(String(decoding: value, as: UTF8.self))
-                    case .contentType:
-                        if value.starts(with: HeaderScratch.grpcContentType) && intern(value, 3).hasPrefix("application/grpc") { s.isGRPC = true }
-                    case .grpcStatus: s.grpcStatus = GRPCStatusCode(headerValue: String(decoding: value, as: UTF8.self))
-                    case .grpcMessage: s.grpcMessage = GRPCStatusCode.decodeMessage(intern(value, 4))
-                    case .other: break
+        let scratch = headerScratch
+        // The stream's record is updated in place (one lookup, no copy).
+        let (isTrailers, grpcStatus) = H2Session.update(&streams.values[index!]) { s -> (Bool, GRPCStatusCode?) in
+            let isTrailers = s.headersSeen[side]
+            s.headersSeen[side] = true
+            if isTrailers { s.trailersSeen = true }
+            if decoded {
+                for i in 0..<scratch.count {
+                    scratch.withField(i) { name, value in
+                        switch HeaderScratch.Known(name) {
+                        case .method: s.method = intern(value, 0)
+                        case .path: s.path = intern(value, 1)
+                        case .authority: s.authority = intern(value, 2)
+                        case .status: s.httpStatus = Int(String(decoding: value, as: UTF8.self))
+                        case .contentType:
+                            if value.starts(with: HeaderScratch.grpcContentType) && intern(value, 3).hasPrefix("application/grpc") { s.isGRPC = true }
+                        case .grpcStatus: s.grpcStatus = GRPCStatusCode(headerValue: String(decoding: value, as: UTF8.self))
+                        case .grpcMessage: s.grpcMessage = GRPCStatusCode.decodeMessage(intern(value, 4))
+                        case .other: break
+                        }
                     }
                 }
+            } else {
+                s.undecodable = reason
             }
-            important = (isTrailers && s.grpcStatus != nil && s.grpcStatus != .ok) || (!isTrailers && endStream && s.grpcStatus != nil && s.grpcStatus != .ok)
-            if keeping(important) {
-                let fields = scratch.headers()
-                let interesting = fields.filter { [":method", ":path", ":status", "grpc-status", "grpc-message", "content-type"].contains($0.name) }
-                detail = (isTrailers ? "trailers" : "HEADERS") + " stream \(id) from the \(H2Session.name(side)) " + interesting.map { "\($0.name)=\($0.value)" }.joined(separator: " ")
-                f.append(("headers", .object(fields.map { ($0.name, .string($0.value)) })))
-            }
+            if endStream { s.endStream[side] = true }
+            if id > highestStream[s.openedBy] { highestStream[s.openedBy] = id }
+            return (isTrailers, s.grpcStatus)
+        }
+        let kind: EventKind = isTrailers ? "trailers" : "headers"
+        let important = decoded && grpcStatus != nil && grpcStatus != .ok && (isTrailers || endStream)
+        if endStream { maybeClose(id, at: t) }
+        guard connection.wants(important: important) else { return }
+        var detail: String
+        var f: [(String, JSONValue)] = [("stream_id", .int(Int64(id))), ("len", .int(Int64(length)))]
+        if decoded {
+            let fields = scratch.headers()
+            let interesting = fields.filter { [":method", ":path", ":status", "grpc-status", "grpc-message", "content-type"].contains($0.name) }
+            detail = (isTrailers ? "trailers" : "HEADERS") + " stream \(id) from the \(H2Session.name(side)) " + interesting.map { "\($0.name)=\($0.value)" }.joined(separator: " ")
+            f.append(("headers", .object(fields.map { ($0.name, .string($0.value)) })))
         } else {
-            important = false
-            s.undecodable = reason
             detail = (isTrailers ? "trailers" : "HEADERS") + " stream \(id) from the \(H2Session.name(side)), headers \(reason ?? "not decodable")"
             f.append(("undecodable", .string(reason ?? "not decodable")))
         }
-        if keeping(important) { f.append(("end_stream", .bool(endStream))) }
-        if endStream { s.endStream[side] = true }
-        if id > highestStream[s.openedBy] { highestStream[s.openedBy] = id }
-        streams[id] = s
-        if endStream { maybeClose(id, at: t) }
-        if keeping(important) {
-            connection.record(Event(t: t, source: .h2, kind: kind, direction: connection.dir(side), detail: detail,
-                                    fields: [("stream_id", .int(Int64(id))), ("len", .int(Int64(length)))] + f))
-        }
+        f.append(("end_stream", .bool(endStream)))
+        connection.record(Event(t: t, source: .h2, kind: kind, direction: connection.dir(side), detail: detail, fields: f))
     }
 
     /// A String for a header value, the same instance as last time when the bytes repeat.
