@@ -8,7 +8,8 @@ import ConnDiagPacket
 final class Connection {
     let index: Int
     let key: ConnectionKey
-    var sides: [TCPSide]
+    /// Inline (no array): a packet updates its side in place with no uniqueness check.
+    var sides: Pair<TCPSide>
     /// How the client side was chosen: "syn", "syn-ack", "port", "lower-port", "preface".
     var clientChosenBy: String
     let midConnection: Bool
@@ -29,7 +30,7 @@ final class Connection {
 
     var h2: H2Session?
     /// Per-direction byte-stream reassembly for the HTTP/2 decoder.
-    var streams: [ByteStream] = [ByteStream(), ByteStream()]
+    var streams = Pair(ByteStream(), ByteStream())
     /// Payload segments inspected for HTTP/2 frame shapes (mid-connection detection).
     var h2SniffBudget = 24
     var h2Candidate: Bool
@@ -41,7 +42,7 @@ final class Connection {
     init(index: Int, key: ConnectionKey, client: Endpoint, server: Endpoint, clientChosenBy: String,
          midConnection: Bool, at t: Double, eventCap: Int, h2Candidate: Bool) {
         self.index = index; self.key = key
-        sides = [TCPSide(endpoint: client), TCPSide(endpoint: server)]
+        sides = Pair(TCPSide(endpoint: client), TCPSide(endpoint: server))
         self.clientChosenBy = clientChosenBy
         self.midConnection = midConnection
         firstAt = t; lastAt = t

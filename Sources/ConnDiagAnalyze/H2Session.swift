@@ -5,7 +5,7 @@ import ConnDiagHTTP2Engine
 /// One direction's frame scanner: finds frame boundaries in the reassembled bytes without
 /// copying DATA payloads (only their lengths matter), and collects other frames' payloads
 /// in a reused buffer.
-struct FrameScanner {
+final class FrameScanner {
     enum State { case idle, preface(Int), header, payload, skip, stopped }
     var state: State = .idle
     var header = [UInt8](repeating: 0, count: 9)
@@ -27,6 +27,7 @@ struct Pair<T> {
     var s: T
     init(_ c: T, _ s: T) { self.c = c; self.s = s }
     /// In place (`_read`/`_modify`): `pair[side].field += 1` copies nothing.
+    var indices: Range<Int> { 0..<2 }
     @inline(__always) subscript(_ i: Int) -> T {
         _read { if i == 0 { yield c } else { yield s } }
         _modify { if i == 0 { yield &c } else { yield &s } }
@@ -163,11 +164,12 @@ final class H2Session {
     /// payloads are read in place; only a frame split across segments is collected in the
     /// scanner's reused buffer. DATA payloads are skipped (only their lengths matter).
     func feed(side: Int, _ p: UnsafeRawBufferPointer, at t: Double) {
+        let sc = scanners[side]
         var i = 0
         let n = p.count
-        scanners[side].bytes += n
+        sc.bytes += n
         while i < n {
-            switch scanners[side].state {
+            switch sc.state {
             case .idle, .stopped:
                 return
             case .preface(let matched):
@@ -180,9 +182,9 @@ final class H2Session {
                     }
                     m += 1; i += 1
                 }
-                scanners[side].state = m == pre.count ? .header : .preface(m)
+                sc.state = m == pre.count ? .header : .preface(m)
             case .header:
-                var fill = scanners[side].headerFill
+                var fill = sc.headerFill
                 if fill == 0 && n - i >= 9 {
                     // The whole header in this piece: read it in place.
                     let length = Int(p[i]) << 16 | Int(p[i + 1]) << 8 | Int(p[i + 2])
@@ -190,36 +192,36 @@ final class H2Session {
                     let stream = Int32(bitPattern: p.be32(i + 5) & 0x7fff_ffff)
                     i += 9
                     beginFrame(side: side, length: length, type: type, flags: flags, stream: stream, at: t)
-                    if case .payload = scanners[side].state, n - i >= length {
+                    if case .payload = sc.state, n - i >= length {
                         // The whole payload too: hand it over without copying.
-                        scanners[side].remaining = 0
-                        scanners[side].state = .header
+                        sc.remaining = 0
+                        sc.state = .header
                         completeFrame(side: side, UnsafeRawBufferPointer(rebasing: p[i..<(i + length)]))
                         i += length
                     }
                     continue
                 }
-                while fill < 9 && i < n { scanners[side].header[fill] = p[i]; fill += 1; i += 1 }
-                scanners[side].headerFill = fill
+                while fill < 9 && i < n { sc.header[fill] = p[i]; fill += 1; i += 1 }
+                sc.headerFill = fill
                 guard fill == 9 else { return }
-                scanners[side].headerFill = 0
-                let h = scanners[side].header
+                sc.headerFill = 0
+                let h = sc.header
                 let length = Int(h[0]) << 16 | Int(h[1]) << 8 | Int(h[2])
                 let stream = Int32(bitPattern: (UInt32(h[5]) << 24 | UInt32(h[6]) << 16 | UInt32(h[7]) << 8 | UInt32(h[8])) & 0x7fff_ffff)
                 beginFrame(side: side, length: length, type: h[3], flags: h[4], stream: stream, at: t)
             case .skip:
-                let k = min(scanners[side].remaining, n - i)
-                scanners[side].remaining -= k
+                let k = min(sc.remaining, n - i)
+                sc.remaining -= k
                 i += k
-                if scanners[side].remaining == 0 { scanners[side].state = .header }
+                if sc.remaining == 0 { sc.state = .header }
             case .payload:
-                let k = min(scanners[side].remaining, n - i)
-                scanners[side].payload.append(contentsOf: UnsafeRawBufferPointer(rebasing: p[i..<(i + k)]))
-                scanners[side].remaining -= k
+                let k = min(sc.remaining, n - i)
+                sc.payload.append(contentsOf: UnsafeRawBufferPointer(rebasing: p[i..<(i + k)]))
+                sc.remaining -= k
                 i += k
-                if scanners[side].remaining == 0 {
-                    scanners[side].state = .header
-                    let collected = scanners[side].payload
+                if sc.remaining == 0 {
+                    sc.state = .header
+                    let collected = sc.payload
                     collected.withUnsafeBytes { completeFrame(side: side, $0) }
                 }
             }
@@ -227,12 +229,13 @@ final class H2Session {
     }
 
     private func beginFrame(side: Int, length: Int, type: UInt8, flags: UInt8, stream: Int32, at t: Double) {
-        scanners[side].length = length
-        scanners[side].type = type
-        scanners[side].flags = flags
-        scanners[side].stream = stream
-        scanners[side].frameAt = t
-        scanners[side].frames += 1
+        let sc = scanners[side]
+        sc.length = length
+        sc.type = type
+        sc.flags = flags
+        sc.stream = stream
+        sc.frameAt = t
+        sc.frames += 1
         frameCounts[side] += 1
         if type > 9 && type != 0x10 && type != 0x0c && type != 0x0a && type != 0x0b && length > 1 << 16 {
             stop(side: side, at: t, "the \(H2Session.name(side))'s bytes stop looking like HTTP/2 frames (type \(type), length \(length)); frame boundaries lost")
@@ -240,23 +243,23 @@ final class H2Session {
         }
         if type == 0 {
             onData(side: side, stream: stream, length: length, flags: flags, at: t)
-            scanners[side].remaining = length
-            scanners[side].state = length > 0 ? .skip : .header
+            sc.remaining = length
+            sc.state = length > 0 ? .skip : .header
             return
         }
         if length > 1 << 20 {
-            scanners[side].remaining = length
-            scanners[side].state = .skip
+            sc.remaining = length
+            sc.state = .skip
             problems.append("\(H2Session.name(side)) sent a \(HTTP2FrameType(type).name) frame of \(length) bytes; skipped")
             return
         }
-        scanners[side].payload.removeAll(keepingCapacity: true)
-        scanners[side].remaining = length
+        sc.payload.removeAll(keepingCapacity: true)
+        sc.remaining = length
         if length == 0 {
-            scanners[side].state = .header
+            sc.state = .header
             completeFrame(side: side, UnsafeRawBufferPointer(start: nil, count: 0))
         } else {
-            scanners[side].state = .payload
+            sc.state = .payload
         }
     }
 
@@ -269,8 +272,7 @@ final class H2Session {
     }
 
     private func completeFrame(side: Int, _ p: UnsafeRawBufferPointer) {
-        let sc = (frameAt: scanners[side].frameAt, type: scanners[side].type, flags: scanners[side].flags,
-                  stream: scanners[side].stream, length: scanners[side].length)
+        let sc = scanners[side]
         let t = sc.frameAt
         let type = HTTP2FrameType(sc.type)
         let flags = HTTP2FrameFlags(rawValue: sc.flags)
@@ -548,7 +550,7 @@ final class H2Session {
         if !decoded && !fromStart { reason = "not decodable: capture began mid-connection" }
         let scratch = headerScratch
         // The stream's record is updated in place (one lookup, no copy).
-        let (isTrailers, grpcStatus) = H2Session.update(&streams.values[index!]) { s -> (Bool, GRPCStatusCode?) in
+        let (isTrailers, grpcStatus, closing) = H2Session.update(&streams.values[index!]) { s -> (Bool, GRPCStatusCode?, Bool) in
             let isTrailers = s.headersSeen[side]
             s.headersSeen[side] = true
             if isTrailers { s.trailersSeen = true }
@@ -573,11 +575,11 @@ final class H2Session {
             }
             if endStream { s.endStream[side] = true }
             if id > highestStream[s.openedBy] { highestStream[s.openedBy] = id }
-            return (isTrailers, s.grpcStatus)
+            return (isTrailers, s.grpcStatus, s.endStream.c && s.endStream.s)
         }
         let kind: EventKind = isTrailers ? "trailers" : "headers"
         let important = decoded && grpcStatus != nil && grpcStatus != .ok && (isTrailers || endStream)
-        if endStream { maybeClose(id, at: t) }
+        if endStream && closing { finish(id, at: t) }
         guard connection.wants(important: important) else { return }
         var detail: String
         var f: [(String, JSONValue)] = [("stream_id", .int(Int64(id))), ("len", .int(Int64(length)))]
