@@ -38,6 +38,7 @@ final class Connection {
     var forcedHTTP2 = false
     var stallThreshold = 5.0
     var holdBudget = HoldBudget()
+    var runBudget = RunBudget(maxEventsPerConnection: 300)
 
     init(index: Int, key: ConnectionKey, client: Endpoint, server: Endpoint, clientChosenBy: String,
          midConnection: Bool, at t: Double, eventCap: Int, h2Candidate: Bool) {
@@ -59,13 +60,16 @@ final class Connection {
     /// True when an event of this weight would be kept (check before building one).
     @inline(__always)
     func wants(important: Bool) -> Bool {
-        if events.count < eventCap { return true }
+        if events.count < eventCap && (important || runBudget.routineEventsLeft) { return true }
         if important && events.count < eventCap + eventCap / 2 { return true }
         omittedEvents += 1
         return false
     }
 
-    func record(_ e: Event) { events.append(e) }
+    func record(_ e: Event) {
+        events.append(e)
+        runBudget.events += 1
+    }
 
     func dir(_ side: Int) -> Direction { side == 0 ? .out : .in }
 

@@ -77,6 +77,13 @@ final class H2Session {
     var streams: [Int32: H2Stream] = [:]
     var closedStreams: [H2Stream] = []
     var closedStreamCount = 0
+    /// Closed streams that had a place among the first `keptStreams`, kept or not.
+    var placedStreams = 0
+    /// Completed streams whose record the run budget left out (ids; at most `keptStreams`).
+    var omittedStreamIDs: [Int32] = []
+    var omittedStreamRecords = 0
+    /// A stream among the first `keptStreams` closed carried gRPC.
+    var placedGRPC = false
     /// Streams by how they ended (`endName`): counts, and whether the name appeared at all.
     var endTally = Pair<[Int]>([0, 0, 0, 0, 0], [0, 0, 0, 0, 0])
     var endCounts: [String: Int] {
@@ -382,7 +389,9 @@ final class H2Session {
                 blocked[side] = Blocked(since: t, scope: id, waiting: sentSince, exact: true)
             }
         }
-        if connection.wants(important: end) {
+        // A stream's last DATA frame is important while the run has room for routine events
+        // (a busy connection ends thousands of streams; the counts keep them all).
+        if connection.wants(important: end && connection.runBudget.routineEventsLeft) {
             connection.record(Event(t: t, source: .h2, kind: .data, direction: connection.dir(side),
                                     detail: "DATA stream \(id) \(length) bytes" + (end ? " END_STREAM" : ""),
                                     fields: [("stream_id", .int(Int64(id))), ("len", .int(Int64(length))), ("end_stream", .bool(end))]))
@@ -475,6 +484,11 @@ final class H2Session {
                 closedStreams[k].reset = (code, side, t)
                 closedStreams[k].end = streamEnd(closedStreams[k], connectionEnd: nil)
                 tally(closedStreams[k].end, +1)
+            } else if streams[id] == nil, let k = omittedStreamIDs.lastIndex(of: id) {
+                // The same for a completed stream whose record the run budget left out.
+                omittedStreamIDs.remove(at: k)
+                tally(.completed(httpStatus: nil, grpcStatus: nil, grpcMessage: nil), -1)
+                tally(.reset(code, afterTrailers: nil), +1)
             } else if var s = stream(id, openedBy: side, at: t) {
                 if s.reset == nil { s.reset = (code, side, t) }
                 streams[id] = s
@@ -634,7 +648,15 @@ final class H2Session {
     private func keep(_ s: H2Stream) {
         closedStreamCount += 1
         tally(s.end, +1)
-        if closedStreams.count < H2Session.keptStreams { closedStreams.append(s) }
+        guard placedStreams < H2Session.keptStreams else { return }
+        placedStreams += 1
+        if s.isGRPC { placedGRPC = true }
+        let budget = connection.runBudget
+        if case .completed = s.end {
+            guard budget.completedStreams < budget.completedStreamLimit else { omittedStreamIDs.append(s.id); omittedStreamRecords += 1; return }
+            budget.completedStreams += 1
+        }
+        closedStreams.append(s)
     }
 
     func streamEnd(_ s: H2Stream, connectionEnd: String?) -> StreamEnd {
