@@ -66,6 +66,10 @@ final class Connection {
         return false
     }
 
+    /// False when no event at all would be kept any more (the important allowance is used
+    /// up too), so nothing needs preparing for one.
+    var mayKeep: Bool { events.count < eventCap + eventCap / 2 }
+
     func record(_ e: Event) {
         events.append(e)
         runBudget.events += 1

@@ -60,6 +60,27 @@ struct H2Stream {
     var end: StreamEnd = .open
 }
 
+/// What one header block says about its stream, applied only once the block decoded whole.
+struct HeaderValues {
+    var method: String?
+    var path: String?
+    var authority: String?
+    var httpStatus: Int??
+    var isGRPC = false
+    var grpcStatus: GRPCStatusCode??
+    var grpcMessage: String?
+
+    func apply(to s: inout H2Stream) {
+        if let v = method { s.method = v }
+        if let v = path { s.path = v }
+        if let v = authority { s.authority = v }
+        if let v = httpStatus { s.httpStatus = v }
+        if isGRPC { s.isGRPC = true }
+        if let v = grpcStatus { s.grpcStatus = v }
+        if let v = grpcMessage { s.grpcMessage = v }
+    }
+}
+
 /// The HTTP/2 layer of one connection: frames both ways with their capture times, HPACK
 /// (nghttp2's inflater via `HTTP2FrameDecoder`, one per direction), PING pairing, GOAWAY
 /// and drains, RST_STREAM, gRPC status, per-stream ends and flow-control windows.
@@ -291,21 +312,12 @@ final class H2Session {
         switch type {
         case .headers, .continuation, .pushPromise:
             let d = decoders[side]
-            if type == .headers {
+            if type == .headers, let block = d.headerBlockInPlace(flags: sc.flags, streamID: sc.stream, payload: p) {
                 // The common case, decoded in place: one HEADERS frame with END_HEADERS.
-                headerScratch.reset()
-                let outcome = d.decodeHeadersInPlace(flags: sc.flags, streamID: sc.stream, payload: p) { name, value in
-                    headerScratch.add(name, value)
+                onHeaders(side: side, id: sc.stream, length: sc.length, endStream: flags.contains(.endStream), at: t) { apply in
+                    d.decodeHeaderBlock(block, visit: apply)
                 }
-                switch outcome {
-                case .notHandled: break
-                case .decoded:
-                    onHeaders(side: side, id: sc.stream, length: sc.length, endStream: flags.contains(.endStream), decoded: true, reason: nil, at: t)
-                    return
-                case .undecodable(let reason):
-                    onHeaders(side: side, id: sc.stream, length: sc.length, endStream: flags.contains(.endStream), decoded: false, reason: reason, at: t)
-                    return
-                }
+                return
             }
             d.append(bytes: frameHeaderBytes(side: side))
             d.append(bytes: p)
@@ -532,14 +544,14 @@ final class H2Session {
         case .headers(let h):
             // The slow path (CONTINUATION, PUSH_PROMISE, odd frames): the same handling as
             // a block decoded in place.
-            headerScratch.reset()
-            if let fields = h.fields {
+            onHeaders(side: side, id: id, length: frame.length, endStream: h.endStream, at: t) { apply in
+                guard let fields = h.fields else { return h.undecodableReason ?? "not decodable" }
                 for field in fields {
                     var name = field.name, value = field.value
-                    name.withUTF8 { n in value.withUTF8 { v in headerScratch.add(UnsafeRawBufferPointer(n), UnsafeRawBufferPointer(v)) } }
+                    name.withUTF8 { n in value.withUTF8 { v in apply(UnsafeRawBufferPointer(n), UnsafeRawBufferPointer(v)) } }
                 }
+                return nil
             }
-            onHeaders(side: side, id: id, length: frame.length, endStream: h.endStream, decoded: h.fields != nil, reason: h.undecodableReason, at: t)
             return
         default:
             break
@@ -553,40 +565,44 @@ final class H2Session {
     }
 
     /// A HEADERS frame's header block (its fields in `headerScratch` when `decoded`).
-    private func onHeaders(side: Int, id: Int32, length: Int, endStream: Bool, decoded: Bool, reason undecodableReason: String?, at t: Double) {
+    /// A HEADERS frame's header block. `decode` hands every field to the closure it is given
+    /// and returns nil, or returns why the block could not be decoded. Fields go to the
+    /// stream's record only when the whole block decoded, and are copied (into the reused
+    /// `headerScratch`) only when the frame's event may be kept.
+    private func onHeaders(side: Int, id: Int32, length: Int, endStream: Bool, at t: Double,
+                           decode: ((UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void) -> String?) {
         var index = streams.index(forKey: id)
         if index == nil {
             guard let new = stream(id, openedBy: side, at: t) else { return }
             streams[id] = new
             index = streams.index(forKey: id)
         }
-        var reason = undecodableReason
+        let collect = connection.mayKeep
+        if collect { headerScratch.reset() }
+        var found = HeaderValues()
+        let failure = decode { name, value in
+            switch HeaderScratch.Known(name) {
+            case .method: found.method = intern(value, 0)
+            case .path: found.path = intern(value, 1)
+            case .authority: found.authority = intern(value, 2)
+            case .status: found.httpStatus = .some(Int(String(decoding: value, as: UTF8.self)))
+            case .contentType:
+                if value.starts(with: HeaderScratch.grpcContentType) && intern(value, 3).hasPrefix("application/grpc") { found.isGRPC = true }
+            case .grpcStatus: found.grpcStatus = .some(GRPCStatusCode(headerValue: String(decoding: value, as: UTF8.self)))
+            case .grpcMessage: found.grpcMessage = GRPCStatusCode.decodeMessage(intern(value, 4))
+            case .other: break
+            }
+            if collect { headerScratch.add(name, value) }
+        }
+        let decoded = failure == nil
+        var reason = failure
         if !decoded && !fromStart { reason = "not decodable: capture began mid-connection" }
-        let scratch = headerScratch
         // The stream's record is updated in place (one lookup, no copy).
         let (isTrailers, grpcStatus, closing) = H2Session.update(&streams.values[index!]) { s -> (Bool, GRPCStatusCode?, Bool) in
             let isTrailers = s.headersSeen[side]
             s.headersSeen[side] = true
             if isTrailers { s.trailersSeen = true }
-            if decoded {
-                for i in 0..<scratch.count {
-                    scratch.withField(i) { name, value in
-                        switch HeaderScratch.Known(name) {
-                        case .method: s.method = intern(value, 0)
-                        case .path: s.path = intern(value, 1)
-                        case .authority: s.authority = intern(value, 2)
-                        case .status: s.httpStatus = Int(String(decoding: value, as: UTF8.self))
-                        case .contentType:
-                            if value.starts(with: HeaderScratch.grpcContentType) && intern(value, 3).hasPrefix("application/grpc") { s.isGRPC = true }
-                        case .grpcStatus: s.grpcStatus = GRPCStatusCode(headerValue: String(decoding: value, as: UTF8.self))
-                        case .grpcMessage: s.grpcMessage = GRPCStatusCode.decodeMessage(intern(value, 4))
-                        case .other: break
-                        }
-                    }
-                }
-            } else {
-                s.undecodable = reason
-            }
+            if decoded { found.apply(to: &s) } else { s.undecodable = reason }
             if endStream { s.endStream[side] = true }
             if id > highestStream[s.openedBy] { highestStream[s.openedBy] = id }
             return (isTrailers, s.grpcStatus, s.endStream.c && s.endStream.s)
@@ -598,7 +614,7 @@ final class H2Session {
         var detail: String
         var f: [(String, JSONValue)] = [("stream_id", .int(Int64(id))), ("len", .int(Int64(length)))]
         if decoded {
-            let fields = scratch.headers()
+            let fields = headerScratch.headers()
             let interesting = fields.filter { [":method", ":path", ":status", "grpc-status", "grpc-message", "content-type"].contains($0.name) }
             detail = (isTrailers ? "trailers" : "HEADERS") + " stream \(id) from the \(H2Session.name(side)) " + interesting.map { "\($0.name)=\($0.value)" }.joined(separator: " ")
             f.append(("headers", .object(fields.map { ($0.name, .string($0.value)) })))

@@ -159,41 +159,28 @@ public final class HTTP2FrameDecoder {
         return nil
     }
 
-    /// What `decodeHeadersInPlace` did with a HEADERS frame.
-    public enum InPlaceHeaders: Equatable, Sendable {
-        /// The fast path does not apply; feed the frame with `append(bytes:)` instead.
-        case notHandled
-        /// The block decoded; every field was visited.
-        case decoded
-        /// The block could not be decoded (the HPACK context was reset), as
-        /// `HTTP2Frame.Headers.undecodableReason` would say.
-        case undecodable(reason: String)
-    }
-
-    /// Fast path for a caller that finds frame boundaries itself (offline analysis): decodes
-    /// the header block of one whole HEADERS frame with END_HEADERS straight from its
-    /// payload, with this decoder's HPACK context, no copy and no allocation per field. The
-    /// fields go to `visit` as views valid only during the call.
+    /// Fast path for a caller that finds frame boundaries itself (offline analysis): takes
+    /// one whole HEADERS frame with END_HEADERS and returns its header block as a view into
+    /// `payload` (padding and priority fields stripped), for `decodeHeaderBlock`. No copy.
     ///
     /// Applies only when the result is the same as `append(bytes:)` + `nextFrame()` would
     /// give with nothing else reported: no buffered bytes, no header block pending, a
     /// non-zero stream, the length within `maxFrameSize` and sane padding. Otherwise returns
-    /// `.notHandled` without touching any state.
-    public func decodeHeadersInPlace(flags rawFlags: UInt8, streamID: Int32, payload p: UnsafeRawBufferPointer,
-                                     visit: (_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Void) -> InPlaceHeaders {
-        guard case .frames = state, pendingBlock == nil, readIndex == buffer.count, outputIndex >= output.count else { return .notHandled }
+    /// nil without touching any state, and the frame goes through `append(bytes:)`.
+    public func headerBlockInPlace(flags rawFlags: UInt8, streamID: Int32, payload p: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+        guard case .frames = state, pendingBlock == nil, readIndex == buffer.count, outputIndex >= output.count else { return nil }
         let flags = HTTP2FrameFlags(rawValue: rawFlags)
         let length = p.count
-        guard flags.contains(.endHeaders), streamID != 0, length <= maxFrameSize, length <= maxHeaderBlockSize else { return .notHandled }
+        guard flags.contains(.endHeaders), streamID != 0, length <= maxFrameSize, length <= maxHeaderBlockSize else { return nil }
         var start = 0
         var end = length
         if flags.contains(.padded) {
-            guard length >= 1 else { return .notHandled }
+            guard length >= 1 else { return nil }
             start = 1
             end = length - Int(p[0])
         }
         if flags.contains(.priority) { start += 5 }
-        guard start <= end else { return .notHandled }
+        guard start <= end else { return nil }
         // Keep absolute offsets right for a later slow-path frame.
         if readIndex > 0 {
             buffer.removeAll(keepingCapacity: true)
@@ -201,9 +188,16 @@ public final class HTTP2FrameDecoder {
             readIndex = 0
         }
         baseOffset += 9 + length
-        let block = UnsafeRawBufferPointer(rebasing: p[start..<end])
-        if let failure = hpack.decode(block, visit: visit) { return .undecodable(reason: failure.reason) }
-        return .decoded
+        return UnsafeRawBufferPointer(rebasing: p[start..<end])
+    }
+
+    /// Decodes a header block from `headerBlockInPlace` with this decoder's HPACK context:
+    /// each field goes to `visit` as views valid only during the call, with no copy and no
+    /// allocation. Returns nil when the block decoded, else why not (the context was reset,
+    /// as for `HTTP2Frame.Headers.undecodableReason`).
+    public func decodeHeaderBlock(_ block: UnsafeRawBufferPointer,
+                                  visit: (_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Void) -> String? {
+        hpack.decode(block, visit: visit)?.reason
     }
 
     // MARK: - Decoding
