@@ -85,7 +85,8 @@ struct HeaderValues {
 /// (nghttp2's inflater via `HTTP2FrameDecoder`, one per direction), PING pairing, GOAWAY
 /// and drains, RST_STREAM, gRPC status, per-stream ends and flow-control windows.
 final class H2Session {
-    unowned let connection: Connection
+    /// The connection owns this session and outlives it (no reference counting per access).
+    unowned(unsafe) let connection: Connection
     let fromStart: Bool
     let stallThreshold: Double
     var scanners = Pair(FrameScanner(), FrameScanner())

@@ -16,8 +16,9 @@ struct HeaderScratch {
 
     mutating func add(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) {
         let start = bytes.count
-        bytes.append(contentsOf: name)
-        bytes.append(contentsOf: value)
+        // Typed views take Array's contiguous (memcpy) path.
+        bytes.append(contentsOf: name.assumingMemoryBound(to: UInt8.self))
+        bytes.append(contentsOf: value.assumingMemoryBound(to: UInt8.self))
         spans.append((start, name.count, start + name.count, value.count))
     }
 
