@@ -70,6 +70,9 @@ final class Connection {
     /// up too), so nothing needs preparing for one.
     var mayKeep: Bool { events.count < eventCap + eventCap / 2 }
 
+    /// True when a routine event would be kept now.
+    var wouldKeepRoutine: Bool { events.count < eventCap && runBudget.routineEventsLeft }
+
     func record(_ e: Event) {
         events.append(e)
         runBudget.events += 1

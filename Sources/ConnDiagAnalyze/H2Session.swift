@@ -578,7 +578,10 @@ final class H2Session {
             streams[id] = new
             index = streams.index(forKey: id)
         }
-        let collect = connection.mayKeep
+        // Copy the fields only when this frame's event may be kept: as a routine event, or
+        // as an important one (only trailers or a block with END_STREAM can be one).
+        let trailersNext = streams.values[index!].headersSeen[side]
+        let collect = connection.wouldKeepRoutine || ((trailersNext || endStream) && connection.mayKeep)
         if collect { headerScratch.reset() }
         var found = HeaderValues()
         let failure = decode { name, value in

@@ -54,7 +54,13 @@ struct HeaderScratch {
 
         init(_ name: UnsafeRawBufferPointer) {
             self = .other
-            guard let first = name.first, first == 0x3a || first == 0x63 || first == 0x67 else { return }  // ':' 'c' 'g'
+            // Only these lengths can match; most names fail on the length or first byte.
+            switch name.count {
+            case 5, 7, 10, 11, 12: break
+            default: return
+            }
+            let first = name[0]
+            guard first == 0x3a || first == 0x63 || first == 0x67 else { return }  // ':' 'c' 'g'
             for (known, bytes) in Known.names where bytes.count == name.count && bytes.elementsEqual(name) {
                 self = known
                 return
