@@ -127,7 +127,7 @@ final class H2Session {
     var settingsSeen = Pair(false, false)
     var blocked = Pair<Blocked?>(nil, nil)
     /// Decoded fields of the header block at hand (reused: no allocation per block).
-    var headerScratch = HeaderScratch()
+    let headerScratch = HeaderScratch()
     /// The last method/path/authority/content-type/grpc-message strings, reused while the
     /// next stream's value has the same bytes.
     var interned = ["", "", "", "", ""]
@@ -582,7 +582,8 @@ final class H2Session {
         // as an important one (only trailers or a block with END_STREAM can be one).
         let trailersNext = streams.values[index!].headersSeen[side]
         let collect = connection.wouldKeepRoutine || ((trailersNext || endStream) && connection.mayKeep)
-        if collect { headerScratch.reset() }
+        let scratch = headerScratch
+        if collect { scratch.reset() }
         var found = HeaderValues()
         let failure = decode { name, value in
             switch HeaderScratch.Known(name) {
@@ -596,7 +597,7 @@ final class H2Session {
             case .grpcMessage: found.grpcMessage = GRPCStatusCode.decodeMessage(intern(value, 4))
             case .other: break
             }
-            if collect { headerScratch.add(name, value) }
+            if collect { scratch.add(name, value) }
         }
         let decoded = failure == nil
         var reason = failure
@@ -618,7 +619,7 @@ final class H2Session {
         var detail: String
         var f: [(String, JSONValue)] = [("stream_id", .int(Int64(id))), ("len", .int(Int64(length)))]
         if decoded {
-            let fields = headerScratch.headers()
+            let fields = scratch.headers()
             let interesting = fields.filter { [":method", ":path", ":status", "grpc-status", "grpc-message", "content-type"].contains($0.name) }
             detail = (isTrailers ? "trailers" : "HEADERS") + " stream \(id) from the \(H2Session.name(side)) " + interesting.map { "\($0.name)=\($0.value)" }.joined(separator: " ")
             f.append(("headers", .object(fields.map { ($0.name, .string($0.value)) })))

@@ -1,42 +1,62 @@
 import ConnDiagHTTP2
 
 /// The fields of one decoded header block, copied out of nghttp2's memory into one reused
-/// byte buffer: no allocation per field or per block once warmed up. Strings are made only
-/// for the values a stream keeps and for blocks whose event is kept.
-struct HeaderScratch {
-    private var bytes: [UInt8] = []
-    private var spans: [(name: Int, nameCount: Int, value: Int, valueCount: Int)] = []
+/// buffer: no allocation per field or per block once warmed up (a reference type over raw
+/// memory, so adding a field is a bounds check and a memcpy). Strings are made only for
+/// blocks whose event is kept.
+final class HeaderScratch {
+    private struct Span { var name: Int; var nameCount: Int; var value: Int; var valueCount: Int }
+    private var bytes: UnsafeMutableRawPointer
+    private var byteCapacity = 4096
+    private var used = 0
+    private var spans: UnsafeMutablePointer<Span>
+    private var spanCapacity = 64
+    private(set) var count = 0
 
-    var count: Int { spans.count }
-
-    mutating func reset() {
-        bytes.removeAll(keepingCapacity: true)
-        spans.removeAll(keepingCapacity: true)
+    init() {
+        bytes = .allocate(byteCount: byteCapacity, alignment: 8)
+        spans = .allocate(capacity: spanCapacity)
     }
 
-    mutating func add(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) {
-        let start = bytes.count
-        // Typed views take Array's contiguous (memcpy) path.
-        bytes.append(contentsOf: name.assumingMemoryBound(to: UInt8.self))
-        bytes.append(contentsOf: value.assumingMemoryBound(to: UInt8.self))
-        spans.append((start, name.count, start + name.count, value.count))
+    deinit {
+        bytes.deallocate()
+        spans.deallocate()
     }
 
-    /// Field `i` as views into the buffer, valid only during `body`.
-    func withField<R>(_ i: Int, _ body: (_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> R) -> R {
-        let sp = spans[i]
-        return bytes.withUnsafeBytes { raw in
-            body(UnsafeRawBufferPointer(rebasing: raw[sp.name..<(sp.name + sp.nameCount)]),
-                 UnsafeRawBufferPointer(rebasing: raw[sp.value..<(sp.value + sp.valueCount)]))
+    func reset() {
+        used = 0
+        count = 0
+    }
+
+    func add(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) {
+        let need = used + name.count + value.count
+        if need > byteCapacity {
+            let grown = UnsafeMutableRawPointer.allocate(byteCount: max(need, 2 * byteCapacity), alignment: 8)
+            grown.copyMemory(from: bytes, byteCount: used)
+            bytes.deallocate()
+            bytes = grown
+            byteCapacity = max(need, 2 * byteCapacity)
         }
+        if count == spanCapacity {
+            let grown = UnsafeMutablePointer<Span>.allocate(capacity: 2 * spanCapacity)
+            grown.moveInitialize(from: spans, count: count)
+            spans.deallocate()
+            spans = grown
+            spanCapacity *= 2
+        }
+        if let n = name.baseAddress, !name.isEmpty { (bytes + used).copyMemory(from: n, byteCount: name.count) }
+        if let v = value.baseAddress, !value.isEmpty { (bytes + used + name.count).copyMemory(from: v, byteCount: value.count) }
+        (spans + count).initialize(to: Span(name: used, nameCount: name.count, value: used + name.count, valueCount: value.count))
+        used = need
+        count += 1
     }
 
     /// The fields as strings (for a kept event).
     func headers() -> [HTTP2Header] {
         (0..<count).map { i in
-            withField(i) { name, value in
-                HTTP2Header(String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self))
-            }
+            let sp = spans[i]
+            return HTTP2Header(String(decoding: UnsafeRawBufferPointer(start: bytes + sp.name, count: sp.nameCount), as: UTF8.self),
+                               String(decoding: UnsafeRawBufferPointer(start: bytes + sp.value, count: sp.valueCount), as: UTF8.self))
         }
     }
 
