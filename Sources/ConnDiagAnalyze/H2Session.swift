@@ -41,7 +41,6 @@ struct H2Stream {
     var openedBy: Int
     var method: String?
     var path: String?
-    var authority: String?
     var httpStatus: Int?
     var grpcStatus: GRPCStatusCode?
     var grpcMessage: String?
@@ -64,7 +63,6 @@ struct H2Stream {
 struct HeaderValues {
     var method: String?
     var path: String?
-    var authority: String?
     var httpStatus: Int??
     var isGRPC = false
     var grpcStatus: GRPCStatusCode??
@@ -73,7 +71,6 @@ struct HeaderValues {
     func apply(to s: inout H2Stream) {
         if let v = method { s.method = v }
         if let v = path { s.path = v }
-        if let v = authority { s.authority = v }
         if let v = httpStatus { s.httpStatus = v }
         if isGRPC { s.isGRPC = true }
         if let v = grpcStatus { s.grpcStatus = v }
@@ -584,18 +581,21 @@ final class H2Session {
         let collect = connection.wouldKeepRoutine || ((trailersNext || endStream) && connection.mayKeep)
         let scratch = headerScratch
         if collect { scratch.reset() }
+        // What only a stream record shows (method, path, status, gRPC or not) is not kept
+        // once this connection has placed all the records it may keep.
+        let forRecord = placedStreams < H2Session.keptStreams
         var found = HeaderValues()
         let failure = decode { name, value in
             switch HeaderScratch.Known(name) {
+            case .grpcStatus: found.grpcStatus = .some(GRPCStatusCode(headerValue: String(decoding: value, as: UTF8.self)))
+            case .other, .authority: break
+            case _ where !forRecord: break
             case .method: found.method = intern(value, 0)
             case .path: found.path = intern(value, 1)
-            case .authority: found.authority = intern(value, 2)
             case .status: found.httpStatus = .some(Int(String(decoding: value, as: UTF8.self)))
             case .contentType:
                 if value.starts(with: HeaderScratch.grpcContentType) && intern(value, 3).hasPrefix("application/grpc") { found.isGRPC = true }
-            case .grpcStatus: found.grpcStatus = .some(GRPCStatusCode(headerValue: String(decoding: value, as: UTF8.self)))
             case .grpcMessage: found.grpcMessage = GRPCStatusCode.decodeMessage(intern(value, 4))
-            case .other: break
             }
             if collect { scratch.add(name, value) }
         }
