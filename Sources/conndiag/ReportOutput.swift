@@ -58,7 +58,7 @@ final class ReportOutput {
         case .json:
             var doc = report.json()
             if case .object(var pairs) = doc { pairs.append(contentsOf: extras); doc = .object(pairs) }
-            ReportOutput.write(doc.serialized(pretty: true))
+            doc.serialize(pretty: true) { ReportOutput.write($0) }
             ReportOutput.write("\n")
         case .ndjson:
             var doc = report.json(includeEvents: false)
