@@ -19,6 +19,10 @@ final class FrameScanner {
     var frameAt = 0.0
     var frames = 0
     var bytes = 0
+    /// This direction's frame decoder (its HPACK context).
+    let decoder: HTTP2FrameDecoder
+
+    init(decoder: HTTP2FrameDecoder) { self.decoder = decoder }
 }
 
 /// Two values indexed by side (0 client, 1 server), stored inline (no heap).
@@ -86,7 +90,7 @@ final class H2Session {
     unowned(unsafe) let connection: Connection
     let fromStart: Bool
     let stallThreshold: Double
-    var scanners = Pair(FrameScanner(), FrameScanner())
+    let scanners: Pair<FrameScanner>
     /// HPACK contexts: header blocks go through the shared decoder, one per direction.
     let decoders: [HTTP2FrameDecoder]
     var lost: [String?] = [nil, nil]
@@ -152,6 +156,7 @@ final class H2Session {
         self.stallThreshold = stallThreshold
         decoders = [HTTP2FrameDecoder(side: .client, fromConnectionStart: false),
                     HTTP2FrameDecoder(side: .server, fromConnectionStart: false)]
+        scanners = Pair(FrameScanner(decoder: decoders[0]), FrameScanner(decoder: decoders[1]))
     }
 
     static func name(_ side: Int) -> String { Connection.name(side) }
@@ -217,12 +222,12 @@ final class H2Session {
                     let type = p[i + 3], flags = p[i + 4]
                     let stream = Int32(bitPattern: p.be32(i + 5) & 0x7fff_ffff)
                     i += 9
-                    beginFrame(side: side, length: length, type: type, flags: flags, stream: stream, at: t)
+                    beginFrame(sc, side: side, length: length, type: type, flags: flags, stream: stream, at: t)
                     if case .payload = sc.state, n - i >= length {
                         // The whole payload too: hand it over without copying.
                         sc.remaining = 0
                         sc.state = .header
-                        completeFrame(side: side, UnsafeRawBufferPointer(rebasing: p[i..<(i + length)]))
+                        completeFrame(sc, side: side, UnsafeRawBufferPointer(rebasing: p[i..<(i + length)]))
                         i += length
                     }
                     continue
@@ -234,7 +239,7 @@ final class H2Session {
                 let h = sc.header
                 let length = Int(h[0]) << 16 | Int(h[1]) << 8 | Int(h[2])
                 let stream = Int32(bitPattern: (UInt32(h[5]) << 24 | UInt32(h[6]) << 16 | UInt32(h[7]) << 8 | UInt32(h[8])) & 0x7fff_ffff)
-                beginFrame(side: side, length: length, type: h[3], flags: h[4], stream: stream, at: t)
+                beginFrame(sc, side: side, length: length, type: h[3], flags: h[4], stream: stream, at: t)
             case .skip:
                 let k = min(sc.remaining, n - i)
                 sc.remaining -= k
@@ -248,14 +253,13 @@ final class H2Session {
                 if sc.remaining == 0 {
                     sc.state = .header
                     let collected = sc.payload
-                    collected.withUnsafeBytes { completeFrame(side: side, $0) }
+                    collected.withUnsafeBytes { completeFrame(sc, side: side, $0) }
                 }
             }
         }
     }
 
-    private func beginFrame(side: Int, length: Int, type: UInt8, flags: UInt8, stream: Int32, at t: Double) {
-        let sc = scanners[side]
+    private func beginFrame(_ sc: FrameScanner, side: Int, length: Int, type: UInt8, flags: UInt8, stream: Int32, at t: Double) {
         sc.length = length
         sc.type = type
         sc.flags = flags
@@ -283,7 +287,7 @@ final class H2Session {
         sc.remaining = length
         if length == 0 {
             sc.state = .header
-            completeFrame(side: side, UnsafeRawBufferPointer(start: nil, count: 0))
+            completeFrame(sc, side: side, UnsafeRawBufferPointer(start: nil, count: 0))
         } else {
             sc.state = .payload
         }
@@ -297,8 +301,7 @@ final class H2Session {
                 UInt8(truncatingIfNeeded: id >> 24), UInt8(truncatingIfNeeded: id >> 16), UInt8(truncatingIfNeeded: id >> 8), UInt8(truncatingIfNeeded: id)]
     }
 
-    private func completeFrame(side: Int, _ p: UnsafeRawBufferPointer) {
-        let sc = scanners[side]
+    private func completeFrame(_ sc: FrameScanner, side: Int, _ p: UnsafeRawBufferPointer) {
         let t = sc.frameAt
         let type = HTTP2FrameType(sc.type)
         let flags = HTTP2FrameFlags(rawValue: sc.flags)
@@ -309,7 +312,7 @@ final class H2Session {
         var frame: HTTP2Frame?
         switch type {
         case .headers, .continuation, .pushPromise:
-            let d = decoders[side]
+            let d = sc.decoder
             if type == .headers, let block = d.headerBlockInPlace(flags: sc.flags, streamID: sc.stream, payload: p) {
                 // The common case, decoded in place: one HEADERS frame with END_HEADERS.
                 onHeaders(side: side, id: sc.stream, length: sc.length, endStream: flags.contains(.endStream), at: t) { apply in
@@ -370,20 +373,26 @@ final class H2Session {
         return s
     }
 
+    /// The index of stream `id`'s record, created in place when new (nil for stream 0):
+    /// the same record `stream(_:openedBy:at:)` makes, without copying it around.
+    private func openStream(_ id: Int32, at t: Double) -> Dictionary<Int32, H2Stream>.Index? {
+        if let i = streams.index(forKey: id) { return i }
+        guard id != 0 else { return nil }
+        let opener = id & 1 == 1 ? 0 : 1
+        streams.updateValue(H2Stream(id: id, openedAt: t, openedBy: opener, sendWindow: Pair(initialStreamWindow[0], initialStreamWindow[1])), forKey: id)
+        if id > highestStream[opener] { highestStream[opener] = id }
+        return streams.index(forKey: id)
+    }
+
     func onData(side: Int, stream id: Int32, length: Int, flags: UInt8, at t: Double) {
         dataBytes[side] += length
         lastDataAt[side] = t
         connWindow[side] -= length
         connSentSinceUpdate[side] += length
-        guard id != 0 else { return }
-        var index = streams.index(forKey: id)
-        if index == nil, let new = stream(id, openedBy: side, at: t) {
-            streams[id] = new
-            index = streams.index(forKey: id)
-        }
+        guard let index = openStream(id, at: t) else { return }
         let end = flags & 0x1 != 0
         // One lookup, then the record is updated in place.
-        let (window, sentSince, closing) = H2Session.update(&streams.values[index!]) { s in
+        let (window, sentSince, closing) = H2Session.update(&streams.values[index]) { s in
             s.dataBytes[side] += length
             s.sendWindow[side] -= length
             s.sentSinceUpdate[side] += length
@@ -569,15 +578,10 @@ final class H2Session {
     /// `headerScratch`) only when the frame's event may be kept.
     private func onHeaders(side: Int, id: Int32, length: Int, endStream: Bool, at t: Double,
                            decode: ((UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void) -> String?) {
-        var index = streams.index(forKey: id)
-        if index == nil {
-            guard let new = stream(id, openedBy: side, at: t) else { return }
-            streams[id] = new
-            index = streams.index(forKey: id)
-        }
+        guard let index = openStream(id, at: t) else { return }
         // Copy the fields only when this frame's event may be kept: as a routine event, or
         // as an important one (only trailers or a block with END_STREAM can be one).
-        let trailersNext = streams.values[index!].headersSeen[side]
+        let trailersNext = streams.values[index].headersSeen[side]
         let collect = connection.wouldKeepRoutine || ((trailersNext || endStream) && connection.mayKeep)
         let scratch = headerScratch
         if collect { scratch.reset() }
@@ -603,7 +607,7 @@ final class H2Session {
         var reason = failure
         if !decoded && !fromStart { reason = "not decodable: capture began mid-connection" }
         // The stream's record is updated in place (one lookup, no copy).
-        let (isTrailers, grpcStatus, closing) = H2Session.update(&streams.values[index!]) { s -> (Bool, GRPCStatusCode?, Bool) in
+        let (isTrailers, grpcStatus, closing) = H2Session.update(&streams.values[index]) { s -> (Bool, GRPCStatusCode?, Bool) in
             let isTrailers = s.headersSeen[side]
             s.headersSeen[side] = true
             if isTrailers { s.trailersSeen = true }
