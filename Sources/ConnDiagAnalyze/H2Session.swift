@@ -581,7 +581,7 @@ final class H2Session {
         guard let index = openStream(id, at: t) else { return }
         // Copy the fields only when this frame's event may be kept: as a routine event, or
         // as an important one (only trailers or a block with END_STREAM can be one).
-        let trailersNext = streams.values[index].headersSeen[side]
+        let trailersNext = H2Session.update(&streams.values[index]) { $0.headersSeen[side] }  // in place, no copy
         let collect = connection.wouldKeepRoutine || ((trailersNext || endStream) && connection.mayKeep)
         let scratch = headerScratch
         if collect { scratch.reset() }
