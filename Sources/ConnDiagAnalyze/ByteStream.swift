@@ -4,8 +4,8 @@ import ConnDiagPacket
 /// go straight through (no copy); a segment beyond the next expected byte is copied and held
 /// until the hole fills; retransmitted and overlapping bytes are trimmed. A hole the capture
 /// never fills, or a payload cut by the snapshot length, stops the direction: nothing is
-/// guessed over.
-struct ByteStream {
+/// guessed over. A reference: a segment reads and updates it in place.
+final class ByteStream {
     enum Mode: Equatable { case off, active, stopped }
     var mode: Mode = .off
     var next: UInt32 = 0
@@ -15,13 +15,13 @@ struct ByteStream {
     static let holdLimit = 512 << 10
     static let totalHoldLimit = 32 << 20
 
-    mutating func start(at seq: UInt32) { mode = .active; next = seq }
+    func start(at seq: UInt32) { mode = .active; next = seq }
 
-    mutating func gap(at seq: UInt32, bytes: Int, budget: HoldBudget) {
+    func gap(at seq: UInt32, bytes: Int, budget: HoldBudget) {
         if mode == .active && seqLessOrEqual(next, seq) { mode = .stopped; release(budget) }
     }
 
-    mutating func release(_ budget: HoldBudget) {
+    func release(_ budget: HoldBudget) {
         budget.bytes -= heldBytes
         held = []
         heldBytes = 0
