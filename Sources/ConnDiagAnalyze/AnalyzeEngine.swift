@@ -161,7 +161,7 @@ public final class AnalyzeEngine {
             conn = open(key: key, src: src, dst: dst, seg: seg, at: t)
         }
         let c = conn!
-        let side = c.sides[0].endpoint == src ? 0 : 1
+        let side = c.clientEndpoint == src ? 0 : 1
         c.observe(seg, from: side, at: t, bytes: bytes, truncated: truncated)
     }
 

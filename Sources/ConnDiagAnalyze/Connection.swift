@@ -44,6 +44,7 @@ final class Connection {
          midConnection: Bool, at t: Double, eventCap: Int, h2Candidate: Bool) {
         self.index = index; self.key = key
         sides = Pair(TCPSide(endpoint: client), TCPSide(endpoint: server))
+        clientEndpoint = client
         self.clientChosenBy = clientChosenBy
         self.midConnection = midConnection
         firstAt = t; lastAt = t
@@ -51,7 +52,9 @@ final class Connection {
         self.h2Candidate = h2Candidate
     }
 
-    var client: Endpoint { sides[0].endpoint }
+    /// The client's endpoint (side 0), kept beside its record for the per-packet lookup.
+    let clientEndpoint: Endpoint
+    var client: Endpoint { clientEndpoint }
     var server: Endpoint { sides[1].endpoint }
     static func name(_ side: Int) -> String { side == 0 ? "client" : "server" }
 
@@ -105,8 +108,8 @@ final class Connection {
         let end = s.sequence &+ UInt32(truncatingIfNeeded: len) &+ (flags.contains(.fin) ? 1 : 0)
 
         // The ACK field first: it may answer probes or end a retransmission episode.
-        if flags.contains(.ack) { observeACK(s, side: side, at: t) }
-        observeWindow(s, side: side, at: t)
+        if flags.contains(.ack) { observeACK(s, side: side, me, peer, at: t) }
+        observeWindow(s, side: side, me, at: t)
 
         let peerAck = peer.ackSent
         if midConnection && len == 0 && flags == .ack && s.sequence == nxt && me.probesTotal == 0 && me.payloadBytes == 0,
@@ -222,9 +225,8 @@ final class Connection {
                      fields: [("seq", .int(Int64(s.sequence))), ("flags", .string(s.flags.description))]))
     }
 
-    private func observeACK(_ s: TCPSegment, side: Int, at t: Double) {
+    private func observeACK(_ s: TCPSegment, side: Int, _ me: TCPSide, _ peer: TCPSide, at t: Double) {
         let other = 1 - side
-        let me = sides[side], peer = sides[other]
         let ack = s.acknowledgment
         guard let prev = me.ackSent else { me.ackSent = ack; return }
         if seqLess(prev, ack) {
@@ -274,8 +276,7 @@ final class Connection {
                      fields: rtt.map { [("rtt_ms", .double(($0 * 1e6).rounded() / 1e3))] } ?? []))
     }
 
-    private func observeWindow(_ s: TCPSegment, side: Int, at t: Double) {
-        let me = sides[side]
+    private func observeWindow(_ s: TCPSegment, side: Int, _ me: TCPSide, at t: Double) {
         let w = Int(s.window)
         defer { me.lastWindow = w }
         if w == 0 {
