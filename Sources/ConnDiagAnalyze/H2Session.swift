@@ -30,11 +30,12 @@ struct Pair<T> {
     var c: T
     var s: T
     init(_ c: T, _ s: T) { self.c = c; self.s = s }
-    /// In place (`_read`/`_modify`): `pair[side].field += 1` copies nothing.
     var indices: Range<Int> { 0..<2 }
+    /// Plain get/set, always inlined (coroutine accessors were a call each): meant for small
+    /// values and references; a large struct would be copied on every access.
     @inline(__always) subscript(_ i: Int) -> T {
-        _read { if i == 0 { yield c } else { yield s } }
-        _modify { if i == 0 { yield &c } else { yield &s } }
+        get { i == 0 ? c : s }
+        set { if i == 0 { c = newValue } else { s = newValue } }
     }
 }
 
