@@ -1,4 +1,5 @@
 import ConnDiagHTTP2
+import Glibc
 
 /// The fields of one decoded header block, copied out of nghttp2's memory into one reused
 /// buffer: no allocation per field or per block once warmed up (a reference type over raw
@@ -66,24 +67,20 @@ final class HeaderScratch {
     enum Known {
         case method, path, authority, status, contentType, grpcStatus, grpcMessage, other
 
-        private static let names: [(Known, [UInt8])] = [
-            (.method, Array(":method".utf8)), (.path, Array(":path".utf8)), (.authority, Array(":authority".utf8)),
-            (.status, Array(":status".utf8)), (.contentType, Array("content-type".utf8)),
-            (.grpcStatus, Array("grpc-status".utf8)), (.grpcMessage, Array("grpc-message".utf8)),
-        ]
+        @inline(__always)
+        private static func equals(_ a: UnsafeRawBufferPointer, _ s: StaticString) -> Bool {
+            a.count == s.utf8CodeUnitCount && memcmp(a.baseAddress!, s.utf8Start, a.count) == 0
+        }
 
         init(_ name: UnsafeRawBufferPointer) {
-            self = .other
-            // Only these lengths can match; most names fail on the length or first byte.
+            // By length first: most names are rejected without reading a byte.
             switch name.count {
-            case 5, 7, 10, 11, 12: break
-            default: return
-            }
-            let first = name[0]
-            guard first == 0x3a || first == 0x63 || first == 0x67 else { return }  // ':' 'c' 'g'
-            for (known, bytes) in Known.names where bytes.count == name.count && bytes.elementsEqual(name) {
-                self = known
-                return
+            case 5: self = Known.equals(name, ":path") ? .path : .other
+            case 7: self = Known.equals(name, ":method") ? .method : Known.equals(name, ":status") ? .status : .other
+            case 10: self = Known.equals(name, ":authority") ? .authority : .other
+            case 11: self = Known.equals(name, "grpc-status") ? .grpcStatus : .other
+            case 12: self = Known.equals(name, "content-type") ? .contentType : Known.equals(name, "grpc-message") ? .grpcMessage : .other
+            default: self = .other
             }
         }
     }
