@@ -8,14 +8,24 @@ SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 MAN_DATE   := 2026-11-23
 
 PIP_PKGS   := grpcio grpcio-health-checking
+# Only for `make bench` (tshark is the comparison in the analyze benchmark).
+BENCH_APT_PKGS := tshark tcpdump nghttp2-client nghttp2-server ethtool bc time
 
-.PHONY: all deps pydeps build demo test bench man completions docs clean
+.PHONY: all deps pydeps benchdeps build demo test bench man completions docs clean
 
 all: build
 
 # Installs only what is missing, so a prepared machine skips apt entirely.
 deps:
 	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	fi
+
+# What the benchmarks need beyond the test dependencies, only when missing.
+benchdeps:
+	@missing=""; for p in $(BENCH_APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null || exit 1; \
@@ -42,10 +52,13 @@ test: build pydeps
 	$(SWIFT) test --skip-build --filter Timing --no-parallel
 
 # Benchmarks (figures in the README). Release build; needs root for the lab namespaces.
-# SOAK sets the long-run memory check's duration (default 120s; the README's figure is 1h).
-bench: deps
+# probe-scale.sh: probe at scale; analyze-bench.sh: `analyze` against tshark and tcpdump on a
+# capture of >= 1 M packets built at bench time; soak.sh: memory of a chatty long run
+# (SOAK sets its duration, default 120s; the README's figure is 1h).
+bench: deps benchdeps
 	$(SWIFT) build -c release
 	$(SUDO) env BIN=.build/release/conndiag bash bench/probe-scale.sh
+	$(SUDO) env BIN=.build/release/conndiag bash bench/analyze-bench.sh
 	$(SUDO) env BIN=.build/release/conndiag bash bench/soak.sh $(SOAK)
 
 # Man pages and shell completions are generated from the ArgumentParser definitions;

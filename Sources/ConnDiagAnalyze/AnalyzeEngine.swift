@@ -38,6 +38,7 @@ public final class AnalyzeEngine {
     private var damaged = false
     private var firstProblem: String?
     private let holdBudget = HoldBudget()
+    private let runBudget: RunBudget
     private let portSet: Set<UInt16>
     private let serverPorts: Set<UInt16>
     private let h2Ports: Set<UInt16>
@@ -49,6 +50,7 @@ public final class AnalyzeEngine {
         h2Ports = Set(options.http2Ports)
         serverPorts = Set(options.ports + options.http2Ports)
         hostSet = Set(options.hosts)
+        runBudget = RunBudget(maxEventsPerConnection: options.maxEventsPerConnection)
     }
 
     /// Reads every file in order. Throws `ConnDiagError.badInput` (exit 4) when a file is not
@@ -159,7 +161,7 @@ public final class AnalyzeEngine {
             conn = open(key: key, src: src, dst: dst, seg: seg, at: t)
         }
         let c = conn!
-        let side = c.sides[0].endpoint == src ? 0 : 1
+        let side = c.clientEndpoint == src ? 0 : 1
         c.observe(seg, from: side, at: t, bytes: bytes, truncated: truncated)
     }
 
@@ -177,6 +179,7 @@ public final class AnalyzeEngine {
         c.forcedHTTP2 = h2Ports.contains(server.port)
         c.stallThreshold = options.stallThreshold
         c.holdBudget = holdBudget
+        c.runBudget = runBudget
         if mid && c.wants(important: true) {
             c.record(Event(t: t, source: .app, kind: "capture-start",
                            detail: "the capture begins mid-connection (no SYN); client \(client), server \(server) chosen by \(how == "port" ? "--port/--http2-port" : "the lower port number")"))

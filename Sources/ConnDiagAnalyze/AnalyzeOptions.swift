@@ -17,7 +17,9 @@ public struct AnalyzeOptions: Sendable {
     /// A send window at zero for longer than this (with the sender idle) is a stall.
     public var stallThreshold: Double
     /// Events kept per connection before routine ones (data, headers, window updates,
-    /// acknowledged PINGs) are only counted; important ones are kept up to twice this.
+    /// acknowledged PINGs) are only counted; important ones are kept up to 1.5 times this.
+    /// A whole run keeps at most 32 times this many routine events (see `RunBudget`), so
+    /// reports of huge captures stay bounded; counts always cover everything.
     public var maxEventsPerConnection: Int
     /// The kernel's tcp_retries2 assumed for the sender (the capture cannot tell).
     public var assumedRetries2: Int

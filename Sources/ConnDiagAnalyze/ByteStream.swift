@@ -4,8 +4,8 @@ import ConnDiagPacket
 /// go straight through (no copy); a segment beyond the next expected byte is copied and held
 /// until the hole fills; retransmitted and overlapping bytes are trimmed. A hole the capture
 /// never fills, or a payload cut by the snapshot length, stops the direction: nothing is
-/// guessed over.
-struct ByteStream {
+/// guessed over. A reference: a segment reads and updates it in place.
+final class ByteStream {
     enum Mode: Equatable { case off, active, stopped }
     var mode: Mode = .off
     var next: UInt32 = 0
@@ -15,13 +15,13 @@ struct ByteStream {
     static let holdLimit = 512 << 10
     static let totalHoldLimit = 32 << 20
 
-    mutating func start(at seq: UInt32) { mode = .active; next = seq }
+    func start(at seq: UInt32) { mode = .active; next = seq }
 
-    mutating func gap(at seq: UInt32, bytes: Int, budget: HoldBudget) {
+    func gap(at seq: UInt32, bytes: Int, budget: HoldBudget) {
         if mode == .active && seqLessOrEqual(next, seq) { mode = .stopped; release(budget) }
     }
 
-    mutating func release(_ budget: HoldBudget) {
+    func release(_ budget: HoldBudget) {
         budget.bytes -= heldBytes
         held = []
         heldBytes = 0
@@ -44,10 +44,11 @@ extension Connection {
             guard h2Candidate || h2 != nil else { return }
             guard sniffHTTP2(payload, seq: s.sequence, side: side, at: t) else { return }
         }
-        guard streams[side].mode == .active, let h2 else { return }
+        let bs = streams[side]
+        guard bs.mode == .active, let h2 else { return }
         var seq = s.sequence
         var p = payload
-        let next = streams[side].next
+        let next = bs.next
         if seq != next {
             if seqLess(seq, next) {
                 let skip = Int(next &- seq)
@@ -55,28 +56,28 @@ extension Connection {
                 p = UnsafeRawBufferPointer(rebasing: p[skip...])
                 seq = next
             } else {
-                if streams[side].heldBytes + p.count > ByteStream.holdLimit || holdBudget.bytes + p.count > ByteStream.totalHoldLimit {
-                    streams[side].mode = .stopped
-                    streams[side].release(holdBudget)
+                if bs.heldBytes + p.count > ByteStream.holdLimit || holdBudget.bytes + p.count > ByteStream.totalHoldLimit {
+                    bs.mode = .stopped
+                    bs.release(holdBudget)
                     h2.directionLost(side: side, at: t, reason: "more than \(ByteStream.holdLimit >> 10) KiB arrived beyond a hole in the \(Connection.name(side))'s bytes at seq \(sides[side].relative(next)) (lost before the capture point, or missed by the capture)")
                     return
                 }
                 if s.capturedPayloadLength == s.payloadLength {
-                    streams[side].held.append((seq, Array(p), t))
-                    streams[side].heldBytes += p.count
+                    bs.held.append((seq, Array(p), t))
+                    bs.heldBytes += p.count
                     holdBudget.bytes += p.count
                 }
                 return
             }
         }
         h2.feed(side: side, p, at: t)
-        streams[side].next = seq &+ UInt32(p.count)
+        bs.next = seq &+ UInt32(p.count)
         if s.capturedPayloadLength < s.payloadLength {
-            streams[side].mode = .stopped
+            bs.mode = .stopped
             h2.directionLost(side: side, at: t, reason: "a segment from the \(Connection.name(side)) was cut by the capture's snapshot length (\(s.capturedPayloadLength) of \(s.payloadLength) bytes captured)")
             return
         }
-        drainHeld(side: side)
+        if !bs.held.isEmpty { drainHeld(side: side) }
     }
 
     private func drainHeld(side: Int) {

@@ -42,12 +42,14 @@ extension Connection {
             details.append(("http2", h2JSON(h2)))
             streamJSON = h2.closedStreams.map { streamRecordJSON($0, h2) }
         }
-        return ConnectionReport(index: index, client: client, server: server, clientChosenBy: clientChosenBy,
+        var report = ConnectionReport(index: index, client: client, server: server, clientChosenBy: clientChosenBy,
                                 midConnection: midConnection, firstAt: firstAt, lastAt: lastAt, packets: packets,
                                 bytesClientToServer: sides[0].payloadBytes, bytesServerToClient: sides[1].payloadBytes,
                                 events: events, omittedEvents: omittedEvents, outcome: outcome, findings: findings,
                                 protocolName: h2 == nil ? "tcp" : (h2!.isGRPC ? "grpc" : "http2"),
                                 streams: streamJSON, details: details, notes: notes)
+        report.omittedStreams = h2?.omittedStreamRecords ?? 0
+        return report
     }
 
     // MARK: - The outcome
@@ -434,5 +436,5 @@ extension Connection {
 }
 
 extension H2Session {
-    var isGRPC: Bool { closedStreams.contains { $0.isGRPC } }
+    var isGRPC: Bool { placedGRPC }
 }

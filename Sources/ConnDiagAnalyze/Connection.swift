@@ -8,7 +8,8 @@ import ConnDiagPacket
 final class Connection {
     let index: Int
     let key: ConnectionKey
-    var sides: [TCPSide]
+    /// Inline (no array): a packet updates its side in place with no uniqueness check.
+    var sides: Pair<TCPSide>
     /// How the client side was chosen: "syn", "syn-ack", "port", "lower-port", "preface".
     var clientChosenBy: String
     let midConnection: Bool
@@ -29,7 +30,7 @@ final class Connection {
 
     var h2: H2Session?
     /// Per-direction byte-stream reassembly for the HTTP/2 decoder.
-    var streams: [ByteStream] = [ByteStream(), ByteStream()]
+    var streams = Pair(ByteStream(), ByteStream())
     /// Payload segments inspected for HTTP/2 frame shapes (mid-connection detection).
     var h2SniffBudget = 24
     var h2Candidate: Bool
@@ -37,11 +38,13 @@ final class Connection {
     var forcedHTTP2 = false
     var stallThreshold = 5.0
     var holdBudget = HoldBudget()
+    var runBudget = RunBudget(maxEventsPerConnection: 300)
 
     init(index: Int, key: ConnectionKey, client: Endpoint, server: Endpoint, clientChosenBy: String,
          midConnection: Bool, at t: Double, eventCap: Int, h2Candidate: Bool) {
         self.index = index; self.key = key
-        sides = [TCPSide(endpoint: client), TCPSide(endpoint: server)]
+        sides = Pair(TCPSide(endpoint: client), TCPSide(endpoint: server))
+        clientEndpoint = client
         self.clientChosenBy = clientChosenBy
         self.midConnection = midConnection
         firstAt = t; lastAt = t
@@ -49,7 +52,9 @@ final class Connection {
         self.h2Candidate = h2Candidate
     }
 
-    var client: Endpoint { sides[0].endpoint }
+    /// The client's endpoint (side 0), kept beside its record for the per-packet lookup.
+    let clientEndpoint: Endpoint
+    var client: Endpoint { clientEndpoint }
     var server: Endpoint { sides[1].endpoint }
     static func name(_ side: Int) -> String { side == 0 ? "client" : "server" }
 
@@ -58,13 +63,23 @@ final class Connection {
     /// True when an event of this weight would be kept (check before building one).
     @inline(__always)
     func wants(important: Bool) -> Bool {
-        if events.count < eventCap { return true }
+        if events.count < eventCap && (important || runBudget.routineEventsLeft) { return true }
         if important && events.count < eventCap + eventCap / 2 { return true }
         omittedEvents += 1
         return false
     }
 
-    func record(_ e: Event) { events.append(e) }
+    /// False when no event at all would be kept any more (the important allowance is used
+    /// up too), so nothing needs preparing for one.
+    var mayKeep: Bool { events.count < eventCap + eventCap / 2 }
+
+    /// True when a routine event would be kept now.
+    var wouldKeepRoutine: Bool { events.count < eventCap && runBudget.routineEventsLeft }
+
+    func record(_ e: Event) {
+        events.append(e)
+        runBudget.events += 1
+    }
 
     func dir(_ side: Int) -> Direction { side == 0 ? .out : .in }
 
@@ -74,69 +89,71 @@ final class Connection {
         packets += 1
         lastAt = t
         let other = 1 - side
-        sides[side].packets += 1
-        if sides[side].firstAt == nil { sides[side].firstAt = t }
-        sides[side].lastAt = t
+        // The two side records, fetched once (each `sides[i]` costs a retain/release).
+        let me = sides[side], peer = sides[other]
+        me.packets += 1
+        if me.firstAt == nil { me.firstAt = t }
+        me.lastAt = t
         let flags = s.flags
         let len = s.payloadLength
 
         if flags.contains(.rst) { observeRST(s, side: side, at: t); return }
         if flags.contains(.syn) { observeSYN(s, side: side, at: t); return }
 
-        if sides[side].sndNxt == nil {
-            sides[side].sndNxt = s.sequence
-            sides[side].isn = s.sequence &- 1
+        if me.sndNxt == nil {
+            me.sndNxt = s.sequence
+            me.isn = s.sequence &- 1
         }
-        let nxt = sides[side].sndNxt!
+        let nxt = me.sndNxt!
         let end = s.sequence &+ UInt32(truncatingIfNeeded: len) &+ (flags.contains(.fin) ? 1 : 0)
 
         // The ACK field first: it may answer probes or end a retransmission episode.
-        if flags.contains(.ack) { observeACK(s, side: side, at: t) }
-        observeWindow(s, side: side, at: t)
+        if flags.contains(.ack) { observeACK(s, side: side, me, peer, at: t) }
+        observeWindow(s, side: side, me, at: t)
 
-        let peerAck = sides[other].ackSent
-        if midConnection && len == 0 && flags == .ack && s.sequence == nxt && sides[side].probesTotal == 0 && sides[side].payloadBytes == 0,
-           let prev = sides[side].lastPureACK, prev.seq == s.sequence, prev.ack == s.acknowledgment, t - prev.t >= 0.5,
-           (sides[other].lastAt ?? -1) < prev.t {
+        let peerAck = peer.ackSent
+        if midConnection && len == 0 && flags == .ack && s.sequence == nxt && me.probesTotal == 0 && me.payloadBytes == 0,
+           let prev = me.lastPureACK, prev.seq == s.sequence, prev.ack == s.acknowledgment, t - prev.t >= 0.5,
+           (peer.lastAt ?? -1) < prev.t {
             // Mid-connection: the same pure ACK again and again with no answer is a probe run
             // (seq = snd_nxt - 1); the first of them is a probe too.
-            sides[side].sndNxt = s.sequence &+ 1
+            me.sndNxt = s.sequence &+ 1
             observeProbe(s, side: side, at: prev.t)
             observeProbe(s, side: side, at: t)
             return
         }
-        if len == 0 && flags == .ack { sides[side].lastPureACK = (s.sequence, s.acknowledgment, t) }
+        if len == 0 && flags == .ack { me.lastPureACK = (s.sequence, s.acknowledgment, t) }
         if len <= 1 && !flags.contains(.fin) && s.sequence == nxt &- 1 && (len == 0 || peerAck == nxt) {
             observeProbe(s, side: side, at: t)
             return
         }
         if len > 0 || flags.contains(.fin) {
             if seqLess(s.sequence, nxt) {
-                if !flags.contains(.fin) || sides[side].finSeq == nil || s.sequence != sides[side].finSeq {
+                if !flags.contains(.fin) || me.finSeq == nil || s.sequence != me.finSeq {
                     observeRetransmission(s, side: side, at: t)
                 }
                 // A retransmission can fill a hole the capture saw open.
-                if let hs = sides[side].holeStart, seqLessOrEqual(s.sequence, hs), seqLess(hs, end) {
-                    sides[side].holeStart = seqLess(end, sides[side].holeEnd!) ? end : nil
-                    if sides[side].holeStart == nil { sides[side].holeEnd = nil }
+                if let hs = me.holeStart, seqLessOrEqual(s.sequence, hs), seqLess(hs, end) {
+                    me.holeStart = seqLess(end, me.holeEnd!) ? end : nil
+                    if me.holeStart == nil { me.holeEnd = nil }
                 }
             } else {
                 if seqLess(nxt, s.sequence) { observeJump(from: nxt, to: s.sequence, side: side, at: t) }
-                if sides[side].unacked(peerAck: peerAck) == 0 { sides[side].oldestUnackedAt = t }
-                sides[side].lastNewDataAt = t
-                sides[side].episodeSeq = nil
-                sides[side].episodeTimes.removeAll(keepingCapacity: true)
-                sides[side].probesUnanswered = 0
-                sides[side].probeTimes.removeAll(keepingCapacity: true)
+                if me.unacked(peerAck: peerAck) == 0 { me.oldestUnackedAt = t }
+                me.lastNewDataAt = t
+                me.episodeSeq = nil
+                me.episodeTimes.removeAll(keepingCapacity: true)
+                me.probesUnanswered = 0
+                me.probeTimes.removeAll(keepingCapacity: true)
             }
-            if seqLess(sides[side].sndNxt!, end) { sides[side].sndNxt = end }
+            if seqLess(me.sndNxt!, end) { me.sndNxt = end }
             if len > 0 {
-                sides[side].payloadBytes += len
-                sides[side].lastDataAt = t
-                if s.capturedPayloadLength < len { sides[side].snaplenCut += 1 }
+                me.payloadBytes += len
+                me.lastDataAt = t
+                if s.capturedPayloadLength < len { me.snaplenCut += 1 }
                 deliver(s, side: side, at: t, bytes: bytes)
             }
-            if flags.contains(.fin) && sides[side].finAt == nil { observeFIN(s, side: side, at: t) }
+            if flags.contains(.fin) && me.finAt == nil { observeFIN(s, side: side, at: t) }
         }
     }
 
@@ -208,39 +225,39 @@ final class Connection {
                      fields: [("seq", .int(Int64(s.sequence))), ("flags", .string(s.flags.description))]))
     }
 
-    private func observeACK(_ s: TCPSegment, side: Int, at t: Double) {
+    private func observeACK(_ s: TCPSegment, side: Int, _ me: TCPSide, _ peer: TCPSide, at t: Double) {
         let other = 1 - side
         let ack = s.acknowledgment
-        guard let prev = sides[side].ackSent else { sides[side].ackSent = ack; return }
+        guard let prev = me.ackSent else { me.ackSent = ack; return }
         if seqLess(prev, ack) {
-            sides[side].ackSent = ack
-            sides[side].dupAckRun = 0
+            me.ackSent = ack
+            me.dupAckRun = 0
             // Progress for the other side: its retransmissions worked, its probes were answered.
-            if let e = sides[other].episodeSeq, seqLess(e, ack) {
-                sides[other].longestEpisode = max(sides[other].longestEpisode, sides[other].episodeTimes.count)
-                sides[other].episodeSeq = nil
-                sides[other].episodeTimes.removeAll(keepingCapacity: true)
+            if let e = peer.episodeSeq, seqLess(e, ack) {
+                peer.longestEpisode = max(peer.longestEpisode, peer.episodeTimes.count)
+                peer.episodeSeq = nil
+                peer.episodeTimes.removeAll(keepingCapacity: true)
             }
-            sides[other].oldestUnackedAt = sides[other].unacked(peerAck: ack) > 0 ? t : nil
+            peer.oldestUnackedAt = peer.unacked(peerAck: ack) > 0 ? t : nil
             answerProbes(side: side, at: t)
             // An ACK beyond a hole the capture never saw filled: the capture missed those bytes.
-            if let hs = sides[other].holeStart, let he = sides[other].holeEnd, seqLessOrEqual(he, ack) {
+            if let hs = peer.holeStart, let he = peer.holeEnd, seqLessOrEqual(he, ack) {
                 confirmMissed(side: other, from: hs, to: he, at: t, why: "the \(Connection.name(side)) acknowledged them")
             }
             return
         }
         guard ack == prev, s.payloadLength == 0, !s.flags.contains(.fin) else { return }
-        if sides[other].probesUnanswered > 0, ack == sides[other].sndNxt {
+        if peer.probesUnanswered > 0, ack == peer.sndNxt {
             answerProbes(side: side, at: t)
             return
         }
         // A duplicate ACK: same ack while the other side has data outstanding, same window.
-        guard sides[other].unacked(peerAck: ack) > 0, Int(s.window) == sides[side].lastWindow else { return }
-        sides[side].dupAckRun += 1
-        sides[side].dupAcks += 1
-        if sides[side].dupAckRun == 3, wants(important: false) {
+        guard peer.unacked(peerAck: ack) > 0, Int(s.window) == me.lastWindow else { return }
+        me.dupAckRun += 1
+        me.dupAcks += 1
+        if me.dupAckRun == 3, wants(important: false) {
             record(Event(t: t, source: .wire, kind: "dup-ack", direction: dir(side),
-                         detail: "3 duplicate ACKs from the \(Connection.name(side)) (ack=\(sides[other].relative(ack))): a segment from the \(Connection.name(other)) was lost",
+                         detail: "3 duplicate ACKs from the \(Connection.name(side)) (ack=\(peer.relative(ack))): a segment from the \(Connection.name(other)) was lost",
                          fields: [("ack", .int(Int64(ack))), ("count", .int(3))]))
         }
     }
@@ -259,22 +276,22 @@ final class Connection {
                      fields: rtt.map { [("rtt_ms", .double(($0 * 1e6).rounded() / 1e3))] } ?? []))
     }
 
-    private func observeWindow(_ s: TCPSegment, side: Int, at t: Double) {
+    private func observeWindow(_ s: TCPSegment, side: Int, _ me: TCPSide, at t: Double) {
         let w = Int(s.window)
-        defer { sides[side].lastWindow = w }
+        defer { me.lastWindow = w }
         if w == 0 {
-            if sides[side].zeroWindowSince == nil {
-                sides[side].zeroWindowSince = t
-                sides[side].zeroWindowEpisodes += 1
+            if me.zeroWindowSince == nil {
+                me.zeroWindowSince = t
+                me.zeroWindowEpisodes += 1
                 if wants(important: true) {
                     record(Event(t: t, source: .wire, kind: .zeroWindow, direction: dir(side),
                                  detail: "the \(Connection.name(side)) advertises a zero window: its receive buffer is full (the application is not reading)",
                                  fields: [("window", .int(0))]))
                 }
             }
-        } else if let since = sides[side].zeroWindowSince {
-            sides[side].zeroWindowSince = nil
-            sides[side].longestZeroWindow = max(sides[side].longestZeroWindow, t - since)
+        } else if let since = me.zeroWindowSince {
+            me.zeroWindowSince = nil
+            me.longestZeroWindow = max(me.longestZeroWindow, t - since)
             if wants(important: true) {
                 record(Event(t: t, source: .wire, kind: .windowUpdate, direction: dir(side),
                              detail: "the \(Connection.name(side))'s window opens again after \(DurationText.elapsed(t - since)) at zero",

@@ -51,6 +51,8 @@ public struct ConnectionReport: Sendable {
     public var protocolName: String
     /// Per-stream records (HTTP/2), as goaway-trace reports them.
     public var streams: [JSONValue]
+    /// Records of completed streams left out by the run's budget (see `RunBudget`).
+    public var omittedStreams = 0
     /// TCP and HTTP/2 statistics.
     public var details: [(String, JSONValue)]
     public var notes: [String]
@@ -77,6 +79,7 @@ public struct ConnectionReport: Sendable {
         b.add("events", .array(events.map { $0.json }))
         if omittedEvents > 0 { b.add("omitted_events", omittedEvents) }
         if !streams.isEmpty { b.add("streams", .array(streams)) }
+        if omittedStreams > 0 { b.add("omitted_streams", omittedStreams) }
         b.add("outcome", outcome.json)
         b.add("findings", .array(findings.map { $0.json }))
         if !notes.isEmpty { b.add("notes", .array(notes.map { .string($0) })) }

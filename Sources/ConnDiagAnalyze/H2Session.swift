@@ -5,7 +5,7 @@ import ConnDiagHTTP2Engine
 /// One direction's frame scanner: finds frame boundaries in the reassembled bytes without
 /// copying DATA payloads (only their lengths matter), and collects other frames' payloads
 /// in a reused buffer.
-struct FrameScanner {
+final class FrameScanner {
     enum State { case idle, preface(Int), header, payload, skip, stopped }
     var state: State = .idle
     var header = [UInt8](repeating: 0, count: 9)
@@ -19,6 +19,10 @@ struct FrameScanner {
     var frameAt = 0.0
     var frames = 0
     var bytes = 0
+    /// This direction's frame decoder (its HPACK context).
+    let decoder: HTTP2FrameDecoder
+
+    init(decoder: HTTP2FrameDecoder) { self.decoder = decoder }
 }
 
 /// Two values indexed by side (0 client, 1 server), stored inline (no heap).
@@ -26,6 +30,9 @@ struct Pair<T> {
     var c: T
     var s: T
     init(_ c: T, _ s: T) { self.c = c; self.s = s }
+    var indices: Range<Int> { 0..<2 }
+    /// Plain get/set, always inlined (coroutine accessors were a call each): meant for small
+    /// values and references; a large struct would be copied on every access.
     @inline(__always) subscript(_ i: Int) -> T {
         get { i == 0 ? c : s }
         set { if i == 0 { c = newValue } else { s = newValue } }
@@ -39,7 +46,6 @@ struct H2Stream {
     var openedBy: Int
     var method: String?
     var path: String?
-    var authority: String?
     var httpStatus: Int?
     var grpcStatus: GRPCStatusCode?
     var grpcMessage: String?
@@ -58,37 +64,75 @@ struct H2Stream {
     var end: StreamEnd = .open
 }
 
+/// What one header block says about its stream, applied only once the block decoded whole.
+struct HeaderValues {
+    var method: String?
+    var path: String?
+    var httpStatus: Int??
+    var isGRPC = false
+    var grpcStatus: GRPCStatusCode??
+    var grpcMessage: String?
+
+    func apply(to s: inout H2Stream) {
+        if let v = method { s.method = v }
+        if let v = path { s.path = v }
+        if let v = httpStatus { s.httpStatus = v }
+        if isGRPC { s.isGRPC = true }
+        if let v = grpcStatus { s.grpcStatus = v }
+        if let v = grpcMessage { s.grpcMessage = v }
+    }
+}
+
 /// The HTTP/2 layer of one connection: frames both ways with their capture times, HPACK
 /// (nghttp2's inflater via `HTTP2FrameDecoder`, one per direction), PING pairing, GOAWAY
 /// and drains, RST_STREAM, gRPC status, per-stream ends and flow-control windows.
 final class H2Session {
-    unowned let connection: Connection
+    /// The connection owns this session and outlives it (no reference counting per access).
+    unowned(unsafe) let connection: Connection
     let fromStart: Bool
     let stallThreshold: Double
-    var scanners = [FrameScanner(), FrameScanner()]
+    let scanners: Pair<FrameScanner>
     /// HPACK contexts: header blocks go through the shared decoder, one per direction.
     let decoders: [HTTP2FrameDecoder]
     var lost: [String?] = [nil, nil]
     var problems: [String] = []
-    var frameCounts = [0, 0]
+    var frameCounts = Pair(0, 0)
 
     var streams: [Int32: H2Stream] = [:]
     var closedStreams: [H2Stream] = []
     var closedStreamCount = 0
-    var endCounts: [String: Int] = [:]
+    /// Closed streams that had a place among the first `keptStreams`, kept or not.
+    var placedStreams = 0
+    /// Completed streams whose record the run budget left out (ids; at most `keptStreams`).
+    var omittedStreamIDs: [Int32] = []
+    var omittedStreamRecords = 0
+    /// A stream among the first `keptStreams` closed carried gRPC.
+    var placedGRPC = false
+    /// Streams by how they ended (`endName`): counts, and whether the name appeared at all.
+    var endTally = Pair<[Int]>([0, 0, 0, 0, 0], [0, 0, 0, 0, 0])
+    var endCounts: [String: Int] {
+        var d: [String: Int] = [:]
+        for (i, name) in H2Session.endNames.enumerated() where endTally.s[i] != 0 { d[name] = endTally.c[i] }
+        return d
+    }
     static let keptStreams = 200
-    var highestStream: [Int32] = [0, 0]
+    var highestStream = Pair<Int32>(0, 0)
 
     // Settings and flow control; index = the sender of DATA.
-    var initialStreamWindow = [65_535, 65_535]
-    var connWindow = [65_535, 65_535]
-    var connSentSinceUpdate = [0, 0]
-    var lastConnWindowUpdateAt: [Double?] = [nil, nil]   // sent BY side (to open the other's window)
-    var lastWindowUpdateAt: [Double?] = [nil, nil]       // any WINDOW_UPDATE sent by side
-    var lastDataAt: [Double?] = [nil, nil]
-    var dataBytes = [0, 0]
-    var settingsSeen = [false, false]
-    var blocked: [Blocked?] = [nil, nil]
+    var initialStreamWindow = Pair(65_535, 65_535)
+    var connWindow = Pair(65_535, 65_535)
+    var connSentSinceUpdate = Pair(0, 0)
+    var lastConnWindowUpdateAt = Pair<Double?>(nil, nil)   // sent BY side (to open the other's window)
+    var lastWindowUpdateAt = Pair<Double?>(nil, nil)       // any WINDOW_UPDATE sent by side
+    var lastDataAt = Pair<Double?>(nil, nil)
+    var dataBytes = Pair(0, 0)
+    var settingsSeen = Pair(false, false)
+    var blocked = Pair<Blocked?>(nil, nil)
+    /// Decoded fields of the header block at hand (reused: no allocation per block).
+    let headerScratch = HeaderScratch()
+    /// The last method/path/authority/content-type/grpc-message strings, reused while the
+    /// next stream's value has the same bytes.
+    var interned = ["", "", "", "", ""]
     var stalls: [Stall] = []
 
     struct Blocked { var since: Double; var scope: Int32; var waiting: Int; var exact: Bool }
@@ -100,7 +144,7 @@ final class H2Session {
     // PINGs: outstanding per sender.
     var pendingPings: [[(opaque: UInt64, t: Double)]] = [[], []]
     var pingRTTs: [Double] = []
-    var pingsSent = [0, 0]
+    var pingsSent = Pair(0, 0)
     var pingAckTimes: [Double] = []
     var unansweredPings: [(side: Int, t: Double)] = []
 
@@ -113,6 +157,7 @@ final class H2Session {
         self.stallThreshold = stallThreshold
         decoders = [HTTP2FrameDecoder(side: .client, fromConnectionStart: false),
                     HTTP2FrameDecoder(side: .server, fromConnectionStart: false)]
+        scanners = Pair(FrameScanner(decoder: decoders[0]), FrameScanner(decoder: decoders[1]))
     }
 
     static func name(_ side: Int) -> String { Connection.name(side) }
@@ -147,12 +192,16 @@ final class H2Session {
 
     // MARK: - Scanning
 
+    /// Scans one in-order piece of a direction's bytes. Frame headers and whole non-DATA
+    /// payloads are read in place; only a frame split across segments is collected in the
+    /// scanner's reused buffer. DATA payloads are skipped (only their lengths matter).
     func feed(side: Int, _ p: UnsafeRawBufferPointer, at t: Double) {
+        let sc = scanners[side]
         var i = 0
         let n = p.count
-        scanners[side].bytes += n
+        sc.bytes += n
         while i < n {
-            switch scanners[side].state {
+            switch sc.state {
             case .idle, .stopped:
                 return
             case .preface(let matched):
@@ -165,43 +214,59 @@ final class H2Session {
                     }
                     m += 1; i += 1
                 }
-                scanners[side].state = m == pre.count ? .header : .preface(m)
+                sc.state = m == pre.count ? .header : .preface(m)
             case .header:
-                var fill = scanners[side].headerFill
-                while fill < 9 && i < n { scanners[side].header[fill] = p[i]; fill += 1; i += 1 }
-                scanners[side].headerFill = fill
+                var fill = sc.headerFill
+                if fill == 0 && n - i >= 9 {
+                    // The whole header in this piece: read it in place.
+                    let length = Int(p[i]) << 16 | Int(p[i + 1]) << 8 | Int(p[i + 2])
+                    let type = p[i + 3], flags = p[i + 4]
+                    let stream = Int32(bitPattern: p.be32(i + 5) & 0x7fff_ffff)
+                    i += 9
+                    beginFrame(sc, side: side, length: length, type: type, flags: flags, stream: stream, at: t)
+                    if case .payload = sc.state, n - i >= length {
+                        // The whole payload too: hand it over without copying.
+                        sc.remaining = 0
+                        sc.state = .header
+                        completeFrame(sc, side: side, UnsafeRawBufferPointer(rebasing: p[i..<(i + length)]))
+                        i += length
+                    }
+                    continue
+                }
+                while fill < 9 && i < n { sc.header[fill] = p[i]; fill += 1; i += 1 }
+                sc.headerFill = fill
                 guard fill == 9 else { return }
-                scanners[side].headerFill = 0
-                beginFrame(side: side, at: t)
+                sc.headerFill = 0
+                let h = sc.header
+                let length = Int(h[0]) << 16 | Int(h[1]) << 8 | Int(h[2])
+                let stream = Int32(bitPattern: (UInt32(h[5]) << 24 | UInt32(h[6]) << 16 | UInt32(h[7]) << 8 | UInt32(h[8])) & 0x7fff_ffff)
+                beginFrame(sc, side: side, length: length, type: h[3], flags: h[4], stream: stream, at: t)
             case .skip:
-                let k = min(scanners[side].remaining, n - i)
-                scanners[side].remaining -= k
+                let k = min(sc.remaining, n - i)
+                sc.remaining -= k
                 i += k
-                if scanners[side].remaining == 0 { scanners[side].state = .header }
+                if sc.remaining == 0 { sc.state = .header }
             case .payload:
-                let k = min(scanners[side].remaining, n - i)
-                scanners[side].payload.append(contentsOf: UnsafeRawBufferPointer(rebasing: p[i..<(i + k)]))
-                scanners[side].remaining -= k
+                let k = min(sc.remaining, n - i)
+                sc.payload.append(contentsOf: UnsafeRawBufferPointer(rebasing: p[i..<(i + k)]))
+                sc.remaining -= k
                 i += k
-                if scanners[side].remaining == 0 {
-                    scanners[side].state = .header
-                    completeFrame(side: side)
+                if sc.remaining == 0 {
+                    sc.state = .header
+                    let collected = sc.payload
+                    collected.withUnsafeBytes { completeFrame(sc, side: side, $0) }
                 }
             }
         }
     }
 
-    private func beginFrame(side: Int, at t: Double) {
-        let h = scanners[side].header
-        let length = Int(h[0]) << 16 | Int(h[1]) << 8 | Int(h[2])
-        let type = h[3], flags = h[4]
-        let stream = Int32(bitPattern: (UInt32(h[5]) << 24 | UInt32(h[6]) << 16 | UInt32(h[7]) << 8 | UInt32(h[8])) & 0x7fff_ffff)
-        scanners[side].length = length
-        scanners[side].type = type
-        scanners[side].flags = flags
-        scanners[side].stream = stream
-        scanners[side].frameAt = t
-        scanners[side].frames += 1
+    private func beginFrame(_ sc: FrameScanner, side: Int, length: Int, type: UInt8, flags: UInt8, stream: Int32, at t: Double) {
+        sc.length = length
+        sc.type = type
+        sc.flags = flags
+        sc.stream = stream
+        sc.frameAt = t
+        sc.frames += 1
         frameCounts[side] += 1
         if type > 9 && type != 0x10 && type != 0x0c && type != 0x0a && type != 0x0b && length > 1 << 16 {
             stop(side: side, at: t, "the \(H2Session.name(side))'s bytes stop looking like HTTP/2 frames (type \(type), length \(length)); frame boundaries lost")
@@ -209,36 +274,54 @@ final class H2Session {
         }
         if type == 0 {
             onData(side: side, stream: stream, length: length, flags: flags, at: t)
-            scanners[side].remaining = length
-            scanners[side].state = length > 0 ? .skip : .header
+            sc.remaining = length
+            sc.state = length > 0 ? .skip : .header
             return
         }
         if length > 1 << 20 {
-            scanners[side].remaining = length
-            scanners[side].state = .skip
+            sc.remaining = length
+            sc.state = .skip
             problems.append("\(H2Session.name(side)) sent a \(HTTP2FrameType(type).name) frame of \(length) bytes; skipped")
             return
         }
-        scanners[side].payload.removeAll(keepingCapacity: true)
-        scanners[side].remaining = length
-        if length == 0 { scanners[side].state = .header; completeFrame(side: side) } else { scanners[side].state = .payload }
+        sc.payload.removeAll(keepingCapacity: true)
+        sc.remaining = length
+        if length == 0 {
+            sc.state = .header
+            completeFrame(sc, side: side, UnsafeRawBufferPointer(start: nil, count: 0))
+        } else {
+            sc.state = .payload
+        }
     }
 
-    private func completeFrame(side: Int) {
+    /// The frame header (9 bytes) of the frame at hand, rebuilt for the frame decoder.
+    private func frameHeaderBytes(side: Int) -> [UInt8] {
         let sc = scanners[side]
+        let l = sc.length, id = UInt32(bitPattern: sc.stream)
+        return [UInt8(truncatingIfNeeded: l >> 16), UInt8(truncatingIfNeeded: l >> 8), UInt8(truncatingIfNeeded: l), sc.type, sc.flags,
+                UInt8(truncatingIfNeeded: id >> 24), UInt8(truncatingIfNeeded: id >> 16), UInt8(truncatingIfNeeded: id >> 8), UInt8(truncatingIfNeeded: id)]
+    }
+
+    private func completeFrame(_ sc: FrameScanner, side: Int, _ p: UnsafeRawBufferPointer) {
         let t = sc.frameAt
-        let p = sc.payload
         let type = HTTP2FrameType(sc.type)
         let flags = HTTP2FrameFlags(rawValue: sc.flags)
         func u32(_ i: Int) -> UInt32 {
             guard i + 4 <= p.count else { return 0 }
-            return UInt32(p[i]) << 24 | UInt32(p[i + 1]) << 16 | UInt32(p[i + 2]) << 8 | UInt32(p[i + 3])
+            return p.be32(i)
         }
         var frame: HTTP2Frame?
         switch type {
         case .headers, .continuation, .pushPromise:
-            let d = decoders[side]
-            d.append(bytes: sc.header)
+            let d = sc.decoder
+            if type == .headers, let block = d.headerBlockInPlace(flags: sc.flags, streamID: sc.stream, payload: p) {
+                // The common case, decoded in place: one HEADERS frame with END_HEADERS.
+                onHeaders(side: side, id: sc.stream, length: sc.length, endStream: flags.contains(.endStream), at: t) { apply in
+                    d.decodeHeaderBlock(block, visit: apply)
+                }
+                return
+            }
+            d.append(bytes: frameHeaderBytes(side: side))
             d.append(bytes: p)
             while true {
                 switch d.nextFrame() {
@@ -291,20 +374,33 @@ final class H2Session {
         return s
     }
 
+    /// The index of stream `id`'s record, created in place when new (nil for stream 0):
+    /// the same record `stream(_:openedBy:at:)` makes, without copying it around.
+    private func openStream(_ id: Int32, at t: Double) -> Dictionary<Int32, H2Stream>.Index? {
+        if let i = streams.index(forKey: id) { return i }
+        guard id != 0 else { return nil }
+        let opener = id & 1 == 1 ? 0 : 1
+        streams.updateValue(H2Stream(id: id, openedAt: t, openedBy: opener, sendWindow: Pair(initialStreamWindow[0], initialStreamWindow[1])), forKey: id)
+        if id > highestStream[opener] { highestStream[opener] = id }
+        return streams.index(forKey: id)
+    }
+
     func onData(side: Int, stream id: Int32, length: Int, flags: UInt8, at t: Double) {
         dataBytes[side] += length
         lastDataAt[side] = t
         connWindow[side] -= length
         connSentSinceUpdate[side] += length
-        guard id != 0 else { return }
-        if streams[id] == nil, let new = stream(id, openedBy: side, at: t) { streams[id] = new }
+        guard let index = openStream(id, at: t) else { return }
         let end = flags & 0x1 != 0
-        streams[id]!.dataBytes[side] += length
-        streams[id]!.sendWindow[side] -= length
-        streams[id]!.sentSinceUpdate[side] += length
-        streams[id]!.lastDataAt[side] = t
-        if end { streams[id]!.endStream[side] = true }
-        let window = streams[id]!.sendWindow[side], sentSince = streams[id]!.sentSinceUpdate[side]
+        // One lookup, then the record is updated in place.
+        let (window, sentSince, closing) = H2Session.update(&streams.values[index]) { s in
+            s.dataBytes[side] += length
+            s.sendWindow[side] -= length
+            s.sentSinceUpdate[side] += length
+            s.lastDataAt[side] = t
+            if end { s.endStream[side] = true }
+            return (s.sendWindow[side], s.sentSinceUpdate[side], s.endStream.c && s.endStream.s)
+        }
         if settingsSeen[1 - side] || fromStart {
             // Exact windows: blocked when the connection or this stream window is used up.
             if connWindow[side] <= 0 && blocked[side] == nil {
@@ -313,13 +409,18 @@ final class H2Session {
                 blocked[side] = Blocked(since: t, scope: id, waiting: sentSince, exact: true)
             }
         }
-        if connection.wants(important: end) {
+        // A stream's last DATA frame is important while the run has room for routine events
+        // (a busy connection ends thousands of streams; the counts keep them all).
+        if connection.wants(important: end && connection.runBudget.routineEventsLeft) {
             connection.record(Event(t: t, source: .h2, kind: .data, direction: connection.dir(side),
                                     detail: "DATA stream \(id) \(length) bytes" + (end ? " END_STREAM" : ""),
                                     fields: [("stream_id", .int(Int64(id))), ("len", .int(Int64(length))), ("end_stream", .bool(end))]))
         }
-        if end { maybeClose(id, at: t) }
+        if end && closing { finish(id, at: t) }
     }
+
+    @inline(__always)
+    private static func update<R>(_ s: inout H2Stream, _ body: (inout H2Stream) -> R) -> R { body(&s) }
 
     func onFrame(side: Int, _ frame: HTTP2Frame, at t: Double) {
         let other = 1 - side
@@ -336,7 +437,7 @@ final class H2Session {
             decided = d
             return d
         }
-        var f: [(String, JSONValue)] = [("stream_id", .int(Int64(id))), ("len", .int(Int64(frame.length)))]
+        var f: [(String, JSONValue)] = []
         switch frame.payload {
         case .settings(let ack, let entries):
             important = !ack
@@ -399,10 +500,15 @@ final class H2Session {
             if streams[id] == nil, let k = closedStreams.lastIndex(where: { $0.id == id }), closedStreams[k].reset == nil {
                 // A reset right after END_STREAM both ways (grpc C-core ends a drained stream
                 // with trailers, then RST_STREAM): the trailers decide, the reset is recorded.
-                endCounts[H2Session.endName(closedStreams[k].end), default: 1] -= 1
+                tally(closedStreams[k].end, -1)
                 closedStreams[k].reset = (code, side, t)
                 closedStreams[k].end = streamEnd(closedStreams[k], connectionEnd: nil)
-                endCounts[H2Session.endName(closedStreams[k].end), default: 0] += 1
+                tally(closedStreams[k].end, +1)
+            } else if streams[id] == nil, let k = omittedStreamIDs.lastIndex(of: id) {
+                // The same for a completed stream whose record the run budget left out.
+                omittedStreamIDs.remove(at: k)
+                tally(.completed(httpStatus: nil, grpcStatus: nil, grpcMessage: nil), -1)
+                tally(.reset(code, afterTrailers: nil), +1)
             } else if var s = stream(id, openedBy: side, at: t) {
                 if s.reset == nil { s.reset = (code, side, t) }
                 streams[id] = s
@@ -444,55 +550,104 @@ final class H2Session {
                 if let r = reopened { detail += " (the \(H2Session.name(other))'s send window reopens after \(DurationText.elapsed(r)))" }
             }
         case .headers(let h):
-            guard var s = stream(id, openedBy: side, at: t) else { break }
-            let isTrailers = s.headersSeen[side]
-            s.headersSeen[side] = true
-            kind = isTrailers ? "trailers" : "headers"
-            if isTrailers { s.trailersSeen = true }
-            var reason = h.undecodableReason
-            if h.fields == nil && !fromStart { reason = "not decodable: capture began mid-connection" }
-            if let fields = h.fields {
+            // The slow path (CONTINUATION, PUSH_PROMISE, odd frames): the same handling as
+            // a block decoded in place.
+            onHeaders(side: side, id: id, length: frame.length, endStream: h.endStream, at: t) { apply in
+                guard let fields = h.fields else { return h.undecodableReason ?? "not decodable" }
                 for field in fields {
-                    switch field.name {
-                    case ":method": s.method = field.value
-                    case ":path": s.path = field.value
-                    case ":authority": s.authority = field.value
-                    case ":status": s.httpStatus = Int(field.value)
-                    case "content-type": if field.value.hasPrefix("application/grpc") { s.isGRPC = true }
-                    case "grpc-status": s.grpcStatus = GRPCStatusCode(headerValue: field.value)
-                    case "grpc-message": s.grpcMessage = GRPCStatusCode.decodeMessage(field.value)
-                    default: break
-                    }
+                    var name = field.name, value = field.value
+                    name.withUTF8 { n in value.withUTF8 { v in apply(UnsafeRawBufferPointer(n), UnsafeRawBufferPointer(v)) } }
                 }
-                important = (isTrailers && s.grpcStatus != nil && s.grpcStatus != .ok) || (!isTrailers && h.endStream && s.grpcStatus != nil && s.grpcStatus != .ok)
-                if keeping(important) {
-                let interesting = fields.filter { [":method", ":path", ":status", "grpc-status", "grpc-message", "content-type"].contains($0.name) }
-                detail = (isTrailers ? "trailers" : "HEADERS") + " stream \(id) from the \(H2Session.name(side)) " + interesting.map { "\($0.name)=\($0.value)" }.joined(separator: " ")
-                f.append(("headers", .object(fields.map { ($0.name, .string($0.value)) })))
-                }
-            } else {
-                important = false
-                s.undecodable = reason
-                detail = (isTrailers ? "trailers" : "HEADERS") + " stream \(id) from the \(H2Session.name(side)), headers \(reason ?? "not decodable")"
-                f.append(("undecodable", .string(reason ?? "not decodable")))
+                return nil
             }
-            if keeping(important) { f.append(("end_stream", .bool(h.endStream))) }
-            if h.endStream { s.endStream[side] = true }
-            if id > highestStream[s.openedBy] { highestStream[s.openedBy] = id }
-            streams[id] = s
-            if h.endStream { maybeClose(id, at: t) }
+            return
         default:
             break
         }
         if keeping(important) {
             if detail.isEmpty { detail = frame.description }
             if kind.rawValue.isEmpty { kind = EventKind(rawValue: frame.type.name.lowercased().replacingOccurrences("_", "-")) }
-            connection.record(Event(t: t, source: .h2, kind: kind, direction: connection.dir(side), detail: detail, fields: f))
+            connection.record(Event(t: t, source: .h2, kind: kind, direction: connection.dir(side), detail: detail,
+                                    fields: [("stream_id", .int(Int64(id))), ("len", .int(Int64(frame.length)))] + f))
         }
     }
 
+    /// A HEADERS frame's header block (its fields in `headerScratch` when `decoded`).
+    /// A HEADERS frame's header block. `decode` hands every field to the closure it is given
+    /// and returns nil, or returns why the block could not be decoded. Fields go to the
+    /// stream's record only when the whole block decoded, and are copied (into the reused
+    /// `headerScratch`) only when the frame's event may be kept.
+    private func onHeaders(side: Int, id: Int32, length: Int, endStream: Bool, at t: Double,
+                           decode: ((UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void) -> String?) {
+        guard let index = openStream(id, at: t) else { return }
+        // Copy the fields only when this frame's event may be kept: as a routine event, or
+        // as an important one (only trailers or a block with END_STREAM can be one).
+        let trailersNext = H2Session.update(&streams.values[index]) { $0.headersSeen[side] }  // in place, no copy
+        let collect = connection.wouldKeepRoutine || ((trailersNext || endStream) && connection.mayKeep)
+        let scratch = headerScratch
+        if collect { scratch.reset() }
+        // What only a stream record shows (method, path, status, gRPC or not) is not kept
+        // once this connection has placed all the records it may keep.
+        let forRecord = placedStreams < H2Session.keptStreams
+        var found = HeaderValues()
+        let failure = decode { name, value in
+            switch HeaderScratch.Known(name) {
+            case .grpcStatus: found.grpcStatus = .some(GRPCStatusCode(headerValue: String(decoding: value, as: UTF8.self)))
+            case .other, .authority: break
+            case _ where !forRecord: break
+            case .method: found.method = intern(value, 0)
+            case .path: found.path = intern(value, 1)
+            case .status: found.httpStatus = .some(Int(String(decoding: value, as: UTF8.self)))
+            case .contentType:
+                if value.starts(with: HeaderScratch.grpcContentType) && intern(value, 3).hasPrefix("application/grpc") { found.isGRPC = true }
+            case .grpcMessage: found.grpcMessage = GRPCStatusCode.decodeMessage(intern(value, 4))
+            }
+            if collect { scratch.add(name, value) }
+        }
+        let decoded = failure == nil
+        var reason = failure
+        if !decoded && !fromStart { reason = "not decodable: capture began mid-connection" }
+        // The stream's record is updated in place (one lookup, no copy).
+        let (isTrailers, grpcStatus, closing) = H2Session.update(&streams.values[index]) { s -> (Bool, GRPCStatusCode?, Bool) in
+            let isTrailers = s.headersSeen[side]
+            s.headersSeen[side] = true
+            if isTrailers { s.trailersSeen = true }
+            if decoded { found.apply(to: &s) } else { s.undecodable = reason }
+            if endStream { s.endStream[side] = true }
+            if id > highestStream[s.openedBy] { highestStream[s.openedBy] = id }
+            return (isTrailers, s.grpcStatus, s.endStream.c && s.endStream.s)
+        }
+        let kind: EventKind = isTrailers ? "trailers" : "headers"
+        let important = decoded && grpcStatus != nil && grpcStatus != .ok && (isTrailers || endStream)
+        if endStream && closing { finish(id, at: t) }
+        guard connection.wants(important: important) else { return }
+        var detail: String
+        var f: [(String, JSONValue)] = [("stream_id", .int(Int64(id))), ("len", .int(Int64(length)))]
+        if decoded {
+            let fields = scratch.headers()
+            let interesting = fields.filter { [":method", ":path", ":status", "grpc-status", "grpc-message", "content-type"].contains($0.name) }
+            detail = (isTrailers ? "trailers" : "HEADERS") + " stream \(id) from the \(H2Session.name(side)) " + interesting.map { "\($0.name)=\($0.value)" }.joined(separator: " ")
+            f.append(("headers", .object(fields.map { ($0.name, .string($0.value)) })))
+        } else {
+            detail = (isTrailers ? "trailers" : "HEADERS") + " stream \(id) from the \(H2Session.name(side)), headers \(reason ?? "not decodable")"
+            f.append(("undecodable", .string(reason ?? "not decodable")))
+        }
+        f.append(("end_stream", .bool(endStream)))
+        connection.record(Event(t: t, source: .h2, kind: kind, direction: connection.dir(side), detail: detail, fields: f))
+    }
+
+    /// A String for a header value, the same instance as last time when the bytes repeat.
+    private func intern(_ value: UnsafeRawBufferPointer, _ slot: Int) -> String {
+        var last = interned[slot]
+        let same = last.withUTF8 { UnsafeRawBufferPointer($0).elementsEqual(value) }
+        if same { return last }
+        let s = String(decoding: value, as: UTF8.self)
+        interned[slot] = s
+        return s
+    }
+
     private func maybeClose(_ id: Int32, at t: Double) {
-        guard streams[id]?.endStream.c == true, streams[id]?.endStream.s == true else { return }
+        guard let i = streams.index(forKey: id), streams.values[i].endStream.c, streams.values[i].endStream.s else { return }
         finish(id, at: t)
     }
 
@@ -507,7 +662,7 @@ final class H2Session {
     }
 
     private func finish(_ id: Int32, at t: Double) {
-        if let open = streams[id] { for side in 0..<2 { inferStall(side: side, open) } }
+        if !fromStart, let open = streams[id] { for side in 0..<2 { inferStall(side: side, open) } }
         guard var s = streams.removeValue(forKey: id) else { return }
         s.endedAt = t
         s.end = streamEnd(s, connectionEnd: nil)
@@ -518,8 +673,16 @@ final class H2Session {
 
     private func keep(_ s: H2Stream) {
         closedStreamCount += 1
-        endCounts[H2Session.endName(s.end), default: 0] += 1
-        if closedStreams.count < H2Session.keptStreams { closedStreams.append(s) }
+        tally(s.end, +1)
+        guard placedStreams < H2Session.keptStreams else { return }
+        placedStreams += 1
+        if s.isGRPC { placedGRPC = true }
+        let budget = connection.runBudget
+        if case .completed = s.end {
+            guard budget.completedStreams < budget.completedStreamLimit else { omittedStreamIDs.append(s.id); omittedStreamRecords += 1; return }
+            budget.completedStreams += 1
+        }
+        closedStreams.append(s)
     }
 
     func streamEnd(_ s: H2Stream, connectionEnd: String?) -> StreamEnd {
@@ -530,14 +693,24 @@ final class H2Session {
         return .open
     }
 
-    static func endName(_ e: StreamEnd) -> String {
+    static let endNames = ["completed", "reset", "refused", "killed", "open"]
+
+    static func endIndex(_ e: StreamEnd) -> Int {
         switch e {
-        case .completed: return "completed"
-        case .reset: return "reset"
-        case .refusedByGoaway: return "refused"
-        case .killedByConnectionClose: return "killed"
-        case .open: return "open"
+        case .completed: return 0
+        case .reset: return 1
+        case .refusedByGoaway: return 2
+        case .killedByConnectionClose: return 3
+        case .open: return 4
         }
+    }
+
+    static func endName(_ e: StreamEnd) -> String { endNames[endIndex(e)] }
+
+    private func tally(_ e: StreamEnd, _ delta: Int) {
+        let i = H2Session.endIndex(e)
+        endTally.c[i] += delta
+        endTally.s[i] = 1
     }
 
     private func recordStall(sender: Int, _ b: Blocked, until: Double, ongoing: Bool) {
@@ -581,4 +754,12 @@ func hex16(_ v: UInt64) -> String {
 
 extension String {
     func replacingOccurrences(_ a: Character, _ b: Character) -> String { String(map { $0 == a ? b : $0 }) }
+}
+
+extension UnsafeRawBufferPointer {
+    /// Big-endian 32-bit read; the caller has bounds-checked.
+    @inline(__always)
+    fileprivate func be32(_ i: Int) -> UInt32 {
+        UInt32(self[i]) << 24 | UInt32(self[i + 1]) << 16 | UInt32(self[i + 2]) << 8 | UInt32(self[i + 3])
+    }
 }

@@ -1,6 +1,7 @@
-/// What one endpoint of a connection sent, as the capture shows it. Plain values: the
-/// connection keeps two of these and updates them in place for every segment.
-struct TCPSide {
+/// What one endpoint of a connection sent, as the capture shows it. The connection keeps two
+/// of these and updates them in place for every segment (a reference, so reading one field
+/// never copies the whole record).
+final class TCPSide {
     var endpoint: Endpoint
     /// The first sequence number seen from this side (its ISN when the SYN was captured).
     var isn: UInt32?

@@ -35,7 +35,22 @@ public enum JSONValue: Equatable, Sendable {
         return out
     }
 
+    /// The same text as `serialized(pretty:)`, handed to `sink` in pieces of about
+    /// `chunk` bytes, so a large report is never held whole as text.
+    public func serialize(pretty: Bool = false, chunk: Int = 1 << 16, to sink: (String) -> Void) {
+        var out = ""
+        out.reserveCapacity(chunk + 1024)
+        write(to: &out, pretty: pretty, indent: 0) { text in
+            if text.utf8.count >= chunk { sink(text); text.removeAll(keepingCapacity: true) }
+        }
+        if !out.isEmpty { sink(out) }
+    }
+
     private func write(to out: inout String, pretty: Bool, indent: Int) {
+        write(to: &out, pretty: pretty, indent: indent) { _ in }
+    }
+
+    private func write(to out: inout String, pretty: Bool, indent: Int, flush: (inout String) -> Void) {
         switch self {
         case .null: out += "null"
         case .bool(let b): out += b ? "true" : "false"
@@ -48,7 +63,8 @@ public enum JSONValue: Equatable, Sendable {
             for (i, v) in items.enumerated() {
                 if i > 0 { out += "," }
                 if pretty { out += "\n" + String(repeating: "  ", count: indent + 1) }
-                v.write(to: &out, pretty: pretty, indent: indent + 1)
+                v.write(to: &out, pretty: pretty, indent: indent + 1, flush: flush)
+                flush(&out)
             }
             if pretty { out += "\n" + String(repeating: "  ", count: indent) }
             out += "]"
@@ -60,7 +76,8 @@ public enum JSONValue: Equatable, Sendable {
                 if pretty { out += "\n" + String(repeating: "  ", count: indent + 1) }
                 JSONValue.escape(k, into: &out)
                 out += pretty ? ": " : ":"
-                v.write(to: &out, pretty: pretty, indent: indent + 1)
+                v.write(to: &out, pretty: pretty, indent: indent + 1, flush: flush)
+                flush(&out)
             }
             if pretty { out += "\n" + String(repeating: "  ", count: indent) }
             out += "}"
@@ -79,6 +96,12 @@ public enum JSONValue: Equatable, Sendable {
 
     static func escape(_ s: String, into out: inout String) {
         out += "\""
+        // Most strings need no escaping: append them whole.
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5c }) {
+            out += s
+            out += "\""
+            return
+        }
         for u in s.unicodeScalars {
             switch u {
             case "\"": out += "\\\""

@@ -43,31 +43,44 @@ final class HPACKInflater {
     /// Decode one complete header block. On failure the context is reset and the reason
     /// returned.
     func decode(_ block: [UInt8]) -> Result<[HTTP2Header], HPACKFailure> {
+        var fields: [HTTP2Header] = []
+        let failure = block.withUnsafeBytes { raw in
+            decode(raw) { name, value in
+                fields.append(HTTP2Header(headerString(name), headerString(value)))
+            }
+        }
+        if let failure { return .failure(failure) }
+        return .success(fields)
+    }
+
+    /// Decode one complete header block in place: nghttp2 reads `block` directly and each
+    /// field is handed to `visit` as views into nghttp2's memory, valid only during the
+    /// call. Nothing is copied or allocated per field. On failure the context is reset and
+    /// the reason returned (fields visited before the failure were still visited).
+    func decode(_ block: UnsafeRawBufferPointer,
+                visit: (_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Void) -> HPACKFailure? {
         guard let inflater else {
             reset()
-            return .failure(HPACKFailure(reason: "HPACK inflater could not be allocated"))
+            return HPACKFailure(reason: "HPACK inflater could not be allocated")
         }
-        var fields: [HTTP2Header] = []
-        var decodedSize = 0
-        var failure: HPACKFailure?
         // nghttp2 wants a non-null pointer even for an empty block.
-        let storage = block.isEmpty ? [0] : block
-        storage.withUnsafeBufferPointer { buffer in
-            guard var input = buffer.baseAddress else { return }
-            var remaining = block.count
-            var finished = false
+        var empty: UInt8 = 0
+        let failure: HPACKFailure? = withUnsafeMutablePointer(to: &empty) { emptyPointer in
+            var input = block.baseAddress.map { $0.assumingMemoryBound(to: UInt8.self) } ?? UnsafePointer(emptyPointer)
+            let total = block.count
+            var remaining = total
+            var decodedSize = 0
             // Every iteration either consumes input or emits a field; the bound is a guard
             // against a library bug, not a real limit.
             var iterations = 0
-            while !finished && iterations <= 2 * block.count + 16 {
+            while iterations <= 2 * total + 16 {
                 iterations += 1
                 var nv = nghttp2_nv()
                 var flags: Int32 = 0
                 let rv = nghttp2_hd_inflate_hd2(inflater, &nv, &flags, input, remaining, 1)
                 if rv < 0 {
-                    failure = HPACKFailure(reason: "HPACK decoding failed: \(nghttp2ErrorText(Int32(truncatingIfNeeded: rv)))"
-                        + " at byte \(block.count - remaining) of \(block.count)")
-                    return
+                    return HPACKFailure(reason: "HPACK decoding failed: \(nghttp2ErrorText(Int32(truncatingIfNeeded: rv)))"
+                        + " at byte \(total - remaining) of \(total)")
                 }
                 let consumed = min(Int(rv), remaining)
                 input += consumed
@@ -75,28 +88,22 @@ final class HPACKInflater {
                 if flags & Int32(NGHTTP2_HD_INFLATE_EMIT.rawValue) != 0 {
                     decodedSize += nv.namelen + nv.valuelen + 32
                     if decodedSize > maxDecodedSize {
-                        failure = HPACKFailure(reason: "decoded header list exceeds \(maxDecodedSize) bytes")
-                        return
+                        return HPACKFailure(reason: "decoded header list exceeds \(maxDecodedSize) bytes")
                     }
-                    fields.append(HTTP2Header(nv))
+                    visit(UnsafeRawBufferPointer(start: nv.name, count: nv.name == nil ? 0 : nv.namelen),
+                          UnsafeRawBufferPointer(start: nv.value, count: nv.value == nil ? 0 : nv.valuelen))
                 }
                 if flags & Int32(NGHTTP2_HD_INFLATE_FINAL.rawValue) != 0 {
                     nghttp2_hd_inflate_end_headers(inflater)
-                    finished = true
+                    return nil
                 } else if flags & Int32(NGHTTP2_HD_INFLATE_EMIT.rawValue) == 0 && remaining == 0 {
-                    failure = HPACKFailure(reason: "HPACK block ended inside a field representation")
-                    return
+                    return HPACKFailure(reason: "HPACK block ended inside a field representation")
                 }
             }
-            if !finished && failure == nil {
-                failure = HPACKFailure(reason: "HPACK decoding made no progress")
-            }
+            return HPACKFailure(reason: "HPACK decoding made no progress")
         }
-        if let failure {
-            reset()
-            return .failure(failure)
-        }
-        return .success(fields)
+        if failure != nil { reset() }
+        return failure
     }
 }
 
@@ -109,6 +116,10 @@ extension HTTP2Header {
     init(_ nv: nghttp2_nv) {
         self.init(headerString(nv.name, nv.namelen), headerString(nv.value, nv.valuelen))
     }
+}
+
+func headerString(_ bytes: UnsafeRawBufferPointer) -> String {
+    bytes.isEmpty ? "" : String(decoding: bytes, as: UTF8.self)
 }
 
 func headerString(_ pointer: UnsafePointer<UInt8>?, _ length: Int) -> String {

@@ -159,6 +159,47 @@ public final class HTTP2FrameDecoder {
         return nil
     }
 
+    /// Fast path for a caller that finds frame boundaries itself (offline analysis): takes
+    /// one whole HEADERS frame with END_HEADERS and returns its header block as a view into
+    /// `payload` (padding and priority fields stripped), for `decodeHeaderBlock`. No copy.
+    ///
+    /// Applies only when the result is the same as `append(bytes:)` + `nextFrame()` would
+    /// give with nothing else reported: no buffered bytes, no header block pending, a
+    /// non-zero stream, the length within `maxFrameSize` and sane padding. Otherwise returns
+    /// nil without touching any state, and the frame goes through `append(bytes:)`.
+    public func headerBlockInPlace(flags rawFlags: UInt8, streamID: Int32, payload p: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+        guard case .frames = state, pendingBlock == nil, readIndex == buffer.count, outputIndex >= output.count else { return nil }
+        let flags = HTTP2FrameFlags(rawValue: rawFlags)
+        let length = p.count
+        guard flags.contains(.endHeaders), streamID != 0, length <= maxFrameSize, length <= maxHeaderBlockSize else { return nil }
+        var start = 0
+        var end = length
+        if flags.contains(.padded) {
+            guard length >= 1 else { return nil }
+            start = 1
+            end = length - Int(p[0])
+        }
+        if flags.contains(.priority) { start += 5 }
+        guard start <= end else { return nil }
+        // Keep absolute offsets right for a later slow-path frame.
+        if readIndex > 0 {
+            buffer.removeAll(keepingCapacity: true)
+            baseOffset += readIndex
+            readIndex = 0
+        }
+        baseOffset += 9 + length
+        return UnsafeRawBufferPointer(rebasing: p[start..<end])
+    }
+
+    /// Decodes a header block from `headerBlockInPlace` with this decoder's HPACK context:
+    /// each field goes to `visit` as views valid only during the call, with no copy and no
+    /// allocation. Returns nil when the block decoded, else why not (the context was reset,
+    /// as for `HTTP2Frame.Headers.undecodableReason`).
+    public func decodeHeaderBlock(_ block: UnsafeRawBufferPointer,
+                                  visit: (_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Void) -> String? {
+        hpack.decode(block, visit: visit)?.reason
+    }
+
     // MARK: - Decoding
 
     private func emit(_ result: Result) { output.append(result) }

@@ -32,6 +32,8 @@ public final class PacketCapture {
     private let nanoPrecision: Bool
     private var dumper: OpaquePointer?
     public let source: String
+    /// The stdio buffer of an offline file opened here (freed after pcap_close).
+    private var fileBuffer: UnsafeMutableRawPointer?
 
     private init(handle: OpaquePointer, nano: Bool, source: String) {
         self.handle = handle
@@ -73,12 +75,31 @@ public final class PacketCapture {
     }
 
     /// Opens a pcap or pcapng file ("-" for stdin), nanosecond timestamps.
+    /// A file is read through a 1 MiB stdio buffer: libpcap freads record by record, and
+    /// with the default 4 KiB buffer that is a read(2) every few packets.
     public static func openOffline(path: String) throws -> PacketCapture {
         var err = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
-        guard let h = pcap_open_offline_with_tstamp_precision(path, UInt32(PCAP_TSTAMP_PRECISION_NANO), &err) else {
+        if path == "-" {
+            guard let h = pcap_open_offline_with_tstamp_precision(path, UInt32(PCAP_TSTAMP_PRECISION_NANO), &err) else {
+                throw ConnDiagError.badInput("\(path): \(String(cString: err))")
+            }
+            return PacketCapture(handle: h, nano: true, source: path)
+        }
+        // As pcap_open_offline does (same error text), plus the buffer before the first read.
+        guard let file = fopen(path, "rb") else {
+            throw ConnDiagError.badInput("\(path): \(String(cString: strerror(errno)))")
+        }
+        let size = 1 << 20
+        let buffer = malloc(size)
+        if let buffer { setvbuf(file, buffer.assumingMemoryBound(to: CChar.self), _IOFBF, size) }
+        guard let h = pcap_fopen_offline_with_tstamp_precision(file, UInt32(PCAP_TSTAMP_PRECISION_NANO), &err) else {
+            fclose(file)
+            free(buffer)
             throw ConnDiagError.badInput("\(path): \(String(cString: err))")
         }
-        return PacketCapture(handle: h, nano: true, source: path)
+        let capture = PacketCapture(handle: h, nano: true, source: path)
+        capture.fileBuffer = buffer
+        return capture
     }
 
     public func setFilter(_ filter: String) throws {
@@ -149,6 +170,7 @@ public final class PacketCapture {
     public func close() {
         if let d = dumper { pcap_dump_flush(d); pcap_dump_close(d); dumper = nil }
         if let h = handle { pcap_close(h); handle = nil }
+        if let b = fileBuffer { free(b); fileBuffer = nil }
     }
 
     public func flush() { if let d = dumper { pcap_dump_flush(d) } }

@@ -27,9 +27,10 @@ final class ReportOutput {
     }
 
     static func write(_ s: String) {
-        s.utf8CString.withUnsafeBufferPointer { buf in
+        var s = s
+        s.withUTF8 { buf in
             var offset = 0
-            let total = buf.count - 1
+            let total = buf.count
             while offset < total {
                 let n = Glibc.write(STDOUT_FILENO, buf.baseAddress! + offset, total - offset)
                 if n <= 0 { if errno == EINTR { continue }; return }
@@ -57,7 +58,8 @@ final class ReportOutput {
         case .json:
             var doc = report.json()
             if case .object(var pairs) = doc { pairs.append(contentsOf: extras); doc = .object(pairs) }
-            ReportOutput.write(doc.serialized(pretty: true) + "\n")
+            doc.serialize(pretty: true) { ReportOutput.write($0) }
+            ReportOutput.write("\n")
         case .ndjson:
             var doc = report.json(includeEvents: false)
             if case .object(var pairs) = doc { pairs.insert(("type", .string("summary")), at: 0); pairs.append(contentsOf: extras); doc = .object(pairs) }
