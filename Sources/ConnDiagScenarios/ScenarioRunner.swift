@@ -8,6 +8,8 @@ public final class ScenarioRunner {
     public let scenarios: [Scenario]
     public let quick: Bool
     public let parallelism: Int
+    /// Called as each scenario finishes, from the lane that ran it; calls never overlap
+    /// (the callback may count rows and write to stdout without a lock of its own).
     public var onRow: ((ScenarioRow) -> Void)?
 
     public init(scenarios: [Scenario], quick: Bool, parallelism: Int = 4) {
@@ -26,6 +28,7 @@ public final class ScenarioRunner {
 
     public func run() -> (rows: [ScenarioRow], interrupted: Bool) {
         let lock = NSLock()
+        let reporting = NSLock()
         var rows = [ScenarioRow?](repeating: nil, count: scenarios.count)
         var next = 0
         let group = DispatchGroup()
@@ -44,7 +47,7 @@ public final class ScenarioRunner {
                     do { row.result = try s.run(quick) } catch { row.error = (error as? ConnDiagError)?.message ?? "\(error)" }
                     row.elapsed = Date().timeIntervalSince(start)
                     lock.lock(); rows[i] = row; lock.unlock()
-                    onRow?(row)
+                    reporting.lock(); onRow?(row); reporting.unlock()
                 }
                 group.leave()
             }
