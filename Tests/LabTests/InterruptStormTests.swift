@@ -32,7 +32,24 @@ struct InterruptStormTests {
         return out
     }
 
-    static func alive(_ pids: [Int32]) -> [Int32] { pids.filter { kill($0, 0) == 0 } }
+    /// The pids still running. A zombie is not: a SIGKILLed run's peers are reparented to
+    /// pid 1, and until it reaps them kill(pid, 0) still succeeds.
+    static func alive(_ pids: [Int32]) -> [Int32] {
+        pids.filter { pid in
+            guard kill(pid, 0) == 0 else { return false }
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return false }
+            return !stat[close...].hasPrefix(") Z")
+        }
+    }
+
+    /// `alive(pids)` once they are gone, or after `seconds` (SIGKILL takes effect asynchronously).
+    static func survivors(_ pids: [Int32], within seconds: Double) -> [Int32] {
+        let deadline = Date().addingTimeInterval(seconds)
+        var left = alive(pids)
+        while !left.isEmpty && Date() < deadline { usleep(20_000); left = alive(left) }
+        return left
+    }
 
     struct Run: Sendable { var args: [String]; var format: String; var signal: Int32; var delay: Double; var pcap: String? }
 
@@ -60,14 +77,18 @@ struct InterruptStormTests {
         do { try p.run() } catch { return ["cannot start: \(error)"] }
         let pid = p.processIdentifier
         // Read while waiting so a full pipe never blocks the child.
-        var data = Data()
-        let reader = Thread { data = out.fileHandleForReading.readDataToEndOfFile() }
+        // The lock orders the reader's write before the read below: Thread.isFinished is no
+        // synchronisation ThreadSanitizer can see (it reported this as a race).
+        var received = Data()
+        let dataLock = NSLock()
+        let reader = Thread { let d = out.fileHandleForReading.readDataToEndOfFile(); dataLock.withLock { received = d } }
         reader.start()
         usleep(useconds_t(run.delay * 1_000_000))
         let peers = Self.labPids(of: pid)
         kill(pid, run.signal)
         p.waitUntilExit()
         while reader.isExecuting || !reader.isFinished { usleep(10_000) }
+        let data = dataLock.withLock { received }
         let label = "\(run.args.prefix(3).joined(separator: " ")) \(run.format) sig\(run.signal) after \(String(format: "%.2f", run.delay))s"
         if p.terminationReason != .exit { problems.append("\(label): killed by a signal instead of exiting") }
         if run.format == "json" {
@@ -163,6 +184,6 @@ struct InterruptStormTests {
         next.standardError = FileHandle.nullDevice
         try next.run(); next.waitUntilExit()
         #expect(((try? FileManager.default.contentsOfDirectory(atPath: "/var/run/netns")) ?? []).filter { $0.hasPrefix("cdlab-\(pid)-") }.isEmpty)
-        #expect(Self.alive(peers).isEmpty, "the killed run's peers survived the sweep")
+        #expect(Self.survivors(peers, within: 2).isEmpty, "the killed run's peers survived the sweep")
     }
 }
