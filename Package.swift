@@ -46,7 +46,7 @@ let package = Package(
         .testTarget(name: "ConnDiagTCPTests", dependencies: ["ConnDiagTCP"]),
         .testTarget(name: "ConnDiagHTTP2Tests", dependencies: ["ConnDiagHTTP2"]),
         .testTarget(name: "ConnDiagTLSTests", dependencies: ["ConnDiagTLS"]),
-        .testTarget(name: "LabTests", dependencies: ["ConnDiagLab", "ConnDiagTCP", "ConnDiagCore", "ConnDiagHTTP2Engine"]),
+        .testTarget(name: "LabTests", dependencies: ["ConnDiagLab", "ConnDiagScenarios", "ConnDiagTCP", "ConnDiagCore", "ConnDiagHTTP2Engine"]),
         .testTarget(name: "CLITests", dependencies: ["ConnDiagCore"]),
         .testTarget(name: "AnalyzeTests", dependencies: ["ConnDiagAnalyze", "ConnDiagCore"], resources: [.copy("Fixtures")]),
     ],

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <linux/tcp.h>
 #include <sched.h>
+#include <spawn.h>
 #include <signal.h>
 #include <pthread.h>
 #include <string.h>
@@ -80,6 +81,6 @@ void CNetShims_routeSignalsToPipe(int fd) {
 
 int CNetShims_lastSignal(void) { return lastSignal; }
 
-int CNetShims_spawnCloseFrom(posix_spawn_file_actions_t *actions, int lowest) {
-    return posix_spawn_file_actions_addclosefrom_np(actions, lowest);
+int CNetShims_spawnCloseFrom(posix_spawn_file_actions_t *actions, int from) {
+    return posix_spawn_file_actions_addclosefrom_np(actions, from);
 }

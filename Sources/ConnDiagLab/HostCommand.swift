@@ -20,7 +20,8 @@ enum HostCommand {
         posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
         posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
         for fd in outPipe + errPipe { posix_spawn_file_actions_addclose(&actions, fd) }
-        _ = CNetShims_spawnCloseFrom(&actions, 3)
+        // Nor any other descriptor of ours (see LabPeer: `ip netns exec` children can outlive us).
+        CNetShims_spawnCloseFrom(&actions, 3)
         // The child must not inherit our SIGINT/SIGTERM handlers' pipe or ignored SIGPIPE.
         var attr = posix_spawnattr_t()
         posix_spawnattr_init(&attr)

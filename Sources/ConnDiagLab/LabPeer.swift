@@ -31,7 +31,12 @@ public final class LabPeer {
         posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
         posix_spawn_file_actions_addclose(&actions, errPipe[0])
         posix_spawn_file_actions_addclose(&actions, errPipe[1])
-        _ = CNetShims_spawnCloseFrom(&actions, 3)
+        // Nothing else of ours reaches the peer. It outlives a SIGKILLed conndiag, so an
+        // inherited descriptor would stay open: a socket of another lane's engine (the
+        // connection would not close when the engine closes it), or the socketpair
+        // Foundation's Process uses to notice that conndiag exited (its parent would wait
+        // for a killed conndiag until the peer is swept).
+        CNetShims_spawnCloseFrom(&actions, 3)
         var attr = posix_spawnattr_t()
         posix_spawnattr_init(&attr)
         defer { posix_spawnattr_destroy(&attr) }

@@ -8,6 +8,8 @@ public final class ScenarioRunner {
     public let scenarios: [Scenario]
     public let quick: Bool
     public let parallelism: Int
+    /// Called as each scenario finishes, from the lane that ran it; calls never overlap
+    /// (the callback may count rows and write to stdout without a lock of its own).
     public var onRow: ((ScenarioRow) -> Void)?
 
     public init(scenarios: [Scenario], quick: Bool, parallelism: Int = 4) {
@@ -26,9 +28,16 @@ public final class ScenarioRunner {
 
     public func run() -> (rows: [ScenarioRow], interrupted: Bool) {
         let lock = NSLock()
+        let reporting = NSLock()
         var rows = [ScenarioRow?](repeating: nil, count: scenarios.count)
         var next = 0
-        let group = DispatchGroup()
+        // Lanes still running, behind a condition variable rather than a DispatchGroup: this
+        // thread waits in pthread_cond_wait, where a SIGINT routed to it is handled at once
+        // also under ThreadSanitizer (which defers handlers until the thread enters a call it
+        // intercepts, and libdispatch's wait is not one: `lab` then ignored Ctrl-C until the
+        // whole matrix had run).
+        let finished = NSCondition()
+        var running = 0
         for _ in 0..<min(parallelism, scenarios.count) {
             // A thread per lane, not per scenario: the engines block in poll() and enter
             // namespaces per thread, so they want threads of their own.
@@ -44,15 +53,17 @@ public final class ScenarioRunner {
                     do { row.result = try s.run(quick) } catch { row.error = (error as? ConnDiagError)?.message ?? "\(error)" }
                     row.elapsed = Date().timeIntervalSince(start)
                     lock.lock(); rows[i] = row; lock.unlock()
-                    onRow?(row)
+                    reporting.lock(); onRow?(row); reporting.unlock()
                 }
-                group.leave()
+                finished.lock(); running -= 1; finished.signal(); finished.unlock()
             }
             t.stackSize = 1 << 21
-            group.enter()
+            finished.lock(); running += 1; finished.unlock()
             t.start()
         }
-        group.wait()
+        finished.lock()
+        while running > 0 { finished.wait() }
+        finished.unlock()
         return (rows.compactMap { $0 }, InterruptSignal.shared.isRaised)
     }
 }

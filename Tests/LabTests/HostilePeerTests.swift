@@ -41,6 +41,11 @@ struct HostilePeerTests {
             #expect(summary.contains("protocol error") || summary.contains("not HTTP/2"), "\(mode): \(summary)")
         }
         let rssKB = Int(errText.split(separator: "\n").last.map(String.init) ?? "") ?? 0
-        #expect(rssKB > 0 && rssKB < 100 * 1024, "\(mode): peak RSS \(rssKB) KB")
+        // Under a sanitizer (`make test-sanitized`) peak RSS mostly measures its runtime (ASan
+        // keeps 256 MB of freed memory in quarantine, both add shadow memory): 100 MB is
+        // `make test`'s bound; a sanitized run only catches runaway growth.
+        let sanitized = !(ProcessInfo.processInfo.environment["CONNDIAG_SANITIZER"] ?? "").isEmpty
+        let limitKB = (sanitized ? 1024 : 100) * 1024
+        #expect(rssKB > 0 && rssKB < limitKB, "\(mode): peak RSS \(rssKB) KB")
     }
 }

@@ -1,6 +1,7 @@
 #ifndef CNETSHIMS_H
 #define CNETSHIMS_H
 #include <stdint.h>
+#include <spawn.h>
 
 // What Glibc's Swift overlay does not give us: the kernel's full struct tcp_info, setns,
 // and an async-signal-safe way to turn SIGINT/SIGTERM into a byte on a pipe.
@@ -43,10 +44,8 @@ void CNetShims_routeSignalsToPipe(int fd);
 /// The last signal routed (0 when none).
 int CNetShims_lastSignal(void);
 
-#endif
+/// posix_spawn_file_actions_addclosefrom_np(actions, from) (glibc 2.34+): the child closes
+/// every descriptor >= `from` that the parent did not mark close-on-exec. Returns 0 or an errno.
+int CNetShims_spawnCloseFrom(posix_spawn_file_actions_t *actions, int from);
 
-#include <spawn.h>
-/// Closes every descriptor from `lowest` up in a posix_spawn child (glibc >= 2.34). Parallel
-/// lab lanes spawn at the same moment; without it one child inherits another's pipe ends
-/// and that pipe never reaches EOF while the child lives.
-int CNetShims_spawnCloseFrom(posix_spawn_file_actions_t *actions, int lowest);
+#endif
