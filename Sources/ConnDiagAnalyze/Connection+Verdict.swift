@@ -304,7 +304,7 @@ extension Connection {
                                                 ("stall_s", .double(round6(st.until - st.since))), ("bytes_waiting", .int(Int64(st.waiting))),
                                                 ("window_known", .bool(st.exact)), ("pings_answered_during_stall", .int(Int64(st.pingsAnswered)))]
             if st.scope != 0 { extra.append(("stream_id", .int(Int64(st.scope)))) }
-            return Outcome(status: .detected, mechanism: .none, detectedAt: st.since + stallThreshold, summary: summary, extra: extra)
+            return Outcome(status: .detected, mechanism: .flowControlStall, detectedAt: st.since + stallThreshold, summary: summary, extra: extra)
         }
         let errorResets = h2.rstStreams.filter { $0.side == 1 && $0.code != .noError && $0.code != .cancel && $0.code != .refusedStream }
         if let r = errorResets.first {

@@ -96,6 +96,7 @@ import Testing
         let c = try #require(r.connections.first)
         #expect(c.outcome.status == .detected)
         #expect(c.extra("diagnosis")?.string == "flow-control-stall")
+        #expect(c.outcome.mechanism == .flowControlStall)
         #expect(c.extra("window_known") == .bool(true))
         #expect((c.extra("pings_answered_during_stall")?.int ?? 0) >= 5)
         #expect((c.extra("stall_s")?.double ?? 0) > 10)

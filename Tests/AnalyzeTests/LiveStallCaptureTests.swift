@@ -28,6 +28,7 @@ struct LiveStallCaptureTests {
         let c = try #require(r.connections.first { $0.extra("diagnosis")?.string == "flow-control-stall" },
                              "no stalled connection among \(r.connections.map { $0.outcome.summary })")
         #expect(c.protocolName == "grpc")
+        #expect(c.outcome.mechanism == .flowControlStall)
         #expect(c.extra("window_known") == .bool(true))
         #expect((c.extra("pings_answered_during_stall")?.int ?? 0) >= 3, "PINGs keep being answered: the peer is alive")
         #expect((c.extra("bytes_waiting")?.int ?? 0) > 0)
