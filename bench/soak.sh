@@ -15,20 +15,31 @@ echo "== soak: keepalive-test --lab --traffic h2 --ping-time 10ms for $DURATION 
 "$BIN" keepalive-test --lab --traffic h2 --ping-time 10ms --permit-without-stream --for "$DURATION" --format json > "$OUT" &
 PID=$!
 rss() { awk '/^VmRSS/ {print $2}' /proc/$PID/status 2>/dev/null || echo 0; }
+START_S=$(date +%s)
 sleep 10
 START=$(rss); PEAK=$START; LAST=$START
+SAMPLES="10s:$START"
+NEXT_MARK=60
 while kill -0 $PID 2>/dev/null; do
     r=$(rss); [ "${r:-0}" -gt 0 ] && LAST=$r
     [ "${r:-0}" -gt "$PEAK" ] && PEAK=$r
+    # One sample per minute for the first ten, then every ten minutes: the curve, not two points.
+    el=$(( $(date +%s) - START_S ))
+    if [ "$el" -ge "$NEXT_MARK" ] && [ "${r:-0}" -gt 0 ]; then
+        SAMPLES="$SAMPLES $((el / 60))min:$r"
+        if [ "$NEXT_MARK" -lt 600 ]; then NEXT_MARK=$((NEXT_MARK + 60)); else NEXT_MARK=$((NEXT_MARK + 600)); fi
+    fi
     sleep 5
 done
 wait $PID || true
-python3 - "$OUT" "$START" "$LAST" "$PEAK" <<'PY'
+python3 - "$OUT" "$START" "$LAST" "$PEAK" "$SAMPLES" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 kept = len(d["events"]); el = d.get("events_elided", {}).get("count", 0)
 pings = sum(1 for e in d["events"] if e["kind"] == "ping") + d.get("events_elided", {}).get("by_kind", {}).get("ping", 0)
 start, last, peak = (int(x) / 1024 for x in sys.argv[2:5])
+curve = " ".join(f"{k}={int(v) / 1024:.1f}" for k, v in (p.split(":") for p in sys.argv[5].split()))
 print(f"events: {kept + el} ({kept} kept, {el} elided), PINGs sent: {pings}")
 print(f"RSS: {start:.1f} MB at 10 s, {last:.1f} MB at the end, peak {peak:.1f} MB; outcome: {d['outcome']['status']}")
+print(f"RSS over the run (MB): {curve}")
 PY

@@ -203,12 +203,13 @@ extension GoawayTraceEngine {
     func pingsJSON() -> JSONValue {
         var b = JSONObjectBuilder()
         b.add("sent", pingsSentCount)
-        b.add("acked", pingRTTList.count)
-        let s = pingRTTList.sorted()
-        if !s.isEmpty {
-            b.add("rtt_min_ms", (s.first! * 1e6).rounded() / 1e3)
-            b.add("rtt_median_ms", (s[s.count / 2] * 1e6).rounded() / 1e3)
-            b.add("rtt_max_ms", (s.last! * 1e6).rounded() / 1e3)
+        let s = pingRTTSummary
+        b.add("acked", s.count)
+        if let median = s.median {
+            b.add("rtt_min_ms", (s.min * 1e6).rounded() / 1e3)
+            b.add("rtt_median_ms", (median * 1e6).rounded() / 1e3)
+            b.add("rtt_max_ms", (s.max * 1e6).rounded() / 1e3)
+            if !s.isExact { b.add("rtt_median_from_samples", s.capacity) }
         }
         return b.value
     }

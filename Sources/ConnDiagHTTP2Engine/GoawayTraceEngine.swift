@@ -84,7 +84,7 @@ public final class GoawayTraceEngine {
     private var lastReadAt = 0.0
     private var outstandingPing: (opaque: UInt64, sentAt: Double)?
     private var pingsSent = 0
-    private var pingRTTs: [Double] = []
+    private var pingRTTs = SampleSummary()
     private var serverPingsAfterGoaway = 0
     var lastDrain: Drain?
     /// Set when a GOAWAY arrives: with --new-stream-interval one stream is tried at once, to
@@ -94,7 +94,7 @@ public final class GoawayTraceEngine {
     var protocolErrors: [(t: Double, reason: String)] = []
     var serverPingsAfterGoawayCount: Int { serverPingsAfterGoaway }
     var pingsSentCount: Int { pingsSent }
-    var pingRTTList: [Double] { pingRTTs }
+    var pingRTTSummary: SampleSummary { pingRTTs }
 
     public init(config: GoawayTraceConfig, timeline: Timeline = Timeline()) {
         self.config = config
@@ -305,7 +305,7 @@ public final class GoawayTraceEngine {
             case .ping(let ack, let opaque):
                 if direction == .inbound, ack, let p = outstandingPing, p.opaque == opaque {
                     let rtt = now - p.sentAt
-                    pingRTTs.append(rtt)
+                    pingRTTs.add(rtt)
                     e.fields.append(("rtt_ms", .double((rtt * 1e6).rounded() / 1e3)))
                     outstandingPing = nil
                 }

@@ -44,7 +44,7 @@ public final class H2PingKeepalive: H2KeepaliveDriver {
     public private(set) var lastReadAt: Double = 0
     public private(set) var pingsSent = 0
     private var outstandingPing: (opaque: UInt64, sentAt: Double)?
-    private var pingRTTs: [Double] = []
+    private var pingRTTs = SampleSummary()
     private var nextRequest: Double = .infinity
     private var openedAt: [Int32: Double] = [:]
     private var closed: [Int32: (at: Double, code: HTTP2ErrorCode)] = [:]
@@ -111,7 +111,7 @@ public final class H2PingKeepalive: H2KeepaliveDriver {
             var e = H2FrameEvents.event(dir, frame, at: now, isTrailers: isTrailers)
             if case .ping(true, let opaque) = frame.payload, dir == .inbound, let p = outstandingPing, p.opaque == opaque {
                 let rtt = now - p.sentAt
-                pingRTTs.append(rtt)
+                pingRTTs.add(rtt)
                 e.fields.append(("rtt_ms", .double((rtt * 1e6).rounded() / 1e3)))
                 e.detail += " rtt \(DurationText.elapsed(rtt))"
                 outstandingPing = nil
@@ -219,14 +219,14 @@ public final class H2PingKeepalive: H2KeepaliveDriver {
             }
             return b.value
         }
-        let sorted = pingRTTs.sorted()
         var pings = JSONObjectBuilder()
         pings.add("sent", pingsSent)
         pings.add("acked", pingRTTs.count)
-        if !sorted.isEmpty {
-            pings.add("rtt_min_ms", (sorted.first! * 1e6).rounded() / 1e3)
-            pings.add("rtt_median_ms", (sorted[sorted.count / 2] * 1e6).rounded() / 1e3)
-            pings.add("rtt_max_ms", (sorted.last! * 1e6).rounded() / 1e3)
+        if let median = pingRTTs.median {
+            pings.add("rtt_min_ms", (pingRTTs.min * 1e6).rounded() / 1e3)
+            pings.add("rtt_median_ms", (median * 1e6).rounded() / 1e3)
+            pings.add("rtt_max_ms", (pingRTTs.max * 1e6).rounded() / 1e3)
+            if !pingRTTs.isExact { pings.add("rtt_median_from_samples", pingRTTs.capacity) }
         }
         return [("streams", .array(streams)), ("pings", pings.value)]
     }

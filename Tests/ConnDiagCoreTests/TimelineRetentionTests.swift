@@ -52,3 +52,21 @@ import Testing
         #expect(tl.events.count == 5000 && tl.elision.isEmpty)
     }
 }
+
+@Suite struct SampleSummaryTests {
+    @Test func exactWhileSmall() {
+        var s = SampleSummary(capacity: 100)
+        for x in [5.0, 1, 3, 2, 4] { s.add(x) }
+        #expect(s.count == 5 && s.min == 1 && s.max == 5 && s.median == 3 && s.isExact)
+    }
+
+    @Test func boundedAndCloseForALongRun() {
+        var s = SampleSummary(capacity: 4096)
+        // 360,000 RTTs (a PING every 10 ms for an hour), uniform over 0..<1000 µs.
+        for i in 0..<360_000 { s.add(Double((i &* 7919) % 1000) / 1e6) }
+        #expect(s.count == 360_000 && !s.isExact)
+        #expect(s.min == 0 && s.max == 999 / 1e6)
+        let m = s.median!
+        #expect(abs(m - 500 / 1e6) < 40 / 1e6, "median \(m) from the reservoir")
+    }
+}
