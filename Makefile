@@ -9,7 +9,7 @@ MAN_DATE   := 2026-11-23
 
 PIP_PKGS   := grpcio grpcio-health-checking
 
-.PHONY: all deps pydeps build demo test bench man completions docs clean
+.PHONY: all deps pydeps build demo test bench man completions docs clean fuzz fuzz-build fuzz-smoke
 
 all: build
 
@@ -41,6 +41,22 @@ test: build pydeps
 	$(SWIFT) test --skip-build --skip Timing
 	$(SWIFT) test --skip-build --filter Timing --no-parallel
 
+# libFuzzer targets (Fuzz/, README "Fuzzing"): the packet decoders, TCP reassembly, the HTTP/2
+# frame decoder with HPACK, and the capture reader. `make fuzz FUZZ_SECONDS=N` runs each for
+# N seconds and fails on a crash; `fuzz-smoke` is CI's: every target, 60 s of fuzzing in all.
+FUZZ_SECONDS ?= 10
+FUZZ_TARGETS := FuzzPacketDecoder FuzzTCPReassembly FuzzHTTP2Frames FuzzCaptureReader
+
+fuzz-build: deps
+	$(SWIFT) build -c release --package-path Fuzz --scratch-path $(CURDIR)/.build-fuzz \
+	  -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
+
+fuzz: fuzz-build
+	bash Fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-smoke: fuzz-build
+	bash Fuzz/run.sh 13 $(FUZZ_TARGETS)
+
 # Benchmarks (figures in the README). Release build; needs root for the lab namespaces.
 bench: deps
 	$(SWIFT) build -c release
@@ -61,4 +77,4 @@ completions: build
 docs: man completions
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-fuzz
