@@ -214,6 +214,7 @@ def reassembly_seed(options, pkts, isn, cap=CAP):
 
 def reassembly_seeds():
     for name, pkts, isn in connections():
+        write("FuzzTCPReassembly", reassembly_seed(8, pkts, isn))
         write("FuzzTCPReassembly", reassembly_seed(0, pkts, isn))
         if "grpc" in name or "stall" in name:
             write("FuzzTCPReassembly", reassembly_seed(1, pkts, isn))

@@ -22,7 +22,11 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     defer { capture.close() }
     do { try engine.read(capture, name: "fuzz.pcap") } catch { preconditionFailure("read threw without a filter: \(error)") }
     let result = engine.finish()
-    _ = result.report(settings: []).json().serialized()
-    _ = AnalyzeTableRenderer(color: false, timelines: true).render(result)
+    // Rendering (the verdicts, JSON, the table) halves the executions per second: inputs
+    // whose last byte is even pay for it, the others stop at the analysis.
+    if data[size - 1] & 1 == 0 {
+        _ = result.report(settings: []).json().serialized()
+        _ = AnalyzeTableRenderer(color: false, timelines: true).render(result)
+    }
     return 0
 }
