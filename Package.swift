@@ -51,7 +51,7 @@ let package = Package(
         .testTarget(name: "ConnDiagTLSTests", dependencies: ["ConnDiagTLS"]),
         .testTarget(name: "LabTests", dependencies: ["ConnDiagLab", "ConnDiagTCP", "ConnDiagCore", "ConnDiagHTTP2Engine"]),
         .testTarget(name: "CLITests", dependencies: ["ConnDiagCore"]),
-        .testTarget(name: "AnalyzeTests", dependencies: ["ConnDiagAnalyze", "ConnDiagCore"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "AnalyzeTests", dependencies: ["ConnDiagAnalyze", "ConnDiagCore", "ConnDiagPacket", "ConnDiagTCP"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5]
 )
