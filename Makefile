@@ -11,7 +11,7 @@ PIP_PKGS   := grpcio grpcio-health-checking
 # Only for `make bench` (tshark is the comparison in the analyze benchmark).
 BENCH_APT_PKGS := tshark tcpdump nghttp2-client nghttp2-server ethtool bc time
 
-.PHONY: all deps pydeps benchdeps build demo test test-sanitized test-asan test-tsan bench man completions docs clean
+.PHONY: all deps pydeps benchdeps build demo test test-sanitized test-asan test-tsan bench man completions docs clean fuzz fuzz-build fuzz-smoke
 
 all: build
 
@@ -84,6 +84,22 @@ test-asan: deps pydeps
 test-tsan: deps pydeps
 	$(call run-sanitized,tsan,thread,TSAN_OPTIONS=halt_on_error=1:exitcode=66:log_path=$(call SAN_REPORTS,tsan)/tsan)
 
+# libFuzzer targets (Fuzz/, README "Fuzzing"): the packet decoders, TCP reassembly, the HTTP/2
+# frame decoder with HPACK, and the capture reader. `make fuzz FUZZ_SECONDS=N` runs each for
+# N seconds and fails on a crash; `fuzz-smoke` is CI's: every target, 60 s of fuzzing in all.
+FUZZ_SECONDS ?= 10
+FUZZ_TARGETS := FuzzPacketDecoder FuzzTCPReassembly FuzzHTTP2Frames FuzzCaptureReader
+
+fuzz-build: deps
+	$(SWIFT) build -c release --package-path Fuzz --scratch-path $(CURDIR)/.build-fuzz \
+	  -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
+
+fuzz: fuzz-build
+	bash Fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-smoke: fuzz-build
+	bash Fuzz/run.sh 13 $(FUZZ_TARGETS)
+
 # Benchmarks (figures in the README). Release build; needs root for the lab namespaces.
 # probe-scale.sh: probe at scale; analyze-bench.sh: `analyze` against tshark and tcpdump on a
 # capture of >= 1 M packets built at bench time; soak.sh: memory of a chatty long run
@@ -109,4 +125,4 @@ completions: build
 docs: man completions
 
 clean:
-	rm -rf .build .build-asan .build-tsan
+	rm -rf .build .build-asan .build-tsan .build-fuzz

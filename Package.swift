@@ -8,6 +8,13 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "conndiag", targets: ["conndiag"]),
+        // Library products only for the fuzz package in Fuzz/ (`make fuzz`), which links them
+        // built with -sanitize=fuzzer,address.
+        .library(name: "ConnDiagCore", targets: ["ConnDiagCore"]),
+        .library(name: "ConnDiagPacket", targets: ["ConnDiagPacket"]),
+        .library(name: "ConnDiagHTTP2", targets: ["ConnDiagHTTP2"]),
+        .library(name: "ConnDiagTCP", targets: ["ConnDiagTCP"]),
+        .library(name: "ConnDiagAnalyze", targets: ["ConnDiagAnalyze"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -48,7 +55,7 @@ let package = Package(
         .testTarget(name: "ConnDiagTLSTests", dependencies: ["ConnDiagTLS"]),
         .testTarget(name: "LabTests", dependencies: ["ConnDiagLab", "ConnDiagScenarios", "ConnDiagTCP", "ConnDiagCore", "ConnDiagHTTP2Engine"]),
         .testTarget(name: "CLITests", dependencies: ["ConnDiagCore"]),
-        .testTarget(name: "AnalyzeTests", dependencies: ["ConnDiagAnalyze", "ConnDiagCore"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "AnalyzeTests", dependencies: ["ConnDiagAnalyze", "ConnDiagCore", "ConnDiagPacket", "ConnDiagTCP"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -64,27 +64,45 @@ public final class AnalyzeEngine {
             } catch let e as ConnDiagError {
                 throw ConnDiagError.badInput(AnalyzeEngine.describeOpenFailure(file: file, message: e.message))
             }
-            if let f = options.filter, !f.isEmpty {
-                do { try capture.setFilter(f) } catch { throw ConnDiagError.usage("--filter: \(error)") }
-            }
-            let link = capture.linkType
-            var before = packets
-            readLoop: while true {
-                let status = capture.read(limit: 8192) { packet in self.handle(packet, link: link) }
-                switch status {
-                case .more, .drained: continue
-                case .endOfFile: break readLoop
-                case .error(let message):
-                    let truncated = message.contains("truncated")
-                    problems.append("\(file): \(truncated ? "the file ends inside a record" : "bad record") after \(packets - before) packets (\(message)); the rest of the file cannot be read, what came before is analysed")
-                    if !truncated { damaged = true }
-                    break readLoop
-                }
-            }
-            if packets == before && problems.isEmpty { problems.append("\(file): no packets") }
-            before = packets
-            capture.close()
+            defer { capture.close() }
+            try read(capture, name: file)
         }
+        return finish()
+    }
+
+    /// Reads one opened capture to its end (or to the damage that stops it), with the
+    /// `--filter` applied. `run()` calls it for every file; with `PacketCapture.openOffline(bytes:)`
+    /// it analyses a capture held in memory. Call `finish()` after the last one.
+    public func read(_ capture: PacketCapture, name file: String) throws {
+        if let f = options.filter, !f.isEmpty {
+            do { try capture.setFilter(f) } catch { throw ConnDiagError.usage("--filter: \(error)") }
+        }
+        let link = capture.linkType
+        let before = packets
+        readLoop: while true {
+            let status = capture.read(limit: 8192) { packet in self.handle(packet, link: link) }
+            switch status {
+            case .more, .drained: continue
+            case .endOfFile: break readLoop
+            case .error(let message):
+                let truncated = message.contains("truncated")
+                problems.append("\(file): \(truncated ? "the file ends inside a record" : "bad record") after \(packets - before) packets (\(message)); the rest of the file cannot be read, what came before is analysed")
+                if !truncated { damaged = true }
+                break readLoop
+            }
+        }
+        if packets == before && problems.isEmpty { problems.append("\(file): no packets") }
+    }
+
+    /// Analyses one packet that did not come from libpcap (tools and fuzzing): the same path
+    /// every captured packet takes. `originalLength` is the length on the wire (0: captured).
+    public func feed(_ bytes: UnsafeRawBufferPointer, linkType: LinkType, timestampNanos: Int64, originalLength: Int = 0) {
+        handle(CapturedPacket(timestampNanos: timestampNanos, bytes: bytes, originalLength: max(originalLength, bytes.count)),
+               link: linkType)
+    }
+
+    /// Settles every connection still open and returns the result. Call once, after the input.
+    public func finish() -> AnalyzeResult {
         for c in connections.values.sorted(by: { $0.index < $1.index }) { settle(c) }
         connections.removeAll()
         if undecodable > 0 { problems.append("\(undecodable) packets could not be decoded (first: \(firstProblem ?? "?"))") }

@@ -10,6 +10,12 @@ public struct CapturedPacket {
     public var bytes: UnsafeRawBufferPointer
     /// Length on the wire (may exceed `bytes.count` when snaplen cut it).
     public var originalLength: Int
+
+    public init(timestampNanos: Int64, bytes: UnsafeRawBufferPointer, originalLength: Int) {
+        self.timestampNanos = timestampNanos
+        self.bytes = bytes
+        self.originalLength = originalLength
+    }
 }
 
 /// Why a capture could not start. `permissionDenied` lets the engine fall back to
@@ -34,6 +40,8 @@ public final class PacketCapture {
     public let source: String
     /// The stdio buffer of an offline file opened here (freed after pcap_close).
     private var fileBuffer: UnsafeMutableRawPointer?
+    /// The bytes behind an in-memory capture (`openOffline(bytes:)`), freed after the handle.
+    private var memory: UnsafeMutableRawPointer?
 
     private init(handle: OpaquePointer, nano: Bool, source: String) {
         self.handle = handle
@@ -99,6 +107,27 @@ public final class PacketCapture {
         }
         let capture = PacketCapture(handle: h, nano: true, source: path)
         capture.fileBuffer = buffer
+        return capture
+    }
+
+    /// Opens a pcap or pcapng file held in memory (the bytes are copied), nanosecond
+    /// timestamps; libpcap reads it through fmemopen exactly as it reads a file.
+    public static func openOffline(bytes: UnsafeRawBufferPointer, source: String = "memory") throws -> PacketCapture {
+        let size = max(bytes.count, 1)
+        guard let memory = malloc(size) else { throw ConnDiagError.badInput("\(source): out of memory") }
+        if let base = bytes.baseAddress, bytes.count > 0 { memcpy(memory, base, bytes.count) }
+        guard let file = fmemopen(memory, bytes.count, "rb") else {
+            free(memory)
+            throw ConnDiagError.badInput("\(source): fmemopen: \(ErrnoName.message(errno))")
+        }
+        var err = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
+        guard let h = pcap_fopen_offline_with_tstamp_precision(file, UInt32(PCAP_TSTAMP_PRECISION_NANO), &err) else {
+            fclose(file)  // on failure libpcap leaves the FILE open
+            free(memory)
+            throw ConnDiagError.badInput("\(source): \(String(cString: err))")
+        }
+        let capture = PacketCapture(handle: h, nano: true, source: source)
+        capture.memory = memory
         return capture
     }
 
@@ -171,6 +200,7 @@ public final class PacketCapture {
         if let d = dumper { pcap_dump_flush(d); pcap_dump_close(d); dumper = nil }
         if let h = handle { pcap_close(h); handle = nil }
         if let b = fileBuffer { free(b); fileBuffer = nil }
+        if let m = memory { free(m); memory = nil }
     }
 
     public func flush() { if let d = dumper { pcap_dump_flush(d) } }

@@ -1,0 +1,351 @@
+#!/usr/bin/env python3
+"""Writes the seed corpus in Fuzz/Corpus/<target>/ from the lab captures in
+Tests/AnalyzeTests/Fixtures (run from the repository root: python3 Fuzz/make-corpus.py).
+
+Each fuzzer's input format is described at the top of its source file. The seeds:
+  FuzzPacketDecoder  packets of the captures re-framed for every link type (Ethernet with
+                     and without VLAN, SLL, SLL2, raw, NULL, LOOP, IPv4/IPv6 link types),
+                     the same segments over IPv6, ICMP/ICMPv6 errors quoting them, TSO frames
+  FuzzTCPReassembly  each connection of the captures as segment records, plus variants with
+                     segments reordered, repeated and missing
+  FuzzHTTP2Frames    each direction of the HTTP/2 connections, reassembled, from the start
+                     and mid-connection, plus a few hand-made frame sequences
+  FuzzCaptureReader  the small captures whole, the big one cut, pcapng, big-endian, SLL2 and
+                     raw-IP variants
+Deterministic: running it again gives the same files (named by content hash).
+"""
+import hashlib
+import os
+import shutil
+import struct
+import sys
+
+FIX = "Tests/AnalyzeTests/Fixtures"
+OUT = "Fuzz/Corpus"
+CAP = 12 * 1024  # bytes per seed, at most (the corpus stays small)
+
+
+def read_pcap(path):
+    data = open(path, "rb").read()
+    magic = data[:4]
+    if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1"):
+        e = "<"
+    else:
+        e = ">"
+    nano = magic in (b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d")
+    link = struct.unpack(e + "I", data[20:24])[0]
+    recs = []
+    off = 24
+    while off + 16 <= len(data):
+        sec, frac, caplen, wirelen = struct.unpack(e + "IIII", data[off:off + 16])
+        frame = data[off + 16:off + 16 + caplen]
+        ts = sec * 1_000_000_000 + (frac if nano else frac * 1000)
+        recs.append((ts, frame, wirelen))
+        off += 16 + caplen
+    return data, link, nano, recs
+
+
+def tcp_of(frame):
+    """(src, dst, sport, dport, seq, ack, flags, window, options, payload) of an Ethernet/IPv4/TCP frame."""
+    if len(frame) < 14 + 20 or frame[12:14] != b"\x08\x00":
+        return None
+    ip = frame[14:]
+    ihl = (ip[0] & 15) * 4
+    total = struct.unpack(">H", ip[2:4])[0]
+    if ip[9] != 6:
+        return None
+    t = ip[ihl:total]
+    sport, dport, seq, ack = struct.unpack(">HHII", t[:12])
+    doff = (t[12] >> 4) * 4
+    return (ip[12:16], ip[16:20], sport, dport, seq, ack, t[13], struct.unpack(">H", t[14:16])[0],
+            t[20:doff], t[doff:])
+
+
+def write(target, data):
+    d = os.path.join(OUT, target)
+    os.makedirs(d, exist_ok=True)
+    name = hashlib.sha1(data).hexdigest()[:16]
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def fixtures():
+    return sorted(f for f in os.listdir(FIX) if f.endswith(".pcap"))
+
+
+# ---------------------------------------------------------------- packet decoder
+LINKS = {"ethernet": 0, "sll": 1, "sll2": 2, "raw": 3, "rawlinktype": 4, "null": 5, "loop": 6,
+         "ipv4": 7, "ipv6": 8, "unknown": 9}
+
+
+def pd(link, frame, extra=0):
+    return bytes([LINKS[link]]) + struct.pack(">H", extra) + frame
+
+
+def ipv6_of(ip4):
+    """The same transport payload in an IPv6 header (addresses mapped)."""
+    ihl = (ip4[0] & 15) * 4
+    total = struct.unpack(">H", ip4[2:4])[0]
+    body = ip4[ihl:total]
+    src = b"\xfd\x00" + b"\x00" * 10 + ip4[12:16]
+    dst = b"\xfd\x00" + b"\x00" * 10 + ip4[16:20]
+    nh = 58 if ip4[9] == 1 else ip4[9]
+    return struct.pack(">IHBB", 0x60000000, len(body), nh, 64) + src + dst + body
+
+
+def packet_seeds():
+    mac = b"\x02\x00\x00\x00\x00\x01\x02\x00\x00\x00\x00\x02"
+    picked = []
+    for name in fixtures():
+        _, link, _, recs = read_pcap(os.path.join(FIX, name))
+        seen = set()
+        for ts, frame, wire in recs:
+            t = tcp_of(frame)
+            if not t:
+                continue
+            key = (t[6], len(t[8]) > 0, len(t[9]) > 0)
+            if key in seen:
+                continue
+            seen.add(key)
+            picked.append(frame)
+    for frame in picked:
+        ip4 = frame[14:]
+        ip6 = ipv6_of(ip4)
+        write("FuzzPacketDecoder", pd("ethernet", frame))
+        write("FuzzPacketDecoder", pd("raw", ip4))
+        write("FuzzPacketDecoder", pd("ipv6", ip6))
+    frame = picked[0]
+    ip4 = frame[14:]
+    ip6 = ipv6_of(ip4)
+    sll = lambda proto, ip: struct.pack(">HHH", 4, 1, 6) + b"\x02\x00\x00\x00\x00\x01\x00\x00" + struct.pack(">H", proto) + ip
+    sll2 = lambda proto, ip: struct.pack(">HHIHBB", proto, 0, 2, 1, 4, 6) + b"\x02\x00\x00\x00\x00\x01\x00\x00" + ip
+    for ip, proto, af in ((ip4, 0x0800, 2), (ip6, 0x86DD, 30)):
+        write("FuzzPacketDecoder", pd("ethernet", mac + struct.pack(">H", proto) + ip))
+        write("FuzzPacketDecoder", pd("ethernet", mac + struct.pack(">HHH", 0x8100, 7, proto) + ip))
+        write("FuzzPacketDecoder", pd("ethernet", mac + struct.pack(">HHHHH", 0x88A8, 3, 0x8100, 7, proto) + ip))
+        write("FuzzPacketDecoder", pd("sll", sll(proto, ip)))
+        write("FuzzPacketDecoder", pd("sll2", sll2(proto, ip)))
+        write("FuzzPacketDecoder", pd("raw", ip))
+        write("FuzzPacketDecoder", pd("rawlinktype", ip))
+        write("FuzzPacketDecoder", pd("null", struct.pack("<I", af) + ip))
+        write("FuzzPacketDecoder", pd("null", struct.pack(">I", af) + ip))
+        write("FuzzPacketDecoder", pd("loop", struct.pack(">I", af) + ip))
+    write("FuzzPacketDecoder", pd("ipv4", ip4))
+    write("FuzzPacketDecoder", pd("unknown", frame))
+    write("FuzzPacketDecoder", pd("loop", struct.pack(">I", 24) + ip6))
+    write("FuzzPacketDecoder", pd("null", struct.pack("<I", 28) + ip6))
+    # IPv6 with a hop-by-hop and a fragment header before TCP.
+    body = ip6[40:]
+    hbh = bytes([44, 0, 1, 4, 0, 0, 0, 0])
+    frag = bytes([6, 0, 0, 0, 0, 0, 0, 1])
+    ext = struct.pack(">IHBB", 0x60000000, len(body) + 16, 0, 64) + ip6[8:40] + hbh + frag + body
+    write("FuzzPacketDecoder", pd("ipv6", ext))
+    # ICMP port unreachable quoting the SYN (IPv4) and ICMPv6 port unreachable (IPv6).
+    syn = ip4[:(ip4[0] & 15) * 4 + 20]
+    icmp = bytes([3, 3, 0, 0, 0, 0, 0, 0]) + syn[:28]
+    ip = bytes([0x45, 0]) + struct.pack(">H", 20 + len(icmp)) + bytes([0, 1, 0, 0, 64, 1, 0, 0]) + ip4[16:20] + ip4[12:16] + icmp
+    write("FuzzPacketDecoder", pd("raw", ip))
+    write("FuzzPacketDecoder", pd("ethernet", mac + b"\x08\x00" + ip))
+    icmp6 = bytes([1, 4, 0, 0, 0, 0, 0, 0]) + ip6[:48]
+    ip = struct.pack(">IHBB", 0x60000000, len(icmp6), 58, 64) + ip6[24:40] + ip6[8:24] + icmp6
+    write("FuzzPacketDecoder", pd("raw", ip))
+    # TSO: IPv4 total length 0, the frame ends at the wire length.
+    big = [f for f in picked if len(f) > 200]
+    if big:
+        f = big[0]
+        tso = f[:16] + b"\x00\x00" + f[18:]
+        write("FuzzPacketDecoder", pd("ethernet", tso, 0))
+        write("FuzzPacketDecoder", pd("ethernet", tso[:120], len(tso) - 120))
+    # Cut by the snapshot length.
+    write("FuzzPacketDecoder", pd("ethernet", picked[-1][:60], len(picked[-1]) - 60))
+
+
+# ---------------------------------------------------------------- TCP reassembly
+def connections():
+    """Per connection of every capture: list of (ts, fromServer, tcp tuple), client/server ISNs."""
+    conns = []
+    for name in fixtures():
+        _, _, _, recs = read_pcap(os.path.join(FIX, name))
+        by = {}
+        for ts, frame, wire in recs:
+            t = tcp_of(frame)
+            if not t:
+                continue
+            a, b = (t[0], t[2]), (t[1], t[3])
+            key = tuple(sorted([a, b]))
+            by.setdefault(key, []).append((ts, a, t))
+        for key, pkts in by.items():
+            first = pkts[0][2]
+            syn = first[6] & 0x02 and not first[6] & 0x10
+            if syn:
+                client = pkts[0][1]
+            else:  # lower port is the server
+                a = (first[0], first[2]); b = (first[1], first[3])
+                client = a if first[2] > first[3] else b
+            isn = [None, None]
+            out = []
+            for ts, src, t in pkts:
+                side = 0 if src == client else 1
+                if isn[side] is None:
+                    isn[side] = t[4]
+                out.append((ts, side, t))
+            isn = [x if x is not None else 0 for x in isn]
+            conns.append((name, out, isn))
+    return conns
+
+
+def reassembly_seed(options, pkts, isn, cap=CAP):
+    out = bytearray([options]) + struct.pack(">II", isn[0], isn[1])
+    last = pkts[0][0]
+    for ts, side, t in pkts:
+        dt = max(0, (ts - last) // 1_000_000)
+        last = ts
+        step = dt if dt < 0x8000 else 0x8000 | min(0x7FFF, dt // 10)
+        seq = (t[4] - isn[side]) & 0xFFFFFF
+        ack = (t[5] - isn[1 - side]) & 0xFFFFFF if t[6] & 0x10 else 0
+        opts = t[8][:40]
+        rec = bytes([side, t[6]]) + seq.to_bytes(3, "big") + ack.to_bytes(3, "big") + struct.pack(">HHB", t[7], step, len(opts)) \
+            + struct.pack(">H", len(t[9])) + opts + t[9]
+        if len(out) + len(rec) > cap:
+            break
+        out += rec
+    return bytes(out)
+
+
+def reassembly_seeds():
+    for name, pkts, isn in connections():
+        write("FuzzTCPReassembly", reassembly_seed(8, pkts, isn))
+        write("FuzzTCPReassembly", reassembly_seed(0, pkts, isn))
+        if "grpc" in name or "stall" in name:
+            write("FuzzTCPReassembly", reassembly_seed(1, pkts, isn))
+            data = [i for i, p in enumerate(pkts) if p[2][9]]
+            if len(data) >= 4:
+                i, j = data[1], data[2]
+                swapped = list(pkts); swapped[i], swapped[j] = swapped[j], swapped[i]
+                write("FuzzTCPReassembly", reassembly_seed(0, swapped, isn))
+                repeated = list(pkts); repeated.insert(data[2] + 1, pkts[data[1]])
+                write("FuzzTCPReassembly", reassembly_seed(0, repeated, isn))
+                missing = [p for k, p in enumerate(pkts) if k != data[1]]
+                write("FuzzTCPReassembly", reassembly_seed(0, missing, isn))
+                write("FuzzTCPReassembly", reassembly_seed(0, pkts, [0xFFFFFF00, 0xFFFFFFF0]))
+                write("FuzzTCPReassembly", reassembly_seed(6, pkts[2:], isn))
+
+
+# ---------------------------------------------------------------- HTTP/2 frames
+def stream_bytes(pkts, side, isn):
+    segs = {}
+    for ts, s, t in pkts:
+        if s == side and t[9]:
+            segs.setdefault((t[4] - isn[side]) & 0xFFFFFFFF, t[9])
+    out = bytearray()
+    nxt = None
+    for rel in sorted(segs):
+        p = segs[rel]
+        if nxt is None:
+            nxt = rel
+        if rel > nxt:
+            break
+        out += p[nxt - rel:]
+        nxt = max(nxt, rel + len(p))
+    return bytes(out)
+
+
+def frame(type_, flags, stream, payload):
+    return len(payload).to_bytes(3, "big") + bytes([type_, flags]) + struct.pack(">I", stream) + payload
+
+
+def http2_seeds():
+    preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+    for name, pkts, isn in connections():
+        for side in (0, 1):
+            b = stream_bytes(pkts, side, isn)
+            if len(b) < 9:
+                continue
+            if side == 0 and not b.startswith(preface):
+                continue
+            head = b[:CAP - 2]
+            write("FuzzHTTP2Frames", bytes([2 | side, 255]) + head)
+            write("FuzzHTTP2Frames", bytes([2 | side | 32, 6]) + head)
+            if side == 0:
+                write("FuzzHTTP2Frames", bytes([0, 255]) + b[24:24 + CAP])
+    # Hand-made: HEADERS split over CONTINUATION, padded DATA, PUSH_PROMISE, PRIORITY,
+    # RST_STREAM, GOAWAY with debug data, WINDOW_UPDATE 0, an unknown type.
+    hpack = bytes([0x82, 0x86, 0x84, 0x41, 0x0a]) + b"localhost:"
+    seq = frame(4, 0, 0, struct.pack(">HI", 1, 65536) + struct.pack(">HI", 5, 1 << 20)) \
+        + frame(1, 0x20, 1, struct.pack(">IB", 0x80000003, 15) + hpack[:5]) \
+        + frame(9, 0x04, 1, hpack[5:]) \
+        + frame(0, 0x09, 1, bytes([3]) + b"data" + b"\x00" * 3) \
+        + frame(5, 0x04, 1, struct.pack(">I", 2) + bytes([0x82])) \
+        + frame(2, 0, 3, struct.pack(">IB", 1, 200)) \
+        + frame(3, 0, 3, struct.pack(">I", 8)) \
+        + frame(8, 0, 0, struct.pack(">I", 0)) \
+        + frame(0x10, 0xFF, 7, b"odd") \
+        + frame(7, 0, 0, struct.pack(">II", 3, 0) + b"graceful shutdown")
+    write("FuzzHTTP2Frames", bytes([3, 255]) + seq)
+    write("FuzzHTTP2Frames", bytes([1, 4]) + seq[15:])
+    write("FuzzHTTP2Frames", bytes([2, 255]) + preface + seq)
+    write("FuzzHTTP2Frames", bytes([8 | 16, 255]) + seq)
+
+
+# ---------------------------------------------------------------- capture reader
+def pcap_file(link, recs, endian="<", nano=True):
+    magic = 0xA1B23C4D if nano else 0xA1B2C3D4
+    out = struct.pack(endian + "IHHiIII", magic, 2, 4, 0, 0, 262144, link)
+    for ts, frame, wire in recs:
+        frac = ts % 1_000_000_000 if nano else (ts % 1_000_000_000) // 1000
+        out += struct.pack(endian + "IIII", ts // 1_000_000_000, frac, len(frame), wire) + frame
+    return out
+
+
+def pcapng_file(link, recs):
+    out = struct.pack("<IIIHHqI", 0x0A0D0D0A, 28, 0x1A2B3C4D, 1, 0, -1, 28)
+    out += struct.pack("<IIHHIHH4sHHI", 1, 32, link, 0, 262144, 9, 1, b"\x09\x00\x00\x00", 0, 0, 32)
+    for ts, frame, wire in recs:
+        padded = (len(frame) + 3) & ~3
+        total = 32 + padded
+        out += struct.pack("<IIIIIII", 6, total, 0, ts >> 32, ts & 0xFFFFFFFF, len(frame), wire)
+        out += frame + b"\x00" * (padded - len(frame)) + struct.pack("<I", total)
+    return out
+
+
+def capture_seeds():
+    for name in fixtures():
+        data, link, nano, recs = read_pcap(os.path.join(FIX, name))
+        if len(data) <= CAP:
+            write("FuzzCaptureReader", data)
+        else:
+            cut = []
+            size = 24
+            for r in recs:
+                if size + 16 + len(r[1]) > CAP:
+                    break
+                cut.append(r); size += 16 + len(r[1])
+            write("FuzzCaptureReader", pcap_file(link, cut, nano=nano))
+    _, link, _, recs = read_pcap(os.path.join(FIX, "proxy-reset.pcap"))
+    write("FuzzCaptureReader", pcapng_file(link, recs))
+    write("FuzzCaptureReader", pcap_file(link, recs, endian=">", nano=False))
+    write("FuzzCaptureReader", pcap_file(101, [(ts, f[14:], w - 14) for ts, f, w in recs]))
+    sll2 = lambda f: struct.pack(">HHIHBB", 0x0800, 0, 2, 1, 0, 6) + f[6:12] + b"\x00\x00" + f[14:]
+    write("FuzzCaptureReader", pcap_file(276, [(ts, sll2(f), w + 6) for ts, f, w in recs]))
+    _, link, _, recs = read_pcap(os.path.join(FIX, "keepalive-death.pcap"))
+    write("FuzzCaptureReader", pcapng_file(link, recs))
+
+
+def main():
+    if not os.path.isdir(FIX):
+        sys.exit("run from the repository root")
+    for t in ("FuzzPacketDecoder", "FuzzTCPReassembly", "FuzzHTTP2Frames", "FuzzCaptureReader"):
+        # Keep crash reproducers (named crash-*) that were added by hand; regenerate the rest.
+        d = os.path.join(OUT, t)
+        if os.path.isdir(d):
+            for f in os.listdir(d):
+                if not f.startswith("crash-"):
+                    os.remove(os.path.join(d, f))
+    packet_seeds()
+    reassembly_seeds()
+    http2_seeds()
+    capture_seeds()
+
+
+if __name__ == "__main__":
+    main()
