@@ -59,13 +59,15 @@ static void onSignal(int sig) {
     errno = saved;
 }
 
-void CNetShims_routeSignalsToPipe(int fd) {
+void CNetShims_routeSignalsToPipe(int fd) { CNetShims_routeSignalsToPipeRestarting(fd, 1); }
+
+void CNetShims_routeSignalsToPipeRestarting(int fd, int restart) {
     signalPipe = fd;
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = onSignal;
     sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESTART;
+    sa.sa_flags = restart ? SA_RESTART : 0;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     // A parent may have left them blocked (test runners, some supervisors): unblock, or an

@@ -58,10 +58,13 @@ public final class AnalyzeEngine {
     /// `inputProblems` and what came before the damage is analysed.
     public func run() throws -> AnalyzeResult {
         for file in options.files {
+            if interrupted { break }
             let capture: PacketCapture
             do {
                 capture = try PacketCapture.openOffline(path: file)
             } catch let e as ConnDiagError {
+                // Interrupted while waiting for a pipe's file header: nothing to analyse, not damage.
+                if shouldStop() { interrupted = true; break }
                 throw ConnDiagError.badInput(AnalyzeEngine.describeOpenFailure(file: file, message: e.message))
             }
             defer { capture.close() }
@@ -79,11 +82,19 @@ public final class AnalyzeEngine {
         }
         let link = capture.linkType
         let before = packets
+        // A pipe (`tcpdump -w - | conndiag analyze -`) delivers packets as they happen: read
+        // them one at a time so an interrupt is noticed between any two.
+        let batch = file == "-" ? 1 : 8192
         readLoop: while true {
-            let status = capture.read(limit: 8192) { packet in self.handle(packet, link: link) }
+            if shouldStop() { interrupted = true; break readLoop }
+            let status = capture.read(limit: batch) { packet in self.handle(packet, link: link) }
             switch status {
             case .more, .drained: continue
             case .endOfFile: break readLoop
+            case .error where shouldStop():
+                // The read was cut by the interrupt (EINTR), not by damage.
+                interrupted = true
+                break readLoop
             case .error(let message):
                 let truncated = message.contains("truncated")
                 problems.append("\(file): \(truncated ? "the file ends inside a record" : "bad record") after \(packets - before) packets (\(message)); the rest of the file cannot be read, what came before is analysed")
@@ -111,8 +122,13 @@ public final class AnalyzeEngine {
         reports.sort { $0.index < $1.index }
         return AnalyzeResult(files: options.files, connections: reports, packets: packets, tcpPackets: tcpPackets,
                              captureStartNanos: startNanos, captureEnd: lastT, inputProblems: problems, damaged: damaged,
-                             stallThreshold: options.stallThreshold)
+                             stallThreshold: options.stallThreshold, interrupted: interrupted)
     }
+
+    /// Asked between reads; true stops the analysis (SIGINT/SIGTERM). What was read is reported.
+    public var shouldStop: () -> Bool = { false }
+    /// True when `shouldStop` ended the input early.
+    public private(set) var interrupted = false
 
     static func describeOpenFailure(file: String, message: String) -> String {
         var m = message

@@ -15,6 +15,8 @@ public struct AnalyzeResult: Sendable {
     /// A record libpcap could not read other than a truncated last one: exit 4 after the report.
     public var damaged: Bool
     public var stallThreshold: Double
+    /// SIGINT/SIGTERM ended the input early; the report covers what was read.
+    public var interrupted = false
 
     /// Every connection's findings, most severe first.
     public var findings: [Finding] {
@@ -52,6 +54,6 @@ public struct AnalyzeResult: Sendable {
         extras.append(("connections", .array(connections.map { $0.json })))
         extras.append(("findings", .array(findings.map { $0.json })))
         return Report(command: "analyze", target: nil, settings: settings, kernel: nil, capture: true,
-                      attempts: [], outcome: outcome, extras: extras)
+                      attempts: [], outcome: outcome, interrupted: interrupted, extras: extras)
     }
 }

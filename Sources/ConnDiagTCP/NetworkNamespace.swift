@@ -39,8 +39,9 @@ public final class InterruptSignal {
 
     private init() {}
 
-    /// Installs the handlers (idempotent).
-    public func install() {
+    /// Installs the handlers (idempotent). `restartingSyscalls: false` makes a blocking read
+    /// return EINTR on an interrupt (for readers that block on a pipe rather than poll).
+    public func install(restartingSyscalls: Bool = true) {
         guard readFD < 0 else { return }
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else { return }
@@ -49,7 +50,7 @@ public final class InterruptSignal {
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
         }
         readFD = fds[0]; writeFD = fds[1]
-        CNetShims_routeSignalsToPipe(writeFD)
+        CNetShims_routeSignalsToPipeRestarting(writeFD, restartingSyscalls ? 1 : 0)
     }
 
     /// True once SIGINT or SIGTERM arrived.

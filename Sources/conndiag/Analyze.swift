@@ -2,6 +2,7 @@ import ArgumentParser
 import ConnDiagAnalyze
 import ConnDiagCore
 import ConnDiagPacket
+import ConnDiagTCP
 import Foundation
 import Glibc
 
@@ -86,7 +87,10 @@ extension ConnDiag {
                                          hosts: host.compactMap { IPAddress($0) }, http2Ports: http2Port.map { UInt16($0) },
                                          maxConnections: maxConnections, stallThreshold: stallThreshold.seconds,
                                          maxEventsPerConnection: maxEvents, assumedRetries2: retries2)
+            // Without restarting system calls: a read blocked on a quiet pipe returns at once.
+            InterruptSignal.shared.install(restartingSyscalls: false)
             let engine = AnalyzeEngine(options: options)
+            engine.shouldStop = { InterruptSignal.shared.isRaised }
             let out = ReportOutput(output)
             if out.format == .ndjson {
                 engine.onConnection = { c in

@@ -41,6 +41,9 @@ int CNetShims_setNetNamespace(int fd);
 
 /// Route SIGINT and SIGTERM to a write of the signal number on `fd` (a non-blocking pipe).
 void CNetShims_routeSignalsToPipe(int fd);
+/// The same, choosing whether interrupted system calls restart. Without restart a blocking
+/// read (analyze reading a pipe on stdin) returns EINTR, so an interrupt is seen at once.
+void CNetShims_routeSignalsToPipeRestarting(int fd, int restart);
 /// The last signal routed (0 when none).
 int CNetShims_lastSignal(void);
 
