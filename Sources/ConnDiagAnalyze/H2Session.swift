@@ -316,7 +316,8 @@ final class H2Session {
             let d = sc.decoder
             if type == .headers, let block = d.headerBlockInPlace(flags: sc.flags, streamID: sc.stream, payload: p) {
                 // The common case, decoded in place: one HEADERS frame with END_HEADERS.
-                onHeaders(side: side, id: sc.stream, length: sc.length, endStream: flags.contains(.endStream), at: t) { apply in
+                onHeaders(side: side, id: sc.stream, length: sc.length, endStream: flags.contains(.endStream), at: t,
+                          repeated: d.isRepeatedHeaderBlock(block), decoder: d) { apply in
                     d.decodeHeaderBlock(block, visit: apply)
                 }
                 return
@@ -552,7 +553,7 @@ final class H2Session {
         case .headers(let h):
             // The slow path (CONTINUATION, PUSH_PROMISE, odd frames): the same handling as
             // a block decoded in place.
-            onHeaders(side: side, id: id, length: frame.length, endStream: h.endStream, at: t) { apply in
+            onHeaders(side: side, id: id, length: frame.length, endStream: h.endStream, at: t, repeated: false, decoder: nil) { apply in
                 guard let fields = h.fields else { return h.undecodableReason ?? "not decodable" }
                 for field in fields {
                     var name = field.name, value = field.value
@@ -577,32 +578,40 @@ final class H2Session {
     /// and returns nil, or returns why the block could not be decoded. Fields go to the
     /// stream's record only when the whole block decoded, and are copied (into the reused
     /// `headerScratch`) only when the frame's event may be kept.
+    ///
+    /// `repeated`: `decode` hands out the fields of the last block `decoder` decoded (see
+    /// `HTTP2FrameDecoder.isRepeatedHeaderBlock`), and would again if called twice. Then
+    /// what the fields say is reused when it was noted under the decoder's generation,
+    /// and the fields are copied only for an event that is kept.
     private func onHeaders(side: Int, id: Int32, length: Int, endStream: Bool, at t: Double,
+                           repeated: Bool, decoder: HTTP2FrameDecoder?,
                            decode: ((UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void) -> String?) {
         guard let index = openStream(id, at: t) else { return }
         // Copy the fields only when this frame's event may be kept: as a routine event, or
         // as an important one (only trailers or a block with END_STREAM can be one).
         let trailersNext = H2Session.update(&streams.values[index]) { $0.headersSeen[side] }  // in place, no copy
         let collect = connection.wouldKeepRoutine || ((trailersNext || endStream) && connection.mayKeep)
+        // A repeated block can be decoded again once the event is known to be kept.
+        let collectNow = collect && !repeated
         let scratch = headerScratch
-        if collect { scratch.reset() }
+        if collectNow { scratch.reset() }
         // What only a stream record shows (method, path, status, gRPC or not) is not kept
         // once this connection has placed all the records it may keep.
         let forRecord = placedStreams < H2Session.keptStreams
-        var found = HeaderValues()
-        let failure = decode { name, value in
-            switch HeaderScratch.Known(name) {
-            case .grpcStatus: found.grpcStatus = .some(GRPCStatusCode(headerValue: String(decoding: value, as: UTF8.self)))
-            case .other, .authority: break
-            case _ where !forRecord: break
-            case .method: found.method = intern(value, 0)
-            case .path: found.path = intern(value, 1)
-            case .status: found.httpStatus = .some(Int(String(decoding: value, as: UTF8.self)))
-            case .contentType:
-                if value.starts(with: HeaderScratch.grpcContentType) && intern(value, 3).hasPrefix("application/grpc") { found.isGRPC = true }
-            case .grpcMessage: found.grpcMessage = GRPCStatusCode.decodeMessage(intern(value, 4))
+        var found: HeaderValues
+        let failure: String?
+        if repeated && !forRecord, let g = noted[side], g.generation == decoder?.headerBlockGeneration {
+            // The same fields as the block noted: the same values (only gRPC status is read
+            // once records are no longer kept).
+            found = HeaderValues()
+            found.grpcStatus = g.grpcStatus
+            failure = nil
+        } else {
+            found = HeaderValues()
+            failure = decodeFields(decode, into: &found, forRecord: forRecord, collect: collectNow)
+            if let d = decoder {
+                noted[side] = failure == nil && !forRecord ? (d.headerBlockGeneration, found.grpcStatus) : nil
             }
-            if collect { scratch.add(name, value) }
         }
         let decoded = failure == nil
         var reason = failure
@@ -621,6 +630,11 @@ final class H2Session {
         let important = decoded && grpcStatus != nil && grpcStatus != .ok && (isTrailers || endStream)
         if endStream && closing { finish(id, at: t) }
         guard connection.wants(important: important) else { return }
+        if decoded && collect && !collectNow {
+            // A repeated block: its fields again, now that the event is kept.
+            scratch.reset()
+            _ = decode { name, value in scratch.add(name, value) }
+        }
         var detail: String
         var f: [(String, JSONValue)] = [("stream_id", .int(Int64(id))), ("len", .int(Int64(length)))]
         if decoded {
@@ -634,6 +648,32 @@ final class H2Session {
         }
         f.append(("end_stream", .bool(endStream)))
         connection.record(Event(t: t, source: .h2, kind: kind, direction: connection.dir(side), detail: detail, fields: f))
+    }
+
+    /// What the last header block decoded whole in each direction said, with the decoder's
+    /// generation right after it (see `onHeaders`); nil when nothing may be reused.
+    private var noted = Pair<(generation: Int, grpcStatus: GRPCStatusCode??)?>(nil, nil)
+
+    /// Hands every field of a header block to the analysis (and to `headerScratch` when
+    /// `collect`); returns why the block could not be decoded, or nil.
+    @inline(__always)
+    private func decodeFields(_ decode: ((UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void) -> String?,
+                              into found: inout HeaderValues, forRecord: Bool, collect: Bool) -> String? {
+        let scratch = headerScratch
+        return decode { name, value in
+            switch HeaderScratch.Known(name) {
+            case .grpcStatus: found.grpcStatus = .some(GRPCStatusCode(headerValue: String(decoding: value, as: UTF8.self)))
+            case .other, .authority: break
+            case _ where !forRecord: break
+            case .method: found.method = intern(value, 0)
+            case .path: found.path = intern(value, 1)
+            case .status: found.httpStatus = .some(Int(String(decoding: value, as: UTF8.self)))
+            case .contentType:
+                if value.starts(with: HeaderScratch.grpcContentType) && intern(value, 3).hasPrefix("application/grpc") { found.isGRPC = true }
+            case .grpcMessage: found.grpcMessage = GRPCStatusCode.decodeMessage(intern(value, 4))
+            }
+            if collect { scratch.add(name, value) }
+        }
     }
 
     /// A String for a header value, the same instance as last time when the bytes repeat.

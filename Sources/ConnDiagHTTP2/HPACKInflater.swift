@@ -38,6 +38,14 @@ final class HPACKInflater {
     /// without asking nghttp2 (a client repeats its request headers, a server its response
     /// headers, block after block).
     private let replay = ReplayCache()
+    /// Changes whenever a block is decoded by nghttp2 (or the context is reset), not when a
+    /// block is replayed: two blocks decoded under the same generation, the second a replay,
+    /// had the same fields.
+    private(set) var generation = 0
+
+    /// True when `block` would be replayed: it decodes to the fields of the last block.
+    @inline(__always)
+    func isReplay(_ block: UnsafeRawBufferPointer) -> Bool { replay.valid && replay.matches(block) }
 
     private static func makeInflater(maxTableSize: Int) -> OpaquePointer? {
         var pointer: OpaquePointer?
@@ -51,6 +59,7 @@ final class HPACKInflater {
     /// Forget the dynamic table (a header block was lost or could not be decoded).
     func reset() {
         replay.valid = false
+        generation &+= 1
         if let inflater { nghttp2_hd_inflate_del(inflater) }
         inflater = Self.makeInflater(maxTableSize: maxTableSize)
     }
@@ -87,6 +96,7 @@ final class HPACKInflater {
         // dynamic table, so what was kept no longer holds.
         let indexedOnly = ReplayCache.leavesTableUnchanged(block)
         cache.valid = false
+        generation &+= 1
         if indexedOnly { cache.begin(block) }
         // nghttp2 wants a non-null pointer even for an empty block.
         var empty: UInt8 = 0
