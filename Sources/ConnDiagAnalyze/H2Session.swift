@@ -89,6 +89,8 @@ struct HeaderValues {
 final class H2Session {
     /// The connection owns this session and outlives it (no reference counting per access).
     unowned(unsafe) let connection: Connection
+    /// The connection's run budget (the same object), held here for the per-stream path.
+    let runBudget: RunBudget
     let fromStart: Bool
     let stallThreshold: Double
     let scanners: Pair<FrameScanner>
@@ -153,6 +155,7 @@ final class H2Session {
 
     init(connection: Connection, fromStart: Bool, stallThreshold: Double) {
         self.connection = connection
+        runBudget = connection.runBudget
         self.fromStart = fromStart
         self.stallThreshold = stallThreshold
         decoders = [HTTP2FrameDecoder(side: .client, fromConnectionStart: false),
@@ -195,7 +198,10 @@ final class H2Session {
     /// Scans one in-order piece of a direction's bytes. Frame headers and whole non-DATA
     /// payloads are read in place; only a frame split across segments is collected in the
     /// scanner's reused buffer. DATA payloads are skipped (only their lengths matter).
-    func feed(side: Int, _ p: UnsafeRawBufferPointer, at t: Double) {
+    ///
+    /// `conn` is `connection`, handed down as an argument so the per-frame path needs no
+    /// reference counting for it.
+    func feed(side: Int, _ p: UnsafeRawBufferPointer, at t: Double, connection conn: Connection) {
         let sc = scanners[side]
         var i = 0
         let n = p.count
@@ -223,12 +229,12 @@ final class H2Session {
                     let type = p[i + 3], flags = p[i + 4]
                     let stream = Int32(bitPattern: p.be32(i + 5) & 0x7fff_ffff)
                     i += 9
-                    beginFrame(sc, side: side, length: length, type: type, flags: flags, stream: stream, at: t)
+                    beginFrame(sc, side: side, length: length, type: type, flags: flags, stream: stream, at: t, conn)
                     if case .payload = sc.state, n - i >= length {
                         // The whole payload too: hand it over without copying.
                         sc.remaining = 0
                         sc.state = .header
-                        completeFrame(sc, side: side, UnsafeRawBufferPointer(rebasing: p[i..<(i + length)]))
+                        completeFrame(sc, side: side, UnsafeRawBufferPointer(rebasing: p[i..<(i + length)]), conn)
                         i += length
                     }
                     continue
@@ -240,7 +246,7 @@ final class H2Session {
                 let h = sc.header
                 let length = Int(h[0]) << 16 | Int(h[1]) << 8 | Int(h[2])
                 let stream = Int32(bitPattern: (UInt32(h[5]) << 24 | UInt32(h[6]) << 16 | UInt32(h[7]) << 8 | UInt32(h[8])) & 0x7fff_ffff)
-                beginFrame(sc, side: side, length: length, type: h[3], flags: h[4], stream: stream, at: t)
+                beginFrame(sc, side: side, length: length, type: h[3], flags: h[4], stream: stream, at: t, conn)
             case .skip:
                 let k = min(sc.remaining, n - i)
                 sc.remaining -= k
@@ -254,13 +260,13 @@ final class H2Session {
                 if sc.remaining == 0 {
                     sc.state = .header
                     let collected = sc.payload
-                    collected.withUnsafeBytes { completeFrame(sc, side: side, $0) }
+                    collected.withUnsafeBytes { completeFrame(sc, side: side, $0, conn) }
                 }
             }
         }
     }
 
-    private func beginFrame(_ sc: FrameScanner, side: Int, length: Int, type: UInt8, flags: UInt8, stream: Int32, at t: Double) {
+    private func beginFrame(_ sc: FrameScanner, side: Int, length: Int, type: UInt8, flags: UInt8, stream: Int32, at t: Double, _ conn: Connection) {
         sc.length = length
         sc.type = type
         sc.flags = flags
@@ -273,7 +279,7 @@ final class H2Session {
             return
         }
         if type == 0 {
-            onData(side: side, stream: stream, length: length, flags: flags, at: t)
+            onData(side: side, stream: stream, length: length, flags: flags, at: t, conn)
             sc.remaining = length
             sc.state = length > 0 ? .skip : .header
             return
@@ -288,7 +294,7 @@ final class H2Session {
         sc.remaining = length
         if length == 0 {
             sc.state = .header
-            completeFrame(sc, side: side, UnsafeRawBufferPointer(start: nil, count: 0))
+            completeFrame(sc, side: side, UnsafeRawBufferPointer(start: nil, count: 0), conn)
         } else {
             sc.state = .payload
         }
@@ -302,7 +308,7 @@ final class H2Session {
                 UInt8(truncatingIfNeeded: id >> 24), UInt8(truncatingIfNeeded: id >> 16), UInt8(truncatingIfNeeded: id >> 8), UInt8(truncatingIfNeeded: id)]
     }
 
-    private func completeFrame(_ sc: FrameScanner, side: Int, _ p: UnsafeRawBufferPointer) {
+    private func completeFrame(_ sc: FrameScanner, side: Int, _ p: UnsafeRawBufferPointer, _ conn: Connection) {
         let t = sc.frameAt
         let type = HTTP2FrameType(sc.type)
         let flags = HTTP2FrameFlags(rawValue: sc.flags)
@@ -317,7 +323,7 @@ final class H2Session {
             if type == .headers, let block = d.headerBlockInPlace(flags: sc.flags, streamID: sc.stream, payload: p) {
                 // The common case, decoded in place: one HEADERS frame with END_HEADERS.
                 onHeaders(side: side, id: sc.stream, length: sc.length, endStream: flags.contains(.endStream), at: t,
-                          repeated: d.isRepeatedHeaderBlock(block), decoder: d) { apply in
+                          repeated: d.isRepeatedHeaderBlock(block), decoder: d, conn) { apply in
                     d.decodeHeaderBlock(block, visit: apply)
                 }
                 return
@@ -386,7 +392,7 @@ final class H2Session {
         return streams.index(forKey: id)
     }
 
-    func onData(side: Int, stream id: Int32, length: Int, flags: UInt8, at t: Double) {
+    func onData(side: Int, stream id: Int32, length: Int, flags: UInt8, at t: Double, _ conn: Connection) {
         dataBytes[side] += length
         lastDataAt[side] = t
         connWindow[side] -= length
@@ -412,8 +418,8 @@ final class H2Session {
         }
         // A stream's last DATA frame is important while the run has room for routine events
         // (a busy connection ends thousands of streams; the counts keep them all).
-        if connection.wants(important: end && connection.runBudget.routineEventsLeft) {
-            connection.record(Event(t: t, source: .h2, kind: .data, direction: connection.dir(side),
+        if conn.wants(important: end && conn.runBudget.routineEventsLeft) {
+            conn.record(Event(t: t, source: .h2, kind: .data, direction: conn.dir(side),
                                     detail: "DATA stream \(id) \(length) bytes" + (end ? " END_STREAM" : ""),
                                     fields: [("stream_id", .int(Int64(id))), ("len", .int(Int64(length))), ("end_stream", .bool(end))]))
         }
@@ -553,7 +559,7 @@ final class H2Session {
         case .headers(let h):
             // The slow path (CONTINUATION, PUSH_PROMISE, odd frames): the same handling as
             // a block decoded in place.
-            onHeaders(side: side, id: id, length: frame.length, endStream: h.endStream, at: t, repeated: false, decoder: nil) { apply in
+            onHeaders(side: side, id: id, length: frame.length, endStream: h.endStream, at: t, repeated: false, decoder: nil, connection) { apply in
                 guard let fields = h.fields else { return h.undecodableReason ?? "not decodable" }
                 for field in fields {
                     var name = field.name, value = field.value
@@ -584,13 +590,13 @@ final class H2Session {
     /// what the fields say is reused when it was noted under the decoder's generation,
     /// and the fields are copied only for an event that is kept.
     private func onHeaders(side: Int, id: Int32, length: Int, endStream: Bool, at t: Double,
-                           repeated: Bool, decoder: HTTP2FrameDecoder?,
+                           repeated: Bool, decoder: HTTP2FrameDecoder?, _ conn: Connection,
                            decode: ((UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void) -> String?) {
         guard let index = openStream(id, at: t) else { return }
         // Copy the fields only when this frame's event may be kept: as a routine event, or
         // as an important one (only trailers or a block with END_STREAM can be one).
         let trailersNext = H2Session.update(&streams.values[index]) { $0.headersSeen[side] }  // in place, no copy
-        let collect = connection.wouldKeepRoutine || ((trailersNext || endStream) && connection.mayKeep)
+        let collect = conn.wouldKeepRoutine || ((trailersNext || endStream) && conn.mayKeep)
         // A repeated block can be decoded again once the event is known to be kept.
         let collectNow = collect && !repeated
         let scratch = headerScratch
@@ -629,7 +635,7 @@ final class H2Session {
         let kind: EventKind = isTrailers ? "trailers" : "headers"
         let important = decoded && grpcStatus != nil && grpcStatus != .ok && (isTrailers || endStream)
         if endStream && closing { finish(id, at: t) }
-        guard connection.wants(important: important) else { return }
+        guard conn.wants(important: important) else { return }
         if decoded && collect && !collectNow {
             // A repeated block: its fields again, now that the event is kept.
             scratch.reset()
@@ -647,7 +653,7 @@ final class H2Session {
             f.append(("undecodable", .string(reason ?? "not decodable")))
         }
         f.append(("end_stream", .bool(endStream)))
-        connection.record(Event(t: t, source: .h2, kind: kind, direction: connection.dir(side), detail: detail, fields: f))
+        conn.record(Event(t: t, source: .h2, kind: kind, direction: conn.dir(side), detail: detail, fields: f))
     }
 
     /// What the last header block decoded whole in each direction said, with the decoder's
@@ -717,7 +723,7 @@ final class H2Session {
         guard placedStreams < H2Session.keptStreams else { return }
         placedStreams += 1
         if s.isGRPC { placedGRPC = true }
-        let budget = connection.runBudget
+        let budget = runBudget
         if case .completed = s.end {
             guard budget.completedStreams < budget.completedStreamLimit else { omittedStreamIDs.append(s.id); omittedStreamRecords += 1; return }
             budget.completedStreams += 1
