@@ -100,7 +100,7 @@ final class H2Session {
     var problems: [String] = []
     var frameCounts = Pair(0, 0)
 
-    var streams: [Int32: H2Stream] = [:]
+    var streams = StreamTable()
     var closedStreams: [H2Stream] = []
     var closedStreamCount = 0
     /// Closed streams that had a place among the first `keptStreams`, kept or not.
@@ -383,7 +383,7 @@ final class H2Session {
 
     /// The index of stream `id`'s record, created in place when new (nil for stream 0):
     /// the same record `stream(_:openedBy:at:)` makes, without copying it around.
-    private func openStream(_ id: Int32, at t: Double) -> Dictionary<Int32, H2Stream>.Index? {
+    private func openStream(_ id: Int32, at t: Double) -> StreamTable.Index? {
         if let i = streams.index(forKey: id) { return i }
         guard id != 0 else { return nil }
         let opener = id & 1 == 1 ? 0 : 1
@@ -455,7 +455,7 @@ final class H2Session {
                     // The SETTINGS sender's receive window: the other side's send windows.
                     let delta = Int(e.value) - initialStreamWindow[other]
                     initialStreamWindow[other] = Int(e.value)
-                    for k in streams.keys { streams[k]!.sendWindow[other] += delta }
+                    for k in streams.ids { streams[k]!.sendWindow[other] += delta }
                 }
                 f.append(("settings", .object(entries.map { ($0.identifier.name, .int(Int64($0.value))) })))
                 detail = "SETTINGS " + entries.map { "\($0.identifier.name)=\($0.value)" }.joined(separator: " ")
@@ -781,7 +781,7 @@ final class H2Session {
                 if until - b.since > stallThreshold { recordStall(sender: side, b, until: until, ongoing: how == nil) }
             }
         }
-        for (id, s) in streams.sorted(by: { $0.key < $1.key }) {
+        for (id, s) in streams.sortedByID() {
             var s = s
             s.end = streamEnd(s, connectionEnd: how)
             keep(s)
@@ -807,5 +807,51 @@ extension UnsafeRawBufferPointer {
     @inline(__always)
     fileprivate func be32(_ i: Int) -> UInt32 {
         UInt32(self[i]) << 24 | UInt32(self[i + 1]) << 16 | UInt32(self[i + 2]) << 8 | UInt32(self[i + 3])
+    }
+}
+
+/// A stream's id as a dictionary key: hashed by a seeded multiply-xorshift mix of the one
+/// word instead of SipHash (several lookups per stream, a million streams in a big capture).
+struct StreamKey: Hashable {
+    var id: Int32
+    @inline(__always) init(_ id: Int32) { self.id = id }
+    @inline(__always)
+    func _rawHashValue(seed: Int) -> Int {
+        var x = UInt64(UInt32(bitPattern: id)) ^ UInt64(bitPattern: Int64(seed)) ^ 0x9E37_79B9_7F4A_7C15
+        x = (x ^ (x >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        x = (x ^ (x >> 27)) &* 0x94D0_49BB_1331_11EB
+        return Int(bitPattern: UInt(x ^ (x >> 31)))
+    }
+    func hash(into hasher: inout Hasher) { hasher.combine(id) }
+}
+
+/// The open streams of a session by id: a dictionary keyed by `StreamKey`, with the
+/// `[Int32: H2Stream]` operations the session uses.
+struct StreamTable {
+    typealias Index = Dictionary<StreamKey, H2Stream>.Index
+    private var d: [StreamKey: H2Stream] = [:]
+
+    @inline(__always)
+    subscript(id: Int32) -> H2Stream? {
+        get { d[StreamKey(id)] }
+        set { d[StreamKey(id)] = newValue }
+    }
+    @inline(__always)
+    func index(forKey id: Int32) -> Index? { d.index(forKey: StreamKey(id)) }
+    @inline(__always)
+    @discardableResult
+    mutating func updateValue(_ s: H2Stream, forKey id: Int32) -> H2Stream? { d.updateValue(s, forKey: StreamKey(id)) }
+    @inline(__always)
+    @discardableResult
+    mutating func removeValue(forKey id: Int32) -> H2Stream? { d.removeValue(forKey: StreamKey(id)) }
+    var values: Dictionary<StreamKey, H2Stream>.Values {
+        @inline(__always) get { d.values }
+        @inline(__always) _modify { yield &d.values }
+    }
+    var ids: [Int32] { d.keys.map { $0.id } }
+    var count: Int { d.count }
+    var isEmpty: Bool { d.isEmpty }
+    func sortedByID() -> [(key: Int32, value: H2Stream)] {
+        d.map { (key: $0.key.id, value: $0.value) }.sorted { $0.key < $1.key }
     }
 }
