@@ -323,8 +323,10 @@ final class H2Session {
             if type == .headers, let block = d.headerBlockInPlace(flags: sc.flags, streamID: sc.stream, payload: p) {
                 // The common case, decoded in place: one HEADERS frame with END_HEADERS.
                 onHeaders(side: side, id: sc.stream, length: sc.length, endStream: flags.contains(.endStream), at: t,
-                          repeated: d.isRepeatedHeaderBlock(block), decoder: d, conn) { apply in
-                    d.decodeHeaderBlock(block, visit: apply)
+                          repeated: d.isRepeatedHeaderBlock(block), decoder: d, conn) { decoder, apply in
+                    // The decoder comes as an argument (`d`), so the closure holds no reference.
+                    guard let decoder else { return "no decoder" }
+                    return decoder.decodeHeaderBlock(block, visit: apply)
                 }
                 return
             }
@@ -559,7 +561,7 @@ final class H2Session {
         case .headers(let h):
             // The slow path (CONTINUATION, PUSH_PROMISE, odd frames): the same handling as
             // a block decoded in place.
-            onHeaders(side: side, id: id, length: frame.length, endStream: h.endStream, at: t, repeated: false, decoder: nil, connection) { apply in
+            onHeaders(side: side, id: id, length: frame.length, endStream: h.endStream, at: t, repeated: false, decoder: nil, connection) { _, apply in
                 guard let fields = h.fields else { return h.undecodableReason ?? "not decodable" }
                 for field in fields {
                     var name = field.name, value = field.value
@@ -591,7 +593,7 @@ final class H2Session {
     /// and the fields are copied only for an event that is kept.
     private func onHeaders(side: Int, id: Int32, length: Int, endStream: Bool, at t: Double,
                            repeated: Bool, decoder: HTTP2FrameDecoder?, _ conn: Connection,
-                           decode: ((UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void) -> String?) {
+                           decode: (HTTP2FrameDecoder?, (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void) -> String?) {
         guard let index = openStream(id, at: t) else { return }
         // Copy the fields only when this frame's event may be kept: as a routine event, or
         // as an important one (only trailers or a block with END_STREAM can be one).
@@ -614,7 +616,7 @@ final class H2Session {
             failure = nil
         } else {
             found = HeaderValues()
-            failure = decodeFields(decode, into: &found, forRecord: forRecord, collect: collectNow)
+            failure = decodeFields(decode, decoder, into: &found, forRecord: forRecord, collect: collectNow)
             if let d = decoder {
                 noted[side] = failure == nil && !forRecord ? (d.headerBlockGeneration, found.grpcStatus) : nil
             }
@@ -639,7 +641,7 @@ final class H2Session {
         if decoded && collect && !collectNow {
             // A repeated block: its fields again, now that the event is kept.
             scratch.reset()
-            _ = decode { name, value in scratch.add(name, value) }
+            _ = decode(decoder) { name, value in scratch.add(name, value) }
         }
         var detail: String
         var f: [(String, JSONValue)] = [("stream_id", .int(Int64(id))), ("len", .int(Int64(length)))]
@@ -663,10 +665,11 @@ final class H2Session {
     /// Hands every field of a header block to the analysis (and to `headerScratch` when
     /// `collect`); returns why the block could not be decoded, or nil.
     @inline(__always)
-    private func decodeFields(_ decode: ((UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void) -> String?,
+    private func decodeFields(_ decode: (HTTP2FrameDecoder?, (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void) -> String?,
+                              _ decoder: HTTP2FrameDecoder?,
                               into found: inout HeaderValues, forRecord: Bool, collect: Bool) -> String? {
         let scratch = headerScratch
-        return decode { name, value in
+        return decode(decoder) { name, value in
             switch HeaderScratch.Known(name) {
             case .grpcStatus: found.grpcStatus = .some(GRPCStatusCode(headerValue: String(decoding: value, as: UTF8.self)))
             case .other, .authority: break
