@@ -70,7 +70,7 @@ extension Connection {
                 return
             }
         }
-        h2.feed(side: side, p, at: t)
+        h2.feed(side: side, p, at: t, connection: self)
         bs.next = seq &+ UInt32(p.count)
         if s.capturedPayloadLength < s.payloadLength {
             bs.mode = .stopped
@@ -90,7 +90,7 @@ extension Connection {
             let skip = Int(next &- item.seq)
             if skip < item.bytes.count {
                 item.bytes.withUnsafeBytes { raw in
-                    h2.feed(side: side, UnsafeRawBufferPointer(rebasing: raw[skip...]), at: item.t)
+                    h2.feed(side: side, UnsafeRawBufferPointer(rebasing: raw[skip...]), at: item.t, connection: self)
                 }
                 streams[side].next = item.seq &+ UInt32(item.bytes.count)
             }

@@ -89,6 +89,8 @@ struct HeaderValues {
 final class H2Session {
     /// The connection owns this session and outlives it (no reference counting per access).
     unowned(unsafe) let connection: Connection
+    /// The connection's run budget (the same object), held here for the per-stream path.
+    let runBudget: RunBudget
     let fromStart: Bool
     let stallThreshold: Double
     let scanners: Pair<FrameScanner>
@@ -98,7 +100,7 @@ final class H2Session {
     var problems: [String] = []
     var frameCounts = Pair(0, 0)
 
-    var streams: [Int32: H2Stream] = [:]
+    var streams = StreamTable()
     var closedStreams: [H2Stream] = []
     var closedStreamCount = 0
     /// Closed streams that had a place among the first `keptStreams`, kept or not.
@@ -153,6 +155,7 @@ final class H2Session {
 
     init(connection: Connection, fromStart: Bool, stallThreshold: Double) {
         self.connection = connection
+        runBudget = connection.runBudget
         self.fromStart = fromStart
         self.stallThreshold = stallThreshold
         decoders = [HTTP2FrameDecoder(side: .client, fromConnectionStart: false),
@@ -195,7 +198,10 @@ final class H2Session {
     /// Scans one in-order piece of a direction's bytes. Frame headers and whole non-DATA
     /// payloads are read in place; only a frame split across segments is collected in the
     /// scanner's reused buffer. DATA payloads are skipped (only their lengths matter).
-    func feed(side: Int, _ p: UnsafeRawBufferPointer, at t: Double) {
+    ///
+    /// `conn` is `connection`, handed down as an argument so the per-frame path needs no
+    /// reference counting for it.
+    func feed(side: Int, _ p: UnsafeRawBufferPointer, at t: Double, connection conn: Connection) {
         let sc = scanners[side]
         var i = 0
         let n = p.count
@@ -223,12 +229,12 @@ final class H2Session {
                     let type = p[i + 3], flags = p[i + 4]
                     let stream = Int32(bitPattern: p.be32(i + 5) & 0x7fff_ffff)
                     i += 9
-                    beginFrame(sc, side: side, length: length, type: type, flags: flags, stream: stream, at: t)
+                    beginFrame(sc, side: side, length: length, type: type, flags: flags, stream: stream, at: t, conn)
                     if case .payload = sc.state, n - i >= length {
                         // The whole payload too: hand it over without copying.
                         sc.remaining = 0
                         sc.state = .header
-                        completeFrame(sc, side: side, UnsafeRawBufferPointer(rebasing: p[i..<(i + length)]))
+                        completeFrame(sc, side: side, UnsafeRawBufferPointer(rebasing: p[i..<(i + length)]), conn)
                         i += length
                     }
                     continue
@@ -240,7 +246,7 @@ final class H2Session {
                 let h = sc.header
                 let length = Int(h[0]) << 16 | Int(h[1]) << 8 | Int(h[2])
                 let stream = Int32(bitPattern: (UInt32(h[5]) << 24 | UInt32(h[6]) << 16 | UInt32(h[7]) << 8 | UInt32(h[8])) & 0x7fff_ffff)
-                beginFrame(sc, side: side, length: length, type: h[3], flags: h[4], stream: stream, at: t)
+                beginFrame(sc, side: side, length: length, type: h[3], flags: h[4], stream: stream, at: t, conn)
             case .skip:
                 let k = min(sc.remaining, n - i)
                 sc.remaining -= k
@@ -254,13 +260,13 @@ final class H2Session {
                 if sc.remaining == 0 {
                     sc.state = .header
                     let collected = sc.payload
-                    collected.withUnsafeBytes { completeFrame(sc, side: side, $0) }
+                    collected.withUnsafeBytes { completeFrame(sc, side: side, $0, conn) }
                 }
             }
         }
     }
 
-    private func beginFrame(_ sc: FrameScanner, side: Int, length: Int, type: UInt8, flags: UInt8, stream: Int32, at t: Double) {
+    private func beginFrame(_ sc: FrameScanner, side: Int, length: Int, type: UInt8, flags: UInt8, stream: Int32, at t: Double, _ conn: Connection) {
         sc.length = length
         sc.type = type
         sc.flags = flags
@@ -273,7 +279,7 @@ final class H2Session {
             return
         }
         if type == 0 {
-            onData(side: side, stream: stream, length: length, flags: flags, at: t)
+            onData(side: side, stream: stream, length: length, flags: flags, at: t, conn)
             sc.remaining = length
             sc.state = length > 0 ? .skip : .header
             return
@@ -288,7 +294,7 @@ final class H2Session {
         sc.remaining = length
         if length == 0 {
             sc.state = .header
-            completeFrame(sc, side: side, UnsafeRawBufferPointer(start: nil, count: 0))
+            completeFrame(sc, side: side, UnsafeRawBufferPointer(start: nil, count: 0), conn)
         } else {
             sc.state = .payload
         }
@@ -302,7 +308,7 @@ final class H2Session {
                 UInt8(truncatingIfNeeded: id >> 24), UInt8(truncatingIfNeeded: id >> 16), UInt8(truncatingIfNeeded: id >> 8), UInt8(truncatingIfNeeded: id)]
     }
 
-    private func completeFrame(_ sc: FrameScanner, side: Int, _ p: UnsafeRawBufferPointer) {
+    private func completeFrame(_ sc: FrameScanner, side: Int, _ p: UnsafeRawBufferPointer, _ conn: Connection) {
         let t = sc.frameAt
         let type = HTTP2FrameType(sc.type)
         let flags = HTTP2FrameFlags(rawValue: sc.flags)
@@ -316,8 +322,11 @@ final class H2Session {
             let d = sc.decoder
             if type == .headers, let block = d.headerBlockInPlace(flags: sc.flags, streamID: sc.stream, payload: p) {
                 // The common case, decoded in place: one HEADERS frame with END_HEADERS.
-                onHeaders(side: side, id: sc.stream, length: sc.length, endStream: flags.contains(.endStream), at: t) { apply in
-                    d.decodeHeaderBlock(block, visit: apply)
+                onHeaders(side: side, id: sc.stream, length: sc.length, endStream: flags.contains(.endStream), at: t,
+                          repeated: d.isRepeatedHeaderBlock(block), decoder: d, conn) { decoder, apply in
+                    // The decoder comes as an argument (`d`), so the closure holds no reference.
+                    guard let decoder else { return "no decoder" }
+                    return decoder.decodeHeaderBlock(block, visit: apply)
                 }
                 return
             }
@@ -376,7 +385,7 @@ final class H2Session {
 
     /// The index of stream `id`'s record, created in place when new (nil for stream 0):
     /// the same record `stream(_:openedBy:at:)` makes, without copying it around.
-    private func openStream(_ id: Int32, at t: Double) -> Dictionary<Int32, H2Stream>.Index? {
+    private func openStream(_ id: Int32, at t: Double) -> StreamTable.Index? {
         if let i = streams.index(forKey: id) { return i }
         guard id != 0 else { return nil }
         let opener = id & 1 == 1 ? 0 : 1
@@ -385,7 +394,7 @@ final class H2Session {
         return streams.index(forKey: id)
     }
 
-    func onData(side: Int, stream id: Int32, length: Int, flags: UInt8, at t: Double) {
+    func onData(side: Int, stream id: Int32, length: Int, flags: UInt8, at t: Double, _ conn: Connection) {
         dataBytes[side] += length
         lastDataAt[side] = t
         connWindow[side] -= length
@@ -411,8 +420,8 @@ final class H2Session {
         }
         // A stream's last DATA frame is important while the run has room for routine events
         // (a busy connection ends thousands of streams; the counts keep them all).
-        if connection.wants(important: end && connection.runBudget.routineEventsLeft) {
-            connection.record(Event(t: t, source: .h2, kind: .data, direction: connection.dir(side),
+        if conn.wants(important: end && conn.runBudget.routineEventsLeft) {
+            conn.record(Event(t: t, source: .h2, kind: .data, direction: conn.dir(side),
                                     detail: "DATA stream \(id) \(length) bytes" + (end ? " END_STREAM" : ""),
                                     fields: [("stream_id", .int(Int64(id))), ("len", .int(Int64(length))), ("end_stream", .bool(end))]))
         }
@@ -448,7 +457,7 @@ final class H2Session {
                     // The SETTINGS sender's receive window: the other side's send windows.
                     let delta = Int(e.value) - initialStreamWindow[other]
                     initialStreamWindow[other] = Int(e.value)
-                    for k in streams.keys { streams[k]!.sendWindow[other] += delta }
+                    for k in streams.ids { streams[k]!.sendWindow[other] += delta }
                 }
                 f.append(("settings", .object(entries.map { ($0.identifier.name, .int(Int64($0.value))) })))
                 detail = "SETTINGS " + entries.map { "\($0.identifier.name)=\($0.value)" }.joined(separator: " ")
@@ -552,7 +561,7 @@ final class H2Session {
         case .headers(let h):
             // The slow path (CONTINUATION, PUSH_PROMISE, odd frames): the same handling as
             // a block decoded in place.
-            onHeaders(side: side, id: id, length: frame.length, endStream: h.endStream, at: t) { apply in
+            onHeaders(side: side, id: id, length: frame.length, endStream: h.endStream, at: t, repeated: false, decoder: nil, connection) { _, apply in
                 guard let fields = h.fields else { return h.undecodableReason ?? "not decodable" }
                 for field in fields {
                     var name = field.name, value = field.value
@@ -577,32 +586,40 @@ final class H2Session {
     /// and returns nil, or returns why the block could not be decoded. Fields go to the
     /// stream's record only when the whole block decoded, and are copied (into the reused
     /// `headerScratch`) only when the frame's event may be kept.
+    ///
+    /// `repeated`: `decode` hands out the fields of the last block `decoder` decoded (see
+    /// `HTTP2FrameDecoder.isRepeatedHeaderBlock`), and would again if called twice. Then
+    /// what the fields say is reused when it was noted under the decoder's generation,
+    /// and the fields are copied only for an event that is kept.
     private func onHeaders(side: Int, id: Int32, length: Int, endStream: Bool, at t: Double,
-                           decode: ((UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void) -> String?) {
+                           repeated: Bool, decoder: HTTP2FrameDecoder?, _ conn: Connection,
+                           decode: (HTTP2FrameDecoder?, (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void) -> String?) {
         guard let index = openStream(id, at: t) else { return }
         // Copy the fields only when this frame's event may be kept: as a routine event, or
         // as an important one (only trailers or a block with END_STREAM can be one).
         let trailersNext = H2Session.update(&streams.values[index]) { $0.headersSeen[side] }  // in place, no copy
-        let collect = connection.wouldKeepRoutine || ((trailersNext || endStream) && connection.mayKeep)
+        let collect = conn.wouldKeepRoutine || ((trailersNext || endStream) && conn.mayKeep)
+        // A repeated block can be decoded again once the event is known to be kept.
+        let collectNow = collect && !repeated
         let scratch = headerScratch
-        if collect { scratch.reset() }
+        if collectNow { scratch.reset() }
         // What only a stream record shows (method, path, status, gRPC or not) is not kept
         // once this connection has placed all the records it may keep.
         let forRecord = placedStreams < H2Session.keptStreams
-        var found = HeaderValues()
-        let failure = decode { name, value in
-            switch HeaderScratch.Known(name) {
-            case .grpcStatus: found.grpcStatus = .some(GRPCStatusCode(headerValue: String(decoding: value, as: UTF8.self)))
-            case .other, .authority: break
-            case _ where !forRecord: break
-            case .method: found.method = intern(value, 0)
-            case .path: found.path = intern(value, 1)
-            case .status: found.httpStatus = .some(Int(String(decoding: value, as: UTF8.self)))
-            case .contentType:
-                if value.starts(with: HeaderScratch.grpcContentType) && intern(value, 3).hasPrefix("application/grpc") { found.isGRPC = true }
-            case .grpcMessage: found.grpcMessage = GRPCStatusCode.decodeMessage(intern(value, 4))
+        var found: HeaderValues
+        let failure: String?
+        if repeated && !forRecord, let g = noted[side], g.generation == decoder?.headerBlockGeneration {
+            // The same fields as the block noted: the same values (only gRPC status is read
+            // once records are no longer kept).
+            found = HeaderValues()
+            found.grpcStatus = g.grpcStatus
+            failure = nil
+        } else {
+            found = HeaderValues()
+            failure = decodeFields(decode, decoder, into: &found, forRecord: forRecord, collect: collectNow)
+            if let d = decoder {
+                noted[side] = failure == nil && !forRecord ? (d.headerBlockGeneration, found.grpcStatus) : nil
             }
-            if collect { scratch.add(name, value) }
         }
         let decoded = failure == nil
         var reason = failure
@@ -620,7 +637,12 @@ final class H2Session {
         let kind: EventKind = isTrailers ? "trailers" : "headers"
         let important = decoded && grpcStatus != nil && grpcStatus != .ok && (isTrailers || endStream)
         if endStream && closing { finish(id, at: t) }
-        guard connection.wants(important: important) else { return }
+        guard conn.wants(important: important) else { return }
+        if decoded && collect && !collectNow {
+            // A repeated block: its fields again, now that the event is kept.
+            scratch.reset()
+            _ = decode(decoder) { name, value in scratch.add(name, value) }
+        }
         var detail: String
         var f: [(String, JSONValue)] = [("stream_id", .int(Int64(id))), ("len", .int(Int64(length)))]
         if decoded {
@@ -633,7 +655,34 @@ final class H2Session {
             f.append(("undecodable", .string(reason ?? "not decodable")))
         }
         f.append(("end_stream", .bool(endStream)))
-        connection.record(Event(t: t, source: .h2, kind: kind, direction: connection.dir(side), detail: detail, fields: f))
+        conn.record(Event(t: t, source: .h2, kind: kind, direction: conn.dir(side), detail: detail, fields: f))
+    }
+
+    /// What the last header block decoded whole in each direction said, with the decoder's
+    /// generation right after it (see `onHeaders`); nil when nothing may be reused.
+    private var noted = Pair<(generation: Int, grpcStatus: GRPCStatusCode??)?>(nil, nil)
+
+    /// Hands every field of a header block to the analysis (and to `headerScratch` when
+    /// `collect`); returns why the block could not be decoded, or nil.
+    @inline(__always)
+    private func decodeFields(_ decode: (HTTP2FrameDecoder?, (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void) -> String?,
+                              _ decoder: HTTP2FrameDecoder?,
+                              into found: inout HeaderValues, forRecord: Bool, collect: Bool) -> String? {
+        let scratch = headerScratch
+        return decode(decoder) { name, value in
+            switch HeaderScratch.Known(name) {
+            case .grpcStatus: found.grpcStatus = .some(GRPCStatusCode(headerValue: String(decoding: value, as: UTF8.self)))
+            case .other, .authority: break
+            case _ where !forRecord: break
+            case .method: found.method = intern(value, 0)
+            case .path: found.path = intern(value, 1)
+            case .status: found.httpStatus = .some(Int(String(decoding: value, as: UTF8.self)))
+            case .contentType:
+                if value.starts(with: HeaderScratch.grpcContentType) && intern(value, 3).hasPrefix("application/grpc") { found.isGRPC = true }
+            case .grpcMessage: found.grpcMessage = GRPCStatusCode.decodeMessage(intern(value, 4))
+            }
+            if collect { scratch.add(name, value) }
+        }
     }
 
     /// A String for a header value, the same instance as last time when the bytes repeat.
@@ -677,7 +726,7 @@ final class H2Session {
         guard placedStreams < H2Session.keptStreams else { return }
         placedStreams += 1
         if s.isGRPC { placedGRPC = true }
-        let budget = connection.runBudget
+        let budget = runBudget
         if case .completed = s.end {
             guard budget.completedStreams < budget.completedStreamLimit else { omittedStreamIDs.append(s.id); omittedStreamRecords += 1; return }
             budget.completedStreams += 1
@@ -735,7 +784,7 @@ final class H2Session {
                 if until - b.since > stallThreshold { recordStall(sender: side, b, until: until, ongoing: how == nil) }
             }
         }
-        for (id, s) in streams.sorted(by: { $0.key < $1.key }) {
+        for (id, s) in streams.sortedByID() {
             var s = s
             s.end = streamEnd(s, connectionEnd: how)
             keep(s)
@@ -761,5 +810,51 @@ extension UnsafeRawBufferPointer {
     @inline(__always)
     fileprivate func be32(_ i: Int) -> UInt32 {
         UInt32(self[i]) << 24 | UInt32(self[i + 1]) << 16 | UInt32(self[i + 2]) << 8 | UInt32(self[i + 3])
+    }
+}
+
+/// A stream's id as a dictionary key: hashed by a seeded multiply-xorshift mix of the one
+/// word instead of SipHash (several lookups per stream, a million streams in a big capture).
+struct StreamKey: Hashable {
+    var id: Int32
+    @inline(__always) init(_ id: Int32) { self.id = id }
+    @inline(__always)
+    func _rawHashValue(seed: Int) -> Int {
+        var x = UInt64(UInt32(bitPattern: id)) ^ UInt64(bitPattern: Int64(seed)) ^ 0x9E37_79B9_7F4A_7C15
+        x = (x ^ (x >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        x = (x ^ (x >> 27)) &* 0x94D0_49BB_1331_11EB
+        return Int(bitPattern: UInt(x ^ (x >> 31)))
+    }
+    func hash(into hasher: inout Hasher) { hasher.combine(id) }
+}
+
+/// The open streams of a session by id: a dictionary keyed by `StreamKey`, with the
+/// `[Int32: H2Stream]` operations the session uses.
+struct StreamTable {
+    typealias Index = Dictionary<StreamKey, H2Stream>.Index
+    private var d: [StreamKey: H2Stream] = [:]
+
+    @inline(__always)
+    subscript(id: Int32) -> H2Stream? {
+        get { d[StreamKey(id)] }
+        set { d[StreamKey(id)] = newValue }
+    }
+    @inline(__always)
+    func index(forKey id: Int32) -> Index? { d.index(forKey: StreamKey(id)) }
+    @inline(__always)
+    @discardableResult
+    mutating func updateValue(_ s: H2Stream, forKey id: Int32) -> H2Stream? { d.updateValue(s, forKey: StreamKey(id)) }
+    @inline(__always)
+    @discardableResult
+    mutating func removeValue(forKey id: Int32) -> H2Stream? { d.removeValue(forKey: StreamKey(id)) }
+    var values: Dictionary<StreamKey, H2Stream>.Values {
+        @inline(__always) get { d.values }
+        @inline(__always) _modify { yield &d.values }
+    }
+    var ids: [Int32] { d.keys.map { $0.id } }
+    var count: Int { d.count }
+    var isEmpty: Bool { d.isEmpty }
+    func sortedByID() -> [(key: Int32, value: H2Stream)] {
+        d.map { (key: $0.key.id, value: $0.value) }.sorted { $0.key < $1.key }
     }
 }

@@ -1,4 +1,9 @@
 import CNghttp2
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
 
 /// One direction's HPACK decoding context, backed by nghttp2's standalone inflater.
 ///
@@ -23,7 +28,24 @@ final class HPACKInflater {
 
     deinit {
         if let inflater { nghttp2_hd_inflate_del(inflater) }
+        replay.deallocate()
     }
+
+    /// The last block that decoded and held no field that changes the dynamic table (only
+    /// indexed fields and literals not added to the table), with its fields. Such a block
+    /// leaves the dynamic table as it was, so while no other block went through this
+    /// context since, the same bytes decode to the same fields: they are handed out again
+    /// without asking nghttp2 (a client repeats its request headers, a server its response
+    /// headers, block after block).
+    private let replay = ReplayCache()
+    /// Changes whenever a block is decoded by nghttp2 (or the context is reset), not when a
+    /// block is replayed: two blocks decoded under the same generation, the second a replay,
+    /// had the same fields.
+    private(set) var generation = 0
+
+    /// True when `block` would be replayed: it decodes to the fields of the last block.
+    @inline(__always)
+    func isReplay(_ block: UnsafeRawBufferPointer) -> Bool { replay.valid && replay.matches(block) }
 
     private static func makeInflater(maxTableSize: Int) -> OpaquePointer? {
         var pointer: OpaquePointer?
@@ -36,6 +58,8 @@ final class HPACKInflater {
 
     /// Forget the dynamic table (a header block was lost or could not be decoded).
     func reset() {
+        replay.valid = false
+        generation &+= 1
         if let inflater { nghttp2_hd_inflate_del(inflater) }
         inflater = Self.makeInflater(maxTableSize: maxTableSize)
     }
@@ -63,6 +87,17 @@ final class HPACKInflater {
             reset()
             return HPACKFailure(reason: "HPACK inflater could not be allocated")
         }
+        let cache = replay
+        if cache.valid && cache.matches(block) {
+            cache.visitFields(visit)
+            return nil
+        }
+        // Only a block that leaves the table alone is kept for replay; any other block may change the
+        // dynamic table, so what was kept no longer holds.
+        let indexedOnly = ReplayCache.leavesTableUnchanged(block)
+        cache.valid = false
+        generation &+= 1
+        if indexedOnly { cache.begin(block) }
         // nghttp2 wants a non-null pointer even for an empty block.
         var empty: UInt8 = 0
         let failure: HPACKFailure? = withUnsafeMutablePointer(to: &empty) { emptyPointer in
@@ -90,11 +125,14 @@ final class HPACKInflater {
                     if decodedSize > maxDecodedSize {
                         return HPACKFailure(reason: "decoded header list exceeds \(maxDecodedSize) bytes")
                     }
-                    visit(UnsafeRawBufferPointer(start: nv.name, count: nv.name == nil ? 0 : nv.namelen),
-                          UnsafeRawBufferPointer(start: nv.value, count: nv.value == nil ? 0 : nv.valuelen))
+                    let name = UnsafeRawBufferPointer(start: nv.name, count: nv.name == nil ? 0 : nv.namelen)
+                    let value = UnsafeRawBufferPointer(start: nv.value, count: nv.value == nil ? 0 : nv.valuelen)
+                    if indexedOnly { cache.add(name, value) }
+                    visit(name, value)
                 }
                 if flags & Int32(NGHTTP2_HD_INFLATE_FINAL.rawValue) != 0 {
                     nghttp2_hd_inflate_end_headers(inflater)
+                    if indexedOnly { cache.valid = true }
                     return nil
                 } else if flags & Int32(NGHTTP2_HD_INFLATE_EMIT.rawValue) == 0 && remaining == 0 {
                     return HPACKFailure(reason: "HPACK block ended inside a field representation")
@@ -104,6 +142,132 @@ final class HPACKInflater {
         }
         if failure != nil { reset() }
         return failure
+    }
+}
+
+/// The block and fields `HPACKInflater` replays (raw memory reused from block to block).
+final class ReplayCache {
+    private struct Span { var name: Int; var nameCount: Int; var value: Int; var valueCount: Int }
+    var valid = false
+    private var block: UnsafeMutableRawPointer
+    private var blockCapacity = 256
+    private var blockCount = 0
+    private var bytes: UnsafeMutableRawPointer
+    private var byteCapacity = 1024
+    private var used = 0
+    private var spans: UnsafeMutablePointer<Span>
+    private var spanCapacity = 32
+    private var count = 0
+
+    init() {
+        block = .allocate(byteCount: blockCapacity, alignment: 8)
+        bytes = .allocate(byteCount: byteCapacity, alignment: 8)
+        spans = .allocate(capacity: spanCapacity)
+    }
+
+    func deallocate() {
+        block.deallocate()
+        bytes.deallocate()
+        spans.deallocate()
+    }
+
+    /// True when no field representation in `block` can change the dynamic table (RFC 7541
+    /// 6): indexed fields, literals without indexing and never-indexed literals only; no
+    /// literal with incremental indexing, no table size update. False when the block does
+    /// not parse as such (nghttp2 then decides).
+    static func leavesTableUnchanged(_ block: UnsafeRawBufferPointer) -> Bool {
+        let n = block.count
+        guard n > 0 && n <= 4096 else { return false }
+        var i = 0
+        /// A prefix integer whose first byte is at `i` (RFC 7541 5.1); nil when malformed.
+        @inline(__always)
+        func integer(_ prefixBits: Int) -> Int? {
+            guard i < n else { return nil }
+            let mask = (1 << prefixBits) - 1
+            var v = Int(block[i]) & mask
+            i &+= 1
+            guard v == mask else { return v }
+            var shift = 0
+            while true {
+                guard i < n, shift <= 21 else { return nil }
+                let c = block[i]
+                i &+= 1
+                v &+= Int(c & 0x7F) << shift
+                shift &+= 7
+                if c & 0x80 == 0 { return v }
+            }
+        }
+        /// Skips a string literal (H bit, 7-bit prefix length, bytes).
+        @inline(__always)
+        func skipString() -> Bool {
+            guard let length = integer(7), length <= n &- i else { return false }
+            i &+= length
+            return true
+        }
+        while i < n {
+            let b = block[i]
+            if b & 0x80 != 0 {
+                guard integer(7) != nil else { return false }
+            } else if b & 0xE0 == 0 {
+                // Literal without indexing (0000) or never indexed (0001): 4-bit name index.
+                guard let index = integer(4) else { return false }
+                if index == 0 { guard skipString() else { return false } }
+                guard skipString() else { return false }
+            } else {
+                return false
+            }
+        }
+        return true
+    }
+
+    @inline(__always)
+    func matches(_ b: UnsafeRawBufferPointer) -> Bool {
+        guard b.count == blockCount, let base = b.baseAddress else { return false }
+        return memcmp(block, base, blockCount) == 0
+    }
+
+    func begin(_ b: UnsafeRawBufferPointer) {
+        if b.count > blockCapacity {
+            block.deallocate()
+            blockCapacity = max(b.count, 2 * blockCapacity)
+            block = .allocate(byteCount: blockCapacity, alignment: 8)
+        }
+        if let base = b.baseAddress, b.count > 0 { block.copyMemory(from: base, byteCount: b.count) }
+        blockCount = b.count
+        used = 0
+        count = 0
+    }
+
+    func add(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) {
+        let need = used + name.count + value.count
+        if need > byteCapacity {
+            let capacity = max(need, 2 * byteCapacity)
+            let grown = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 8)
+            grown.copyMemory(from: bytes, byteCount: used)
+            bytes.deallocate()
+            bytes = grown
+            byteCapacity = capacity
+        }
+        if count == spanCapacity {
+            let grown = UnsafeMutablePointer<Span>.allocate(capacity: 2 * spanCapacity)
+            grown.moveInitialize(from: spans, count: count)
+            spans.deallocate()
+            spans = grown
+            spanCapacity *= 2
+        }
+        if let n = name.baseAddress, !name.isEmpty { (bytes + used).copyMemory(from: n, byteCount: name.count) }
+        if let v = value.baseAddress, !value.isEmpty { (bytes + used + name.count).copyMemory(from: v, byteCount: value.count) }
+        (spans + count).initialize(to: Span(name: used, nameCount: name.count, value: used + name.count, valueCount: value.count))
+        used = need
+        count += 1
+    }
+
+    func visitFields(_ visit: (_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Void) {
+        for i in 0..<count {
+            let sp = spans[i]
+            visit(UnsafeRawBufferPointer(start: bytes + sp.name, count: sp.nameCount),
+                  UnsafeRawBufferPointer(start: bytes + sp.value, count: sp.valueCount))
+        }
     }
 }
 

@@ -200,6 +200,18 @@ public final class HTTP2FrameDecoder {
         hpack.decode(block, visit: visit)?.reason
     }
 
+    /// True when `decodeHeaderBlock(block)` would hand out again the fields of the last
+    /// block this decoder's HPACK context decoded: the same bytes, and a block that left the
+    /// dynamic table alone (such a block decodes the same any number of times; nothing in
+    /// the context changes).
+    public func isRepeatedHeaderBlock(_ block: UnsafeRawBufferPointer) -> Bool { hpack.isReplay(block) }
+
+    /// Changes whenever the HPACK context decodes a block afresh or is reset; a repeated
+    /// block (`isRepeatedHeaderBlock`) leaves it as it is. A caller that remembers what it
+    /// made of a block with the generation after decoding it may reuse that for a repeated
+    /// block while the generation has not changed.
+    public var headerBlockGeneration: Int { hpack.generation }
+
     // MARK: - Decoding
 
     private func emit(_ result: Result) { output.append(result) }

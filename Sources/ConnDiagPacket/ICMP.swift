@@ -14,7 +14,7 @@ enum ICMP {
 
     static func decode(_ ctx: DecodeContext, version: UInt8, at start: Int, end: Int, into p: inout DecodedPacket) {
         let b = ctx.bytes
-        let layer = version == 4 ? "icmp" : "icmpv6"
+        let layer: DecodeText = version == 4 ? "icmp" : "icmpv6"
         guard start &+ 4 <= end else {
             DecodeProblem.record(.invalid(layer: layer, reason: "IP payload shorter than an ICMP header"), in: &p)
             return
@@ -40,7 +40,7 @@ enum ICMP {
     }
 
     /// `.truncated` when the capture ended before `wanted` bytes but the ICMP message did not.
-    private static func missing(_ b: UnsafeRawBufferPointer, wanted: Int, end: Int, layer: String) -> DecodeProblem? {
+    private static func missing(_ b: UnsafeRawBufferPointer, wanted: Int, end: Int, layer: DecodeText) -> DecodeProblem? {
         b.count < min(wanted, end) ? .truncated(layer: layer) : nil
     }
 

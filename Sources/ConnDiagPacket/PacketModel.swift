@@ -35,15 +35,24 @@ public struct LinkType: RawRepresentable, Hashable, Sendable, CustomStringConver
 /// "icmpv6". Reasons are static strings, so a problem costs no allocation.
 public enum DecodeProblem: Equatable, Sendable, CustomStringConvertible {
     /// The capture ended inside `layer` (snaplen or a damaged record), as tcpdump's [|proto].
-    case truncated(layer: String)
+    case truncated(layer: DecodeText)
     /// A field holds an impossible value, e.g. an IPv4 IHL below 5.
-    case invalid(layer: String, reason: String)
+    case invalid(layer: DecodeText, reason: DecodeText)
     public var description: String {
         switch self {
         case .truncated(let l): return "truncated \(l)"
         case .invalid(let l, let r): return "invalid \(l): \(r)"
         }
     }
+}
+
+/// A layer name or reason in a `DecodeProblem`: always a literal, kept as a `StaticString`
+/// so a decoded packet holds no reference (copying one is a plain memory copy).
+public struct DecodeText: Equatable, Sendable, ExpressibleByStringLiteral, CustomStringConvertible {
+    public let text: StaticString
+    public init(stringLiteral value: StaticString) { text = value }
+    public var description: String { text.description }
+    public static func == (a: DecodeText, b: DecodeText) -> Bool { a.text.description == b.text.description }
 }
 
 public struct IPHeader: Equatable, Sendable {
