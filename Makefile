@@ -55,7 +55,7 @@ fuzz: fuzz-build
 	bash Fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 fuzz-smoke: fuzz-build
-	bash Fuzz/run.sh 13 $(FUZZ_TARGETS)
+	bash Fuzz/run.sh 12 $(FUZZ_TARGETS)
 
 # Benchmarks (figures in the README). Release build; needs root for the lab namespaces.
 bench: deps
