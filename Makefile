@@ -98,7 +98,7 @@ fuzz: fuzz-build
 	bash Fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 fuzz-smoke: fuzz-build
-	bash Fuzz/run.sh 13 $(FUZZ_TARGETS)
+	bash Fuzz/run.sh 12 $(FUZZ_TARGETS)
 
 # Benchmarks (figures in the README). Release build; needs root for the lab namespaces.
 # probe-scale.sh: probe at scale; analyze-bench.sh: `analyze` against tshark and tcpdump on a

@@ -19,8 +19,10 @@ struct AnalyzeStdinInterruptTests {
         p.standardOutput = output
         p.standardError = FileHandle.nullDevice
         try p.run()
+        // The semaphore orders the reader's write before the read below (ThreadSanitizer).
         var out = Data()
-        let reader = Thread { out = output.fileHandleForReading.readDataToEndOfFile() }
+        let readDone = DispatchSemaphore(value: 0)
+        let reader = Thread { out = output.fileHandleForReading.readDataToEndOfFile(); readDone.signal() }
         reader.start()
         if sendPackets { input.fileHandleForWriting.write(try Data(contentsOf: URL(fileURLWithPath: Self.fixture))) }
         usleep(800_000)   // analyze has read what was written and now waits on the open pipe
@@ -28,7 +30,7 @@ struct AnalyzeStdinInterruptTests {
         kill(p.processIdentifier, sig)
         p.waitUntilExit()
         let seconds = Date().timeIntervalSince(started)
-        while !reader.isFinished { usleep(10_000) }
+        readDone.wait()
         try? input.fileHandleForWriting.close()
         return (p.terminationStatus, p.terminationReason == .uncaughtSignal, String(decoding: out, as: UTF8.self), seconds)
     }
