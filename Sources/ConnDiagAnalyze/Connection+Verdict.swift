@@ -415,23 +415,12 @@ extension Connection {
         b.add("data_bytes_server", r.dataBytes[1])
         b.add("headers_undecodable", r.undecodable)
         let grpc = r.isGRPC || h2.isGRPC
-        b.add("clients", .object(GRPCClientRows.rows(for: r.end, grpc: grpc).map { ($0.family, .object([("status", .string($0.status)), ("why", .string($0.note))])) }))
+        b.add("clients", GRPCClientRows.json(for: r.end, grpc: grpc))
         return b.value
     }
 
     private func describe(_ e: StreamEnd) -> (String, String) {
-        switch e {
-        case .completed(let http, let g, let m):
-            return ("completed", "END_STREAM" + (http.map { " :status \($0)" } ?? "") + (g.map { " grpc-status \($0.rawValue) \($0.name)" } ?? "") + (m.map { " \"\($0)\"" } ?? ""))
-        case .reset(let code, let t):
-            return ("reset", "RST_STREAM \(code.name)" + (t.map { " after trailers grpc-status \($0.rawValue) \($0.name)" } ?? ""))
-        case .refusedByGoaway(let last):
-            return ("refused", "above the GOAWAY's last-stream-id \(last): not processed, safe to retry")
-        case .killedByConnectionClose(let how):
-            return ("killed", "open when the connection ended (\(how))")
-        case .open:
-            return ("open", "still open at the end of the capture")
-        }
+        e.described(openDetail: "still open at the end of the capture")
     }
 }
 

@@ -44,3 +44,15 @@ public struct SampleSummary: Sendable {
         return z ^ (z >> 31)
     }
 }
+
+extension SampleSummary {
+    /// Adds `<prefix>_min_ms`, `_median_ms`, `_max_ms` (and how many samples the median came
+    /// from once past capacity) for samples in seconds; nothing when there are none.
+    public func addMilliseconds(to b: inout JSONObjectBuilder, prefix: String) {
+        guard let median else { return }
+        b.add("\(prefix)_min_ms", (min * 1e6).rounded() / 1e3)
+        b.add("\(prefix)_median_ms", (median * 1e6).rounded() / 1e3)
+        b.add("\(prefix)_max_ms", (max * 1e6).rounded() / 1e3)
+        if !isExact { b.add("\(prefix)_median_from_samples", capacity) }
+    }
+}

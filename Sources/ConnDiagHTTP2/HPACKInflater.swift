@@ -147,28 +147,18 @@ final class HPACKInflater {
 
 /// The block and fields `HPACKInflater` replays (raw memory reused from block to block).
 final class ReplayCache {
-    private struct Span { var name: Int; var nameCount: Int; var value: Int; var valueCount: Int }
     var valid = false
     private var block: UnsafeMutableRawPointer
     private var blockCapacity = 256
     private var blockCount = 0
-    private var bytes: UnsafeMutableRawPointer
-    private var byteCapacity = 1024
-    private var used = 0
-    private var spans: UnsafeMutablePointer<Span>
-    private var spanCapacity = 32
-    private var count = 0
+    private let fields = HeaderFieldBuffer(byteCapacity: 1024, fieldCapacity: 32)
 
     init() {
         block = .allocate(byteCount: blockCapacity, alignment: 8)
-        bytes = .allocate(byteCount: byteCapacity, alignment: 8)
-        spans = .allocate(capacity: spanCapacity)
     }
 
     func deallocate() {
         block.deallocate()
-        bytes.deallocate()
-        spans.deallocate()
     }
 
     /// True when no field representation in `block` can change the dynamic table (RFC 7541
@@ -234,40 +224,13 @@ final class ReplayCache {
         }
         if let base = b.baseAddress, b.count > 0 { block.copyMemory(from: base, byteCount: b.count) }
         blockCount = b.count
-        used = 0
-        count = 0
+        fields.reset()
     }
 
-    func add(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) {
-        let need = used + name.count + value.count
-        if need > byteCapacity {
-            let capacity = max(need, 2 * byteCapacity)
-            let grown = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 8)
-            grown.copyMemory(from: bytes, byteCount: used)
-            bytes.deallocate()
-            bytes = grown
-            byteCapacity = capacity
-        }
-        if count == spanCapacity {
-            let grown = UnsafeMutablePointer<Span>.allocate(capacity: 2 * spanCapacity)
-            grown.moveInitialize(from: spans, count: count)
-            spans.deallocate()
-            spans = grown
-            spanCapacity *= 2
-        }
-        if let n = name.baseAddress, !name.isEmpty { (bytes + used).copyMemory(from: n, byteCount: name.count) }
-        if let v = value.baseAddress, !value.isEmpty { (bytes + used + name.count).copyMemory(from: v, byteCount: value.count) }
-        (spans + count).initialize(to: Span(name: used, nameCount: name.count, value: used + name.count, valueCount: value.count))
-        used = need
-        count += 1
-    }
+    func add(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) { fields.add(name, value) }
 
     func visitFields(_ visit: (_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Void) {
-        for i in 0..<count {
-            let sp = spans[i]
-            visit(UnsafeRawBufferPointer(start: bytes + sp.name, count: sp.nameCount),
-                  UnsafeRawBufferPointer(start: bytes + sp.value, count: sp.valueCount))
-        }
+        fields.visitFields(visit)
     }
 }
 

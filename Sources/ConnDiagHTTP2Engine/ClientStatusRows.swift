@@ -14,6 +14,23 @@ public enum StreamEnd: Equatable, Sendable {
     case killedByConnectionClose(how: String)
     /// Still open when the run ended.
     case open
+
+    /// The end's short name (`completed`, `reset`, `refused`, `killed`, `open`) and a line
+    /// saying what the wire showed; `openDetail` words the `open` case for its context.
+    public func described(openDetail: String) -> (how: String, detail: String) {
+        switch self {
+        case .completed(let http, let g, let m):
+            return ("completed", "END_STREAM" + (http.map { " :status \($0)" } ?? "") + (g.map { " grpc-status \($0.rawValue) \($0.name)" } ?? "") + (m.map { " \"\($0)\"" } ?? ""))
+        case .reset(let code, let t):
+            return ("reset", "RST_STREAM \(code.name)" + (t.map { " after trailers grpc-status \($0.rawValue) \($0.name)" } ?? ""))
+        case .refusedByGoaway(let last):
+            return ("refused", "above the GOAWAY's last-stream-id \(last): not processed, safe to retry")
+        case .killedByConnectionClose(let how):
+            return ("killed", "open when the connection ended (\(how))")
+        case .open:
+            return ("open", openDetail)
+        }
+    }
 }
 
 /// The status each kind of gRPC client reports for a stream's end. One row per family.
@@ -36,6 +53,11 @@ public enum StreamEnd: Equatable, Sendable {
 ///   its client, which then reports INTERNAL, not UNAVAILABLE: the field report's case.
 public enum GRPCClientRows {
     public static let families = ["grpc-go", "grpc-java", "grpc-core", "proxy"]
+
+    /// The rows as the JSON contract's `clients` object: family -> {status, why}.
+    public static func json(for end: StreamEnd, grpc isGRPC: Bool = true) -> JSONValue {
+        .object(rows(for: end, grpc: isGRPC).map { ($0.family, .object([("status", .string($0.status)), ("why", .string($0.note))])) })
+    }
 
     public static func rows(for end: StreamEnd, grpc isGRPC: Bool = true) -> [(family: String, status: String, note: String)] {
         switch end {

@@ -165,23 +165,12 @@ extension GoawayTraceEngine {
             if let g = h.grpcStatus { b.add("grpc_status", g.name) }
             if let m = h.grpcMessage { b.add("grpc_message", m) }
         }
-        b.add("clients", .object(GRPCClientRows.rows(for: r.end, grpc: config.kind.isGRPC).map { ($0.family, .object([("status", .string($0.status)), ("why", .string($0.note))])) }))
+        b.add("clients", GRPCClientRows.json(for: r.end, grpc: config.kind.isGRPC))
         return b.value
     }
 
     func describeEnd(_ e: StreamEnd) -> (String, String) {
-        switch e {
-        case .completed(let http, let g, let m):
-            return ("completed", "END_STREAM" + (http.map { " :status \($0)" } ?? "") + (g.map { " grpc-status \($0.rawValue) \($0.name)" } ?? "") + (m.map { " \"\($0)\"" } ?? ""))
-        case .reset(let code, let t):
-            return ("reset", "RST_STREAM \(code.name)" + (t.map { " after trailers grpc-status \($0.rawValue) \($0.name)" } ?? ""))
-        case .refusedByGoaway(let last):
-            return ("refused", "above the GOAWAY's last-stream-id \(last): not processed, safe to retry")
-        case .killedByConnectionClose(let how):
-            return ("killed", "open when the connection ended (\(how))")
-        case .open:
-            return ("open", goaways.isEmpty ? "still open" : "still open on a draining connection")
-        }
+        e.described(openDetail: goaways.isEmpty ? "still open" : "still open on a draining connection")
     }
 
     func drainJSON() -> JSONValue {
@@ -205,12 +194,7 @@ extension GoawayTraceEngine {
         b.add("sent", pingsSentCount)
         let s = pingRTTSummary
         b.add("acked", s.count)
-        if let median = s.median {
-            b.add("rtt_min_ms", (s.min * 1e6).rounded() / 1e3)
-            b.add("rtt_median_ms", (median * 1e6).rounded() / 1e3)
-            b.add("rtt_max_ms", (s.max * 1e6).rounded() / 1e3)
-            if !s.isExact { b.add("rtt_median_from_samples", s.capacity) }
-        }
+        s.addMilliseconds(to: &b, prefix: "rtt")
         return b.value
     }
 }

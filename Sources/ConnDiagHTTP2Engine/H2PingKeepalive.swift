@@ -222,12 +222,7 @@ public final class H2PingKeepalive: H2KeepaliveDriver {
         var pings = JSONObjectBuilder()
         pings.add("sent", pingsSent)
         pings.add("acked", pingRTTs.count)
-        if let median = pingRTTs.median {
-            pings.add("rtt_min_ms", (pingRTTs.min * 1e6).rounded() / 1e3)
-            pings.add("rtt_median_ms", (median * 1e6).rounded() / 1e3)
-            pings.add("rtt_max_ms", (pingRTTs.max * 1e6).rounded() / 1e3)
-            if !pingRTTs.isExact { pings.add("rtt_median_from_samples", pingRTTs.capacity) }
-        }
+        pingRTTs.addMilliseconds(to: &pings, prefix: "rtt")
         return [("streams", .array(streams)), ("pings", pings.value)]
     }
 }
