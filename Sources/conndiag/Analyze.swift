@@ -61,7 +61,7 @@ extension ConnDiag {
         @Option(name: .long, help: "A send window at zero with no WINDOW_UPDATE for longer than this is a flow-control stall.")
         var stallThreshold: DurationArgument = DurationArgument(argument: "5s")!
 
-        @Option(name: .long, help: "Events kept per connection before routine ones are only counted.")
+        @Option(name: .long, help: "Events kept per connection before routine ones are only counted (and at most 32 times this many routine events in the whole report).")
         var maxEvents: Int = 300
 
         @Option(name: .long, help: "The tcp_retries2 of the host that sent the capture's retransmissions (the capture cannot tell).")
