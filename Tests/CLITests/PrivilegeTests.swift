@@ -14,21 +14,27 @@ struct PrivilegeTests {
         ["goaway-trace", "--lab", "grpc"],
     ]
 
-    static func labNamespaces() -> Set<String> { Set(CLI.netnsNames().filter { $0.hasPrefix("cdlab-") }) }
+    /// The lab namespaces a process made: their names carry its pid, so lab tests running in
+    /// parallel (other pids) do not count.
+    static func labNamespaces(madeBy pid: Int32) -> [String] {
+        CLI.netnsNames().filter { $0.hasPrefix("cdlab-\(pid)-") }
+    }
 
     @Test("root without CAP_NET_ADMIN/CAP_SYS_ADMIN: every lab entry point exits 3 with one line, nothing made",
           arguments: labInvocations)
     func labWithoutCapabilities(_ args: [String]) throws {
         try #require(FileManager.default.isExecutableFile(atPath: Self.setpriv), "setpriv (util-linux) is needed")
-        let before = Self.labNamespaces()
-        let r = try CLI.runTool(Self.setpriv, ["--bounding-set=-all", "--inh-caps=-all", "--",
-                                               CLI.binary] + args + ["--format", "json"])
+        // setpriv execs conndiag, so the child's pid is conndiag's.
+        let child = try CLI.Running(Self.setpriv, ["--bounding-set=-all", "--inh-caps=-all", "--",
+                                                   CLI.binary] + args + ["--format", "json"])
+        let pid = child.pid
+        let r = child.wait(timeout: 20)
         #expect(!r.signaled, "crashed: \(r)")
         #expect(r.status == 3, "\(args): \(r)")
         #expect(r.stderrLines.count == 1, "one line on stderr: \(r)")
         #expect(r.stderrLines.first?.contains("CAP_NET_ADMIN") == true, "\(r)")
         #expect(r.stdout.isEmpty, "no half-written report: \(r)")
-        #expect(Self.labNamespaces().subtracting(before).isEmpty, "a namespace was left behind")
+        #expect(Self.labNamespaces(madeBy: pid).isEmpty, "a namespace was left behind")
     }
 
     @Test("an ordinary user (nobody): lab exits 3 with one line")
