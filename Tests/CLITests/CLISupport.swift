@@ -137,6 +137,12 @@ enum CLI {
         let out = (try? sh(["ip", "netns", "list"], allowFailure: true)) ?? ""
         return out.split(separator: "\n").compactMap { $0.split(separator: " ").first.map(String.init) }
     }
+
+    /// The namespaces the lab of process `pid` made (cdlab-<pid>-<n>-c / -s): the pid in the
+    /// name keeps lab tests running in parallel out of the count.
+    static func labNamespaces(of pid: Int32) -> [String] {
+        netnsNames().filter { $0.hasPrefix("cdlab-\(pid)-") }
+    }
 }
 
 struct HarnessError: Error, CustomStringConvertible {

@@ -6,18 +6,13 @@ import Testing
 /// "interrupted": true, the exit code is 1, and the lab namespaces are gone.
 @Suite("Interrupts", .enabled(if: CLI.privilegedEnabled, "the lab needs root; always runs with CI=true"))
 struct InterruptTests {
-    /// Namespaces the lab of process `pid` made (cdlab-<pid>-<n>-c / -s).
-    static func labNamespaces(of pid: Int32) -> [String] {
-        CLI.netnsNames().filter { $0.hasPrefix("cdlab-\(pid)-") }
-    }
-
     /// Waits until the lab client namespace of `pid` holds a socket in SYN-SENT, i.e. the
     /// blackhole target is being connected to. Returns false on timeout.
     static func waitForSynSent(_ running: CLI.Running, timeout: Double) -> Bool {
         let pid = running.pid
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline && running.process.isRunning {
-            for ns in labNamespaces(of: pid) where ns.hasSuffix("-c") {
+            for ns in CLI.labNamespaces(of: pid) where ns.hasSuffix("-c") {
                 let out = (try? CLI.sh(["ip", "netns", "exec", ns, "ss", "-Htn", "state", "syn-sent"], allowFailure: true)) ?? ""
                 if !out.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return true }
             }
@@ -30,7 +25,7 @@ struct InterruptTests {
         let pid = running.pid
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            if !labNamespaces(of: pid).isEmpty { return true }
+            if !CLI.labNamespaces(of: pid).isEmpty { return true }
             if !running.process.isRunning { return false }
             usleep(20_000)
         }
@@ -67,7 +62,7 @@ struct InterruptTests {
         #expect(doc["interrupted"] as? Bool == true, "\(r)")
         #expect(doc["outcome"] is [String: Any])
         #expect(JSON.kinds(doc).contains("syn"), "events seen before the signal are kept: \(JSON.kinds(doc))")
-        #expect(Self.labNamespaces(of: pid).isEmpty, "lab namespaces left behind: \(Self.labNamespaces(of: pid))")
+        #expect(CLI.labNamespaces(of: pid).isEmpty, "lab namespaces left behind: \(CLI.labNamespaces(of: pid))")
     }
 
     @Test("SIGTERM with --format ndjson: last line is a summary with interrupted true, lab removed")
@@ -83,7 +78,7 @@ struct InterruptTests {
         let summary = try #require(objects.last)
         #expect(summary["type"] as? String == "summary", "\(summary)")
         #expect(summary["interrupted"] as? Bool == true, "\(summary)")
-        #expect(Self.labNamespaces(of: pid).isEmpty, "lab namespaces left behind: \(Self.labNamespaces(of: pid))")
+        #expect(CLI.labNamespaces(of: pid).isEmpty, "lab namespaces left behind: \(CLI.labNamespaces(of: pid))")
     }
 
     /// A supervisor may start conndiag with SIGINT/SIGTERM blocked (Foundation's Process
@@ -95,7 +90,7 @@ struct InterruptTests {
         #expect(r.status == 1, "\(r)")
         let doc = try? JSON.object(r.stdout)
         #expect(doc?["interrupted"] as? Bool == true, "the signal was never handled: \(r)")
-        #expect(Self.labNamespaces(of: pid).isEmpty, "lab namespaces left behind: \(Self.labNamespaces(of: pid))")
+        #expect(CLI.labNamespaces(of: pid).isEmpty, "lab namespaces left behind: \(CLI.labNamespaces(of: pid))")
     }
 
     /// DESIGN.md §1: the JSON document is written also on SIGINT. An interrupt while the lab
@@ -112,6 +107,6 @@ struct InterruptTests {
         #expect(r.status == 1, "an interrupted run exits 1: \(r)")
         let doc = try? JSON.object(r.stdout)
         #expect(doc?["interrupted"] as? Bool == true, "stdout must hold one document with interrupted true: \(r)")
-        #expect(Self.labNamespaces(of: pid).isEmpty, "lab namespaces left behind: \(Self.labNamespaces(of: pid))")
+        #expect(CLI.labNamespaces(of: pid).isEmpty, "lab namespaces left behind: \(CLI.labNamespaces(of: pid))")
     }
 }

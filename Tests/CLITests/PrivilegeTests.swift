@@ -14,12 +14,6 @@ struct PrivilegeTests {
         ["goaway-trace", "--lab", "grpc"],
     ]
 
-    /// The lab namespaces a process made: their names carry its pid, so lab tests running in
-    /// parallel (other pids) do not count.
-    static func labNamespaces(madeBy pid: Int32) -> [String] {
-        CLI.netnsNames().filter { $0.hasPrefix("cdlab-\(pid)-") }
-    }
-
     @Test("root without CAP_NET_ADMIN/CAP_SYS_ADMIN: every lab entry point exits 3 with one line, nothing made",
           arguments: labInvocations)
     func labWithoutCapabilities(_ args: [String]) throws {
@@ -34,7 +28,7 @@ struct PrivilegeTests {
         #expect(r.stderrLines.count == 1, "one line on stderr: \(r)")
         #expect(r.stderrLines.first?.contains("CAP_NET_ADMIN") == true, "\(r)")
         #expect(r.stdout.isEmpty, "no half-written report: \(r)")
-        #expect(Self.labNamespaces(madeBy: pid).isEmpty, "a namespace was left behind")
+        #expect(CLI.labNamespaces(of: pid).isEmpty, "a namespace was left behind")
     }
 
     @Test("an ordinary user (nobody): lab exits 3 with one line")
