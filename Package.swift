@@ -27,8 +27,10 @@ let package = Package(
         .target(name: "CNetShims"),
         .target(name: "ConnDiagCore"),
         .target(name: "ConnDiagPacket"),
+        // One diagnoser per mechanism: pure functions over typed evidence and the kernel model.
+        .target(name: "ConnDiagDiagnosis", dependencies: ["ConnDiagCore", "ConnDiagPacket", "ConnDiagHTTP2"]),
         .target(name: "ConnDiagTCP", dependencies: [
-            "ConnDiagCore", "ConnDiagPacket", "CPcap", "CNetShims",
+            "ConnDiagCore", "ConnDiagPacket", "ConnDiagDiagnosis", "CPcap", "CNetShims",
             .product(name: "SystemPackage", package: "swift-system"),
         ]),
         .target(name: "ConnDiagHTTP2", dependencies: ["CNghttp2"]),
@@ -51,6 +53,7 @@ let package = Package(
         .testTarget(name: "ConnDiagCoreTests", dependencies: ["ConnDiagCore"]),
         .testTarget(name: "ConnDiagPacketTests", dependencies: ["ConnDiagPacket"]),
         .testTarget(name: "ConnDiagTCPTests", dependencies: ["ConnDiagTCP"]),
+        .testTarget(name: "DiagnosisTests", dependencies: ["ConnDiagDiagnosis", "ConnDiagCore"]),
         .testTarget(name: "ConnDiagHTTP2Tests", dependencies: ["ConnDiagHTTP2"]),
         .testTarget(name: "ConnDiagTLSTests", dependencies: ["ConnDiagTLS"]),
         .testTarget(name: "LabTests", dependencies: ["ConnDiagLab", "ConnDiagScenarios", "ConnDiagTCP", "ConnDiagCore", "ConnDiagHTTP2Engine"]),

@@ -1,6 +1,12 @@
 /// Parses and prints durations the way users type them: `250ms`, `2s`, `1m30s`, `1.5s`,
 /// `2h`, or a bare number of seconds.
 public enum DurationText {
+    /// "+12 ms", "-3 ms": how far an observed moment is from its prediction.
+    public static func signedMilliseconds(_ seconds: Double) -> String {
+        let ms = (seconds * 1000).rounded()
+        return (ms >= 0 ? "+" : "") + String(Int(ms)) + " ms"
+    }
+
     public static func parse(_ text: String) -> Double? {
         let s = text.trimmingSpaces()
         guard !s.isEmpty, !s.hasPrefix("-") else { return nil }

@@ -20,7 +20,7 @@ extension Lab {
         config.target = TargetSpec(host: serverAddress(ipv6: ipv6).description, port: port)
         config.namespace = clientNamespace
         if let cut = cutAfter {
-            config.actions.append(ScheduledAction(after: cut, label: "cut: the lab drops the flow in both directions") { [unowned self] in
+            config.actions.append(ScheduledAction(after: cut, label: "cut: the lab drops the flow in both directions", silencesFlow: true) { [unowned self] in
                 try self.cut(port: port)
             })
         }

@@ -24,6 +24,8 @@ public final class FlowTracker {
     private var peerWindowZero = false
     public private(set) var lastInboundAt: Double?
     public private(set) var counts: [EventKind: Int] = [:]
+    /// What each packet of the flow meant, typed: the evidence verdicts read.
+    public private(set) var observations = RecentLog<FlowObservation>()
 
     public init(local: SocketAddress, remote: SocketAddress) { self.local = local; self.remote = remote }
 
@@ -32,6 +34,7 @@ public final class FlowTracker {
     public func observe(_ p: DecodedPacket, at t: Double) -> Event? {
         if let problem = p.problem, p.tcp == nil, p.icmp == nil {
             // Damaged packets that matched our filter are shown, never guessed over.
+            observations.append(FlowObservation(t: t, direction: .in, kind: .damaged))
             if case .truncated = problem { return count(Event(t: t, source: .wire, kind: .truncated, detail: problem.description)) }
             return count(Event(t: t, source: .wire, kind: .invalid, detail: problem.description))
         }
@@ -47,6 +50,12 @@ public final class FlowTracker {
     private func count(_ e: Event?) -> Event? {
         if let e { counts[e.kind, default: 0] += 1 }
         return e
+    }
+
+    /// Records what a segment meant and returns its timeline event.
+    private func observed(_ kind: FlowObservation.Kind, _ s: TCPSegment, _ direction: Direction, at t: Double, _ event: Event) -> Event {
+        observations.append(FlowObservation(t: t, direction: direction, kind: kind, sequence: s.sequence, length: s.payloadLength))
+        return event
     }
 
     private func base(_ s: TCPSegment) -> [(String, JSONValue)] {
@@ -73,15 +82,15 @@ public final class FlowTracker {
             if let w = s.options.windowScale { opts.append("wscale \(w)") }
             if s.options.sackPermitted { opts.append("sackOK") }
             if n == 0 {
-                return Event(t: t, source: .wire, kind: .syn, direction: .out,
-                             detail: "SYN seq=\(s.sequence)" + (opts.isEmpty ? "" : " [\(opts.joined(separator: ","))]"), fields: f)
+                return observed(.syn, s, .out, at: t, Event(t: t, source: .wire, kind: .syn, direction: .out,
+                             detail: "SYN seq=\(s.sequence)" + (opts.isEmpty ? "" : " [\(opts.joined(separator: ","))]"), fields: f))
             }
             let g = gap.map { ", \(DurationText.format($0)) after the previous" } ?? ""
-            return Event(t: t, source: .wire, kind: .synRetransmit, direction: .out,
-                         detail: "SYN retransmission #\(n)\(g)", fields: f)
+            return observed(.synRetransmit(n), s, .out, at: t, Event(t: t, source: .wire, kind: .synRetransmit, direction: .out,
+                         detail: "SYN retransmission #\(n)\(g)", fields: f))
         }
         if s.flags.contains(.rst) {
-            return Event(t: t, source: .wire, kind: .rst, direction: .out, detail: "RST sent by this host seq=\(s.sequence)", fields: f)
+            return observed(.rst, s, .out, at: t, Event(t: t, source: .wire, kind: .rst, direction: .out, detail: "RST sent by this host seq=\(s.sequence)", fields: f))
         }
         let end = s.sequence &+ UInt32(truncatingIfNeeded: s.payloadLength) &+ (s.flags.contains(.fin) ? 1 : 0)
         // Keepalive probe: no new data, seq = snd_nxt - 1 (0 or 1 byte of old data).
@@ -89,8 +98,8 @@ public final class FlowTracker {
             probesOutstanding += 1
             lastProbeAt = t
             f.append(("probe", .int(Int64(probesOutstanding))))
-            return Event(t: t, source: .wire, kind: .keepaliveProbe, direction: .out,
-                         detail: "keepalive probe #\(probesOutstanding) seq=\(s.sequence) (snd_nxt-1)", fields: f)
+            return observed(.keepaliveProbe(probesOutstanding), s, .out, at: t, Event(t: t, source: .wire, kind: .keepaliveProbe, direction: .out,
+                         detail: "keepalive probe #\(probesOutstanding) seq=\(s.sequence) (snd_nxt-1)", fields: f))
         }
         var event: Event?
         if s.payloadLength > 0 || s.flags.contains(.fin) {
@@ -101,18 +110,18 @@ public final class FlowTracker {
                 f.append(("retransmission", .int(Int64(n))))
                 var detail = "retransmission #\(n) seq=\(s.sequence) len=\(s.payloadLength)"
                 if let p = prior { f.append(("interval_s", .double(t - p.t))); detail += ", \(DurationText.format(t - p.t)) after the previous send" }
-                event = Event(t: t, source: .wire, kind: .retransmit, direction: .out, detail: detail, fields: f)
+                event = observed(.retransmit(n), s, .out, at: t, Event(t: t, source: .wire, kind: .retransmit, direction: .out, detail: detail, fields: f))
             } else {
                 lastSendOfSeq[s.sequence] = (t, 0)
                 if s.flags.contains(.fin) {
-                    event = Event(t: t, source: .wire, kind: .fin, direction: .out, detail: "FIN sent by this host", fields: f)
+                    event = observed(.fin, s, .out, at: t, Event(t: t, source: .wire, kind: .fin, direction: .out, detail: "FIN sent by this host", fields: f))
                 } else {
-                    event = Event(t: t, source: .wire, kind: .data, direction: .out, detail: "data len=\(s.payloadLength) seq=\(s.sequence)", fields: f)
+                    event = observed(.data, s, .out, at: t, Event(t: t, source: .wire, kind: .data, direction: .out, detail: "data len=\(s.payloadLength) seq=\(s.sequence)", fields: f))
                 }
             }
         } else if synAckAt != nil, rcvNxt != nil, counts[.ack, default: 0] == 0, s.flags == .ack {
             // The third packet of the handshake.
-            event = Event(t: t, source: .wire, kind: .ack, direction: .out, detail: "ACK (handshake complete)", fields: f)
+            event = observed(.handshakeACK, s, .out, at: t, Event(t: t, source: .wire, kind: .ack, direction: .out, detail: "ACK (handshake complete)", fields: f))
         }
         if let nxt = sndNxt { if seqLess(nxt, end) { sndNxt = end } } else { sndNxt = end }
         return event
@@ -123,7 +132,7 @@ public final class FlowTracker {
         var f = base(s)
         if s.flags.contains(.rst) {
             let detail = synAckAt == nil ? "RST from the peer (nothing listens on port \(remote.port))" : "RST from the peer"
-            return Event(t: t, source: .wire, kind: .rst, direction: .in, detail: detail, fields: f)
+            return observed(.rst, s, .in, at: t, Event(t: t, source: .wire, kind: .rst, direction: .in, detail: detail, fields: f))
         }
         if s.flags.contains(.syn) && s.flags.contains(.ack) {
             synAckAt = t
@@ -134,7 +143,7 @@ public final class FlowTracker {
                 f.append(("rtt_ms", .double((rtt * 1e6).rounded() / 1e3)))
                 detail += ", handshake RTT \(DurationText.trimmed(rtt * 1000)) ms"
             }
-            return Event(t: t, source: .wire, kind: .synAck, direction: .in, detail: detail, fields: f)
+            return observed(.synAck, s, .in, at: t, Event(t: t, source: .wire, kind: .synAck, direction: .in, detail: detail, fields: f))
         }
         if s.flags.contains(.ack) {
             if let h = highestAcked { if seqLess(h, s.acknowledgment) { highestAcked = s.acknowledgment } } else { highestAcked = s.acknowledgment }
@@ -143,26 +152,26 @@ public final class FlowTracker {
         let end = s.sequence &+ UInt32(truncatingIfNeeded: s.payloadLength) &+ (s.flags.contains(.fin) ? 1 : 0)
         defer { if let r = rcvNxt { if seqLess(r, end) { rcvNxt = end } } else { rcvNxt = end } }
         if s.flags.contains(.fin) {
-            return Event(t: t, source: .wire, kind: .fin, direction: .in, detail: "FIN from the peer", fields: f)
+            return observed(.fin, s, .in, at: t, Event(t: t, source: .wire, kind: .fin, direction: .in, detail: "FIN from the peer", fields: f))
         }
         if s.payloadLength > 0 {
-            return Event(t: t, source: .wire, kind: .data, direction: .in, detail: "data len=\(s.payloadLength) seq=\(s.sequence)", fields: f)
+            return observed(.data, s, .in, at: t, Event(t: t, source: .wire, kind: .data, direction: .in, detail: "data len=\(s.payloadLength) seq=\(s.sequence)", fields: f))
         }
         if probesOutstanding > 0, let nxt = sndNxt, s.acknowledgment == nxt {
             let n = probesOutstanding
             probesOutstanding = 0
             let rtt = lastProbeAt.map { t - $0 }
             if let r = rtt { f.append(("rtt_ms", .double((r * 1e6).rounded() / 1e3))) }
-            return Event(t: t, source: .wire, kind: .keepaliveAck, direction: .in,
-                         detail: "ACK of keepalive probe #\(n)" + (rtt.map { " after \(DurationText.format($0))" } ?? ""), fields: f)
+            return observed(.keepaliveACK, s, .in, at: t, Event(t: t, source: .wire, kind: .keepaliveAck, direction: .in,
+                         detail: "ACK of keepalive probe #\(n)" + (rtt.map { " after \(DurationText.format($0))" } ?? ""), fields: f))
         }
         if s.window == 0 && !peerWindowZero {
             peerWindowZero = true
-            return Event(t: t, source: .wire, kind: .zeroWindow, direction: .in, detail: "peer advertises a zero window", fields: f)
+            return observed(.zeroWindow, s, .in, at: t, Event(t: t, source: .wire, kind: .zeroWindow, direction: .in, detail: "peer advertises a zero window", fields: f))
         }
         if s.window > 0 && peerWindowZero {
             peerWindowZero = false
-            return Event(t: t, source: .wire, kind: .windowUpdate, direction: .in, detail: "peer window opens to \(s.window)", fields: f)
+            return observed(.windowUpdate, s, .in, at: t, Event(t: t, source: .wire, kind: .windowUpdate, direction: .in, detail: "peer window opens to \(s.window)", fields: f))
         }
         return nil
     }
@@ -173,12 +182,12 @@ public final class FlowTracker {
               q.destinationPort == nil || q.destinationPort == remote.port else { return nil }
         var f: [(String, JSONValue)] = [("icmp_version", .int(Int64(m.version))), ("icmp_type", .int(Int64(m.type.rawValue))),
                                         ("icmp_code", .int(Int64(m.code))), ("from", .string(router.description))]
-        let errnoName = m.linuxErrnoName
-        if let e = errnoName { f.append(("errno", .string(e))) }
-        let name = m.version == 6 ? "ICMPv6" : "ICMP"
-        let unreachable = (m.version == 4 && m.type.rawValue == 3) || (m.version == 6 && m.type.rawValue == 1)
-        let detail = "\(name) \(m.type.rawValue)/\(m.code) \(m.codeDescription) from \(router)" + (errnoName.map { " -> \($0)" } ?? "")
-        return count(Event(t: t, source: .wire, kind: unreachable ? .icmpUnreachable : .icmpError, direction: .in, detail: detail, fields: f))
+        let facts = ICMPErrorFacts(version: m.version, type: m.type.rawValue, code: m.code, codeDescription: m.codeDescription,
+                                   from: router.description, errnoName: m.linuxErrnoName)
+        if let e = facts.errnoName { f.append(("errno", .string(e))) }
+        observations.append(FlowObservation(t: t, direction: .in, kind: .icmpError(facts)))
+        let detail = "\(facts.name) from \(router)" + (facts.errnoName.map { " -> \($0)" } ?? "")
+        return count(Event(t: t, source: .wire, kind: facts.isUnreachable ? .icmpUnreachable : .icmpError, direction: .in, detail: detail, fields: f))
     }
 }
 

@@ -17,9 +17,12 @@ public enum TrafficMode: String, Sendable, CaseIterable {
 public struct ScheduledAction {
     public var after: Double
     public var label: String
+    /// The action makes the peer go silent (a cut of the flow), so an idle connection's
+    /// survival is only pending until keepalive would notice.
+    public var silencesFlow: Bool
     public var run: () throws -> Void
-    public init(after: Double, label: String, run: @escaping () throws -> Void) {
-        self.after = after; self.label = label; self.run = run
+    public init(after: Double, label: String, silencesFlow: Bool = false, run: @escaping () throws -> Void) {
+        self.after = after; self.label = label; self.silencesFlow = silencesFlow; self.run = run
     }
 }
 
@@ -200,7 +203,6 @@ public final class KeepaliveEngine {
             var nextSample = established
             var buffer = [UInt8](repeating: 0, count: 65536)
             let payload = [UInt8](repeating: 0x61, count: max(1, config.writeSize))
-            var writes = 0
             var ended: (at: Double, errno: Int32?, eof: Bool, h2: H2DriverEnd?)?
             var firstRetransmitSampleAt: Double?
 
@@ -218,7 +220,6 @@ public final class KeepaliveEngine {
                 }
                 if now >= nextWrite {
                     let n = payload.withUnsafeBytes { (try? c.socket.send($0)) ?? -1 }
-                    writes += 1
                     if n >= 0 {
                         add(Event(t: clock.now(), source: .app, kind: "write", detail: "write \(n) bytes" + (n < payload.count ? " (send buffer full)" : ""),
                                   fields: [("len", .int(Int64(n)))]))
@@ -273,7 +274,7 @@ public final class KeepaliveEngine {
             let stopAt = clock.now()
             c.sampleInfo(at: stopAt)
             c.drainCaptures(for: 0.15)
-            return explain(c, established: established, ended: ended, stopAt: stopAt, firstRetransmitSampleAt: firstRetransmitSampleAt, writes: writes)
+            return explain(c, established: established, ended: ended, stopAt: stopAt, firstRetransmitSampleAt: firstRetransmitSampleAt)
         }
     }
 }

@@ -19,6 +19,8 @@ public final class LiveConnection {
     public var decorateWireEvent: ((inout Event) -> Void)?
     private var lastInfo: TCPInfo?
     public private(set) var lastInfoSample: TCPInfo?
+    /// The TCP_INFO samples that went on the timeline (a counter that matters changed), typed.
+    public private(set) var infoSamples = RecentLog<TCPInfoSample>()
 
     public init(remote: SocketAddress, options: SocketOptions, captures: CaptureSet, timeline: Timeline) throws {
         self.remote = remote
@@ -92,6 +94,7 @@ public final class LiveConnection {
         lastInfoSample = info
         if !force, let l = lastInfo, !info.differsMeaningfully(from: l) { return info }
         lastInfo = info
+        infoSamples.append(TCPInfoSample(t: t, retransmits: Int(info.retransmits), unacked: Int(info.unacked), rtoMs: info.rtoMs))
         add(Event(t: t, source: .socket, kind: .tcpInfo, detail: info.summary, fields: info.fields))
         return info
     }

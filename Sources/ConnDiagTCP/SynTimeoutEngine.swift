@@ -1,6 +1,7 @@
 import Glibc
 import ConnDiagCore
 import ConnDiagPacket
+import ConnDiagDiagnosis
 
 /// What `syn-timeout` should do; the CLI fills it, tests build it directly.
 public struct SynTimeoutConfig: Sendable {
@@ -131,7 +132,7 @@ public final class SynTimeoutEngine {
                 e.fields.append(("predicted_t", .double(round6(predicted))))
                 e.fields.append(("deviation_ms", .double(((e.t - predicted) * 1e6).rounded() / 1e3)))
                 e.fields.append(("schedule_t", .double(round6(scheduled))))
-                if n > 0 { e.detail += "; at +\(DurationText.trimmed(e.t - base))s, predicted +\(DurationText.trimmed(predicted - base))s (\(signedMs(e.t - predicted)))" }
+                if n > 0 { e.detail += "; at +\(DurationText.trimmed(e.t - base))s, predicted +\(DurationText.trimmed(predicted - base))s (\(DurationText.signedMilliseconds(e.t - predicted)))" }
             } else {
                 e.fields.append(("predicted_t", .null))
                 e.detail += " (not in the kernel model: \(schedule.synTimes.count) SYNs predicted)"
@@ -170,8 +171,9 @@ public final class SynTimeoutEngine {
         var outcome: Outcome
         let haveCapture = captures.isActive
         let synsSent = haveCapture ? "\(tracker().synCount) SYN\(tracker().synCount == 1 ? "" : "s")" : "capture off"
-        let icmp = timeline.events.last { $0.kind == .icmpUnreachable && $0.t >= started }
-        let rst = timeline.events.last { $0.kind == .rst && $0.direction == .in && $0.t >= started }
+        let wire = connection.tracker.observations
+        let icmp = wire.filter { ($0.icmp?.isUnreachable ?? false) && $0.t >= started }.max { $0.t < $1.t }
+        let rst = wire.filter { $0.kind == .rst && $0.direction == .in && $0.t >= started }.max { $0.t < $1.t }
 
         if interrupted {
             add(Event(t: t, source: .app, kind: .error, detail: "interrupted"))
@@ -205,67 +207,9 @@ public final class SynTimeoutEngine {
             let e = connectErrno!
             let name = ErrnoName.name(e)
             add(Event(t: t, source: .socket, kind: .error, detail: "connect() failed: \(ErrnoName.message(e)) (\(name))", fields: [("errno", .string(name))]))
-            outcome = Self.explainFailure(errno: e, at: t, started: started, firstSYN: firstSYN, schedule: schedule,
-                                          synTimes: synIndexTimes, icmp: icmp, rst: rst, haveCapture: haveCapture, synsSent: synsSent)
+            outcome = ConnectFailureDiagnoser.explain(errno: e, at: t, started: started, firstSYN: firstSYN, schedule: schedule,
+                                                      synTimes: synIndexTimes, icmp: icmp, rst: rst, haveCapture: haveCapture, synsSent: synsSent)
         }
         return AttemptResult(outcome: outcome, settings: settings, interrupted: interrupted)
     }
-
-    static func explainFailure(errno e: Int32, at t: Double, started: Double, firstSYN: Double, schedule: SYNSchedule,
-                               synTimes: [Double], icmp: Event?, rst: Event?, haveCapture: Bool, synsSent: String) -> Outcome {
-        let name = ErrnoName.name(e)
-        let elapsed = DurationText.elapsed(t - started)
-        if e == ETIMEDOUT && icmp == nil {
-            // From the last SYN seen, as the kernel armed its final timer (falls back to the
-            // schedule from the first SYN when the capture is off).
-            var predicted = firstSYN + schedule.giveUpAt
-            if let last = synTimes.last, synTimes.count <= schedule.synTimes.count, !synTimes.isEmpty {
-                predicted = last + (schedule.giveUpAt - schedule.synTimes[synTimes.count - 1])
-            }
-            let late = t - predicted
-            var why = "predicted \(DurationText.trimmed(predicted - firstSYN))s after the first SYN (\(signedMs(late)) off; the schedule alone says \(DurationText.trimmed(schedule.giveUpAt))s): \(schedule.formula)"
-            if let note = schedule.wheelNote { why += "\n" + note }
-            else if schedule.hz == nil { why += "\nHZ unknown (/proc/timer_list unreadable): each timer may fire up to ~3 % late" }
-            if haveCapture && synTimes.count != schedule.synTimes.count {
-                why += "\nsaw \(synTimes.count) SYNs where the model predicts \(schedule.synTimes.count)"
-            }
-            return Outcome(status: .timeout, mechanism: .synRetriesExhausted, detectedAt: t, predictedAt: predicted, errno: name,
-                           summary: "no answer to \(synsSent); the kernel gave up after \(elapsed) -> ETIMEDOUT",
-                           explanation: why)
-        }
-        if let icmp {
-            let type = icmp.field("icmp_type"), code = icmp.field("icmp_code")
-            var extra: [(String, JSONValue)] = []
-            if let type { extra.append(("icmp_type", type)) }
-            if let code { extra.append(("icmp_code", code)) }
-            let status: OutcomeStatus = e == ECONNREFUSED ? .refused : .unreachable
-            let delay = DurationText.trimmed((icmp.t - (synTimes.last ?? started)) * 1000)
-            var why = "the ICMP error arrived \(delay) ms after the last SYN; the kernel maps it to \(name)"
-            if e == ETIMEDOUT || abs(t - icmp.t) > 0.5 {
-                why = "the ICMP error arrived as a soft error while connect() held the socket; the kernel reported it at its next timer firing"
-            }
-            return Outcome(status: status, mechanism: .icmp, detectedAt: t, predictedAt: icmp.t, errno: name,
-                           summary: "\(icmp.detail.split(separator: " from ").first ?? "ICMP error") -> \(name) after \(elapsed)",
-                           explanation: why, extra: extra)
-        }
-        if e == ECONNREFUSED {
-            let at = rst?.t ?? t
-            let why = rst != nil ? "a closed port answers the SYN with RST at once; nothing to wait for"
-                : "no capture: ECONNREFUSED on TCP means the peer answered RST (or an ICMP port unreachable)"
-            return Outcome(status: .refused, mechanism: .rst, detectedAt: t, predictedAt: rst != nil ? at : nil, errno: name,
-                           summary: "connection refused (RST) after \(elapsed)", explanation: why)
-        }
-        if e == EHOSTUNREACH || e == ENETUNREACH {
-            return Outcome(status: .unreachable, mechanism: .none, detectedAt: t, errno: name,
-                           summary: "\(ErrnoName.message(e)) (\(name)) after \(elapsed) with no ICMP on the wire",
-                           explanation: "the local kernel found no route, or the neighbour (ARP/ND) never answered")
-        }
-        return Outcome(status: .error, mechanism: .none, detectedAt: t, errno: name,
-                       summary: "connect() failed: \(ErrnoName.message(e)) (\(name)) after \(elapsed)")
-    }
-}
-
-func signedMs(_ seconds: Double) -> String {
-    let ms = (seconds * 1000).rounded()
-    return (ms >= 0 ? "+" : "") + String(Int(ms)) + " ms"
 }

@@ -1,0 +1,98 @@
+/// What one packet of a watched TCP flow meant, as the flow tracker classified it: the typed
+/// evidence verdicts read (the timeline event beside it is only its rendering).
+public struct FlowObservation: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
+        case syn
+        /// The n-th retransmission of the SYN (1-based).
+        case synRetransmit(Int)
+        case synAck
+        /// The third packet of the handshake.
+        case handshakeACK
+        case rst
+        case fin
+        case data
+        /// The n-th retransmission of the same sequence number (1-based).
+        case retransmit(Int)
+        /// The n-th unanswered keepalive probe of the current run (1-based).
+        case keepaliveProbe(Int)
+        case keepaliveACK
+        case zeroWindow
+        case windowUpdate
+        case icmpError(ICMPErrorFacts)
+        /// A packet of the flow that could not be decoded (truncated or invalid).
+        case damaged
+    }
+
+    public var t: Double
+    /// `.out` from our socket, `.in` from the peer (ICMP errors are `.in`).
+    public var direction: Direction
+    public var kind: Kind
+    public var sequence: UInt32
+    public var length: Int
+
+    public init(t: Double, direction: Direction, kind: Kind, sequence: UInt32 = 0, length: Int = 0) {
+        self.t = t; self.direction = direction; self.kind = kind; self.sequence = sequence; self.length = length
+    }
+
+    public var isKeepaliveProbe: Bool { if case .keepaliveProbe = kind { return true }; return false }
+    public var isRetransmission: Bool { if case .retransmit = kind { return true }; return false }
+    public var icmp: ICMPErrorFacts? { if case .icmpError(let f) = kind { return f }; return nil }
+}
+
+/// An ICMP or ICMPv6 error quoting the watched flow.
+public struct ICMPErrorFacts: Sendable, Equatable {
+    /// 4 or 6.
+    public var version: UInt8
+    public var type: UInt8
+    public var code: UInt8
+    /// "host unreachable", "port unreachable", ...
+    public var codeDescription: String
+    /// The router or host that sent it.
+    public var from: String
+    /// The errno a Linux TCP socket gets from it, by name (nil when TCP ignores it).
+    public var errnoName: String?
+
+    public init(version: UInt8, type: UInt8, code: UInt8, codeDescription: String, from: String, errnoName: String?) {
+        self.version = version; self.type = type; self.code = code
+        self.codeDescription = codeDescription; self.from = from; self.errnoName = errnoName
+    }
+
+    /// Destination unreachable (ICMP type 3, ICMPv6 type 1), as opposed to other errors.
+    public var isUnreachable: Bool { (version == 4 && type == 3) || (version == 6 && type == 1) }
+
+    /// "ICMP 3/1 host unreachable".
+    public var name: String { "\(version == 6 ? "ICMPv6" : "ICMP") \(type)/\(code) \(codeDescription)" }
+}
+
+/// A TCP_INFO sample: the kernel's counters that verdicts use, at a moment of the run.
+public struct TCPInfoSample: Sendable, Equatable {
+    public var t: Double
+    public var retransmits: Int
+    public var unacked: Int
+    public var rtoMs: Double
+    public init(t: Double, retransmits: Int, unacked: Int, rtoMs: Double) {
+        self.t = t; self.retransmits = retransmits; self.unacked = unacked; self.rtoMs = rtoMs
+    }
+}
+
+/// The most recent `limit` items of a long run (verdicts read the tail: what happened since
+/// the peer was last heard). Dropping a quarter at a time keeps appends amortised O(1).
+public struct RecentLog<Element> {
+    public private(set) var items: [Element] = []
+    public let limit: Int
+    public private(set) var dropped = 0
+
+    public init(limit: Int = 20_000) { self.limit = max(limit, 16) }
+
+    public mutating func append(_ e: Element) {
+        items.append(e)
+        if items.count > limit {
+            let n = limit / 4
+            items.removeFirst(n)
+            dropped += n
+        }
+    }
+
+    public func last(where p: (Element) -> Bool) -> Element? { items.last(where: p) }
+    public func filter(_ p: (Element) -> Bool) -> [Element] { items.filter(p) }
+}
