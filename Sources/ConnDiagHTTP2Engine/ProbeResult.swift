@@ -14,9 +14,9 @@ public struct ProbeResult: Sendable {
     public var serverSettings: [(String, JSONValue)]?
     public var pingRTTs: [Double] = []
     public var health: (service: String, status: String, grpcStatus: String?)?
-    public var hold: [(String, JSONValue)]?
-    public var holdSurvived: Bool?
-    public var holdKeepalive: [(String, JSONValue)]?
+    public var hold: ProbeHold?
+    public var holdKeepalive: ProbeHold?
+    public var holdSurvived: Bool? { hold?.survived }
     public var outcome: Outcome
     public var expectations: [(ProbeExpectation, String?)] = []
     public var finishedAt: Double = 0
@@ -81,8 +81,8 @@ public struct ProbeResult: Sendable {
             g.add("grpc_status", h.grpcStatus)
             b.add("grpc_health", g.value)
         }
-        if let h = hold { b.add("hold", .object(h)) }
-        if let h = holdKeepalive { b.add("hold_keepalive", .object(h)) }
+        if let h = hold { b.add("hold", h.json) }
+        if let h = holdKeepalive { b.add("hold_keepalive", h.json) }
         b.add("outcome", outcome.json)
         if !expectations.isEmpty {
             b.add("expectations", .array(expectations.map { e in

@@ -324,13 +324,12 @@ final class TargetProbe {
     /// The connection ended (EOF when errno is nil).
     private func ended(errno e: Int32?, now: Double) {
         if phase == .holding {
-            let how: String
-            let mech: Mechanism
-            if let g = goawayDuringHold { how = "GOAWAY \(g.code)" + (g.debug.isEmpty ? "" : " \"\(g.debug)\"") + " then " + (e == nil ? "FIN" : "RST"); mech = .goaway }
-            else if e == nil { how = "FIN"; mech = .peerFin }
-            else if e == ECONNRESET { how = "RST"; mech = .peerRst }
-            else { how = ErrnoName.name(e!); mech = .none }
-            holdFinished(closedAt: now, how: (how, mech), now: now)
+            let how: ProbeHold.Close
+            if let g = goawayDuringHold { how = .goaway(code: g.code, debug: g.debug, thenReset: e != nil) }
+            else if e == nil { how = .fin }
+            else if e == ECONNRESET { how = .rst }
+            else { how = .error(ErrnoName.name(e!)) }
+            holdFinished(closedAt: now, how: how, now: now)
             return
         }
         let what = e.map { "\(ErrnoName.message($0)) (\(ErrnoName.name($0)))" } ?? "the server closed the connection (FIN)"
@@ -350,23 +349,16 @@ final class TargetProbe {
         }
     }
 
-    private func holdFinished(closedAt: Double?, how: (String, Mechanism)?, now: Double) {
-        let idle = (closedAt ?? now) - phaseStart
-        var fields: [(String, JSONValue)] = [("duration_s", .double(config.hold ?? 0))]
-        if let c = closedAt, let how {
-            fields += [("closed_after_s", .double((idle * 1000).rounded() / 1000)), ("closed_by", .string("server")), ("how", .string(how.0)),
-                       ("closed_at", .double(round6(c)))]
-        } else {
-            fields.append(("survived", .bool(true)))
-        }
+    private func holdFinished(closedAt: Double?, how: ProbeHold.Close?, now: Double) {
+        var hold = ProbeHold(duration: config.hold ?? 0)
+        if let c = closedAt, let how { hold.closed = ProbeHold.Closed(after: c - phaseStart, at: c, how: how) }
         if holdRound == 1 {
-            fields.insert(("with", .string(config.holdPing ? "http2-pings" : "tcp-keepalive")), at: 0)
-            result.holdKeepalive = fields
+            hold.keepaliveTraffic = config.holdPing ? "http2-pings" : "tcp-keepalive"
+            result.holdKeepalive = hold
             finishHolds(now: now)
             return
         }
-        result.hold = fields
-        result.holdSurvived = closedAt == nil
+        result.hold = hold
         if config.holdKeepalive || config.holdPing {
             // Repeat the hold on a fresh connection with keepalive traffic, to show whether it
             // keeps the connection alive through the idle timeout.
@@ -384,18 +376,12 @@ final class TargetProbe {
     }
 
     private func finishHolds(now: Double) {
-        if result.holdSurvived == false, let h = result.hold {
-            let how = h.first { $0.0 == "how" }?.1
-            let after = h.first { $0.0 == "closed_after_s" }?.1
-            var mech: Mechanism = .peerFin
-            if case .string(let s)? = how { mech = s.hasPrefix("GOAWAY") ? .goaway : (s == "RST" ? .peerRst : .peerFin) }
-            var text = "the server closed the idle connection"
-            if case .double(let a)? = after, case .string(let s)? = how { text += " after \(DurationText.trimmed(a))s (\(s))" }
+        if let closed = result.hold?.closed {
+            var text = "the server closed the idle connection after \(DurationText.trimmed((closed.after * 1000).rounded() / 1000))s (\(closed.how.text))"
             if let k = result.holdKeepalive {
-                let survived = k.contains { $0.0 == "survived" }
-                text += survived ? "; with \(config.holdPing ? "HTTP/2 PINGs" : "TCP keepalive") the connection survived the hold" : "; keepalive traffic did not keep it open"
+                text += k.survived ? "; with \(config.holdPing ? "HTTP/2 PINGs" : "TCP keepalive") the connection survived the hold" : "; keepalive traffic did not keep it open"
             }
-            fail(status: .closed, mechanism: mech, errno: nil, summary: text, now: now)
+            fail(status: .closed, mechanism: closed.how.mechanism, errno: nil, summary: text, now: now)
             return
         }
         succeed(now: now)

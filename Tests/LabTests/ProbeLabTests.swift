@@ -72,9 +72,10 @@ struct ProbeLabTests {
         let r = results[0]
         #expect(r.holdSurvived == false)
         #expect(r.outcome.mechanism == .peerFin)
-        guard case .double(let after)? = r.hold?.first(where: { $0.0 == "closed_after_s" })?.1 else { Issue.record("no close time"); return }
+        guard case .double(let after)? = r.hold?.json["closed_after_s"] else { Issue.record("no close time"); return }
         #expect(after > 0.8 && after < 1.5, "closed after \(after)")
-        #expect(r.hold?.contains { $0.0 == "closed_by" && $0.1 == .string("server") } == true)
+        #expect(r.hold?.json["closed_by"] == .string("server"))
+        #expect(r.hold?.closed?.how == .fin)
         #expect(!r.healthy)
     }
 
