@@ -5,7 +5,7 @@ import ConnDiagHTTP2Engine
 extension Connection {
     private func s(_ t: Double) -> String { "t=" + DurationText.trimmed(t) + " s" }
 
-    /// Builds the report: outcome with mechanism (DESIGN.md §1) and findings.
+    /// Builds the report: outcome with mechanism (ARCHITECTURE.md §3) and findings.
     /// `captureEnd` is the time of the last packet in the whole input.
     func report(captureEnd: Double, retries2: Int) -> ConnectionReport {
         let endHow: String? = {

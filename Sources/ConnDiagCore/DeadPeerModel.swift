@@ -1,4 +1,4 @@
-/// When the kernel notices a dead peer on an established connection (DESIGN.md §3), from
+/// When the kernel notices a dead peer on an established connection (ARCHITECTURE.md §4), from
 /// tcp_keepalive_timer(), tcp_retransmit_timer() and retransmits_timed_out() in
 /// net/ipv4/tcp_timer.c. Times are seconds; with `hz` each timer is placed where the
 /// timer wheel fires it (`TimerWheel`).

@@ -6,7 +6,7 @@ public enum EventSource: String, Sendable {
     case app      // conndiag's own action (connect started, deadline, write)
 }
 
-/// Event kinds of the JSON contract (DESIGN.md §1). Open: new kinds need no enum change.
+/// Event kinds of the JSON contract (ARCHITECTURE.md §3). Open: new kinds need no enum change.
 public struct EventKind: RawRepresentable, Hashable, Sendable, ExpressibleByStringLiteral {
     public var rawValue: String
     public init(rawValue: String) { self.rawValue = rawValue }

@@ -1,4 +1,4 @@
-/// How a run or an attempt ended (DESIGN.md §1).
+/// How a run or an attempt ended (ARCHITECTURE.md §3).
 public enum OutcomeStatus: String, Sendable, CaseIterable {
     case connected, refused, unreachable, timeout, detected, survived, closed, error
 }

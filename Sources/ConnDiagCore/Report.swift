@@ -29,7 +29,7 @@ public struct AttemptReport: Sendable {
     }
 }
 
-/// Everything a command reports (JSON contract "conndiag/1", DESIGN.md §1).
+/// Everything a command reports (JSON contract "conndiag/1", ARCHITECTURE.md §3).
 public struct Report: Sendable {
     public static let schema = "conndiag/1"
     public var command: String

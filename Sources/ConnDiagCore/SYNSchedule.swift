@@ -1,4 +1,4 @@
-/// The kernel's SYN retransmission schedule (DESIGN.md §3), from tcp_write_timeout() and
+/// The kernel's SYN retransmission schedule (ARCHITECTURE.md §4), from tcp_write_timeout() and
 /// tcp_retransmit_timer() in net/ipv4/tcp_timer.c:
 /// - N = TCP_SYNCNT or tcp_syn_retries; L = tcp_syn_linear_timeouts (0 before 6.7);
 /// - the first L+1 retransmissions are one initial RTO (1 s) apart, then the RTO doubles up

@@ -93,7 +93,7 @@ struct InterruptTests {
         #expect(CLI.labNamespaces(of: pid).isEmpty, "lab namespaces left behind: \(CLI.labNamespaces(of: pid))")
     }
 
-    /// DESIGN.md §1: the JSON document is written also on SIGINT. An interrupt while the lab
+    /// ARCHITECTURE.md §3: the JSON document is written also on SIGINT. An interrupt while the lab
     /// is still being built is an interrupt too (exit 1), not "the environment refused" (3).
     @Test("SIGINT while the lab is being set up: still one document with interrupted true, exit 1")
     func sigintDuringSetup() throws {

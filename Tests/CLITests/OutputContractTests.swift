@@ -2,7 +2,7 @@ import Foundation
 import Glibc
 import Testing
 
-/// The JSON contract "conndiag/1" (DESIGN.md §1) checked on loopback against ports this
+/// The JSON contract "conndiag/1" (ARCHITECTURE.md §3) checked on loopback against ports this
 /// process owns: a listener (connected) and a bound, non-listening socket (refused).
 @Suite("JSON contract on loopback", .enabled(if: CLI.privilegedEnabled, "packet capture needs root; always runs with CI=true"))
 struct JSONContractTests {

@@ -1,7 +1,7 @@
 import Testing
 @testable import ConnDiagCore
 
-/// The SYN model of DESIGN.md §3, pinned for several (syncnt, linear) pairs. The wheel
+/// The SYN model of ARCHITECTURE.md §4, pinned for several (syncnt, linear) pairs. The wheel
 /// variants were measured in the lab on a 6.18 kernel at HZ=250 (see LabTests).
 struct SYNScheduleTests {
     @Test func linearFourSyncntTwo() {
