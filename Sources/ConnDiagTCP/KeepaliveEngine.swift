@@ -188,7 +188,6 @@ public final class KeepaliveEngine {
             return watch(connection, established: established)
         }
 
-        // swiftlint:disable:next function_body_length cyclomatic_complexity
         mutating func watch(_ c: LiveConnection, established: Double) -> Outcome {
             let clock = timeline.clock
             let h2 = config.traffic == .h2 ? config.h2Driver : nil

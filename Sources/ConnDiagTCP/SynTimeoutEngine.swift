@@ -86,7 +86,6 @@ public final class SynTimeoutEngine {
 
     struct AttemptResult { var outcome: Outcome; var settings: [(String, JSONValue)]; var interrupted: Bool }
 
-    // swiftlint:disable:next function_body_length
     private func attempt(index: Int, of total: Int, remote: SocketAddress, kernel: KernelSettings) -> AttemptResult {
         let clock = timeline.clock
         var tagged: [(String, JSONValue)] { total > 1 ? [("attempt", .int(Int64(index)))] : [] }
