@@ -17,13 +17,3 @@ extension DocumentFormat {
     func streamedLine(_ record: StreamedRecord) -> String? { nil }
     var streamsRecords: Bool { false }
 }
-
-extension JSONValue {
-    /// The object with the checked expectations appended as `expectations` (only when any
-    /// were given).
-    func appending(_ checks: [ExpectationCheck]) -> JSONValue {
-        guard !checks.isEmpty, case .object(var pairs) = self else { return self }
-        pairs.append(("expectations", .array(checks.map(\.json))))
-        return .object(pairs)
-    }
-}
