@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "ConnDiagHTTP2", targets: ["ConnDiagHTTP2"]),
         .library(name: "ConnDiagTCP", targets: ["ConnDiagTCP"]),
         .library(name: "ConnDiagAnalyze", targets: ["ConnDiagAnalyze"]),
+        .library(name: "ConnDiagOutput", targets: ["ConnDiagOutput"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -46,8 +47,10 @@ let package = Package(
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         // The `lab` matrix: reproducible failure scenarios run by the same engines.
         .target(name: "ConnDiagScenarios", dependencies: ["ConnDiagCore", "ConnDiagTCP", "ConnDiagHTTP2Engine", "ConnDiagLab", "ConnDiagAnalyze"]),
+        // Every renderer, the JSON/NDJSON writing, the --expect grammar and the exit-code policy.
+        .target(name: "ConnDiagOutput", dependencies: ["ConnDiagCore", "ConnDiagAnalyze", "ConnDiagHTTP2Engine", "ConnDiagScenarios"]),
         .executableTarget(name: "conndiag", dependencies: [
-            "ConnDiagCore", "ConnDiagTCP", "ConnDiagHTTP2", "ConnDiagHTTP2Engine", "ConnDiagLab", "ConnDiagScenarios", "ConnDiagAnalyze",
+            "ConnDiagCore", "ConnDiagOutput", "ConnDiagTCP", "ConnDiagHTTP2", "ConnDiagHTTP2Engine", "ConnDiagLab", "ConnDiagScenarios", "ConnDiagAnalyze",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "ConnDiagCoreTests", dependencies: ["ConnDiagCore"]),
@@ -58,7 +61,8 @@ let package = Package(
         .testTarget(name: "ConnDiagTLSTests", dependencies: ["ConnDiagTLS"]),
         .testTarget(name: "LabTests", dependencies: ["ConnDiagLab", "ConnDiagScenarios", "ConnDiagTCP", "ConnDiagCore", "ConnDiagHTTP2Engine"]),
         .testTarget(name: "CLITests", dependencies: ["ConnDiagCore"]),
-        .testTarget(name: "AnalyzeTests", dependencies: ["ConnDiagAnalyze", "ConnDiagCore", "ConnDiagPacket", "ConnDiagTCP"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "AnalyzeTests", dependencies: ["ConnDiagAnalyze", "ConnDiagCore", "ConnDiagOutput", "ConnDiagPacket", "ConnDiagTCP"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "OutputTests", dependencies: ["ConnDiagOutput", "ConnDiagCore"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -18,6 +18,7 @@ let package = Package(
             .product(name: "ConnDiagCore", package: "conndiag"),
             .product(name: "ConnDiagPacket", package: "conndiag"),
             .product(name: "ConnDiagAnalyze", package: "conndiag"),
+            .product(name: "ConnDiagOutput", package: "conndiag"),
         ]),
         .executableTarget(name: "FuzzHTTP2Frames", dependencies: [
             "FuzzMain",
@@ -28,6 +29,7 @@ let package = Package(
             .product(name: "ConnDiagCore", package: "conndiag"),
             .product(name: "ConnDiagTCP", package: "conndiag"),
             .product(name: "ConnDiagAnalyze", package: "conndiag"),
+            .product(name: "ConnDiagOutput", package: "conndiag"),
         ]),
     ],
     swiftLanguageModes: [.v5]

@@ -122,7 +122,7 @@ public enum JSONValue: Equatable, Sendable {
 
 extension String {
     /// Fixed six-decimal formatting without Foundation.
-    init(format6 d: Double) {
+    public init(format6 d: Double) {
         let negative = d < 0
         let scaled = (abs(d) * 1_000_000).rounded()
         let whole = Int64(scaled / 1_000_000)

@@ -44,13 +44,15 @@ public struct Report: Sendable {
     public var interrupted: Bool
     /// Per-command extras appended at the top level (`streams`, `targets`, `scenarios`).
     public var extras: [(String, JSONValue)]
+    /// The HTTP/2 streams the table draws one row each (the typed side of `streams`).
+    public var http2Streams: [HTTP2StreamRow]
 
     public init(command: String, target: TargetInfo?, settings: [(String, JSONValue)], kernel: KernelSettings?,
                 capture: Bool, captureNote: String? = nil, attempts: [AttemptReport], outcome: Outcome,
-                interrupted: Bool = false, extras: [(String, JSONValue)] = []) {
+                interrupted: Bool = false, extras: [(String, JSONValue)] = [], http2Streams: [HTTP2StreamRow] = []) {
         self.command = command; self.target = target; self.settings = settings; self.kernel = kernel
         self.capture = capture; self.captureNote = captureNote; self.attempts = attempts
-        self.outcome = outcome; self.interrupted = interrupted; self.extras = extras
+        self.outcome = outcome; self.interrupted = interrupted; self.extras = extras; self.http2Streams = http2Streams
     }
 
     public var allEvents: [Event] { attempts.flatMap { $0.events } }

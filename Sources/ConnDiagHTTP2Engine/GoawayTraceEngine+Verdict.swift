@@ -155,8 +155,7 @@ extension GoawayTraceEngine {
         b.add("opened_at", round6(r.openedAt))
         b.add("ended_at", r.endedAt.map { JSONValue.double(round6($0)) } ?? .null)
         b.add("open_at_first_goaway", r.openAtFirstGoaway)
-        var (how, detail) = describeEnd(r.end)
-        if r.notSent { detail = "not sent: the connection was draining after a GOAWAY (a gRPC client starts new calls on a new connection)" }
+        let (how, detail) = streamEnd(r)
         b.add("end", how)
         b.add("detail", detail)
         if let h = r.http {

@@ -136,7 +136,8 @@ public final class GoawayTraceEngine {
         return Report(command: "goaway-trace", target: target, settings: settings, kernel: kernel,
                       capture: captures.isActive, captureNote: captures.note, attempts: [attempt],
                       outcome: outcome, interrupted: interrupted,
-                      extras: [("streams", .array(streams.map(streamJSON))), ("drain", drainJSON()), ("pings", pingsJSON())])
+                      extras: [("streams", .array(streams.map(streamJSON))), ("drain", drainJSON()), ("pings", pingsJSON())],
+                      http2Streams: streams.map(streamRow))
     }
 
     // MARK: - The trace loop

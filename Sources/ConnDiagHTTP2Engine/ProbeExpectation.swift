@@ -1,7 +1,8 @@
 import ConnDiagCore
 
 /// `probe --expect` checks: ok, connect<DURATION, tls-days>=N, alpn=h2, serving,
-/// rtt<DURATION, survives-hold.
+/// rtt<DURATION, survives-hold. The engine checks them on each target (a target is healthy
+/// only when they hold); their grammar is ConnDiagOutput's, with the outcome expectations.
 public enum ProbeExpectation: Equatable, Sendable, CustomStringConvertible {
     case ok
     case connectBelow(Double)
@@ -10,17 +11,6 @@ public enum ProbeExpectation: Equatable, Sendable, CustomStringConvertible {
     case serving
     case rttBelow(Double)
     case survivesHold
-
-    public init(parsing text: String) throws {
-        if text == "ok" { self = .ok; return }
-        if text == "serving" { self = .serving; return }
-        if text == "survives-hold" { self = .survivesHold; return }
-        if text.hasPrefix("connect<"), let d = DurationText.parse(String(text.dropFirst(8))) { self = .connectBelow(d); return }
-        if text.hasPrefix("rtt<"), let d = DurationText.parse(String(text.dropFirst(4))) { self = .rttBelow(d); return }
-        if text.hasPrefix("tls-days>="), let n = Double(text.dropFirst(10)) { self = .tlsDaysAtLeast(n); return }
-        if text.hasPrefix("alpn="), text.count > 5 { self = .alpn(String(text.dropFirst(5))); return }
-        throw ConnDiagError.usage("--expect \(text): expected ok, connect<DURATION, tls-days>=N, alpn=PROTO, serving, rtt<DURATION or survives-hold")
-    }
 
     public var description: String {
         switch self {

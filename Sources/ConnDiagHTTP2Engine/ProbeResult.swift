@@ -27,6 +27,9 @@ public struct ProbeResult: Sendable {
 
     public var healthy: Bool { outcome.isHealthy && expectations.allSatisfy { $0.1 == nil } }
 
+    /// The expectations as checked, in the report's one shape.
+    public var expectationChecks: [ExpectationCheck] { expectations.map { ExpectationCheck(expect: $0.0.description, why: $0.1) } }
+
     /// Evaluates the expectations; nil in the pair means it held.
     public mutating func check(_ list: [ProbeExpectation]) {
         expectations = list.map { e in
@@ -85,9 +88,7 @@ public struct ProbeResult: Sendable {
         if let h = holdKeepalive { b.add("hold_keepalive", h.json) }
         b.add("outcome", outcome.json)
         if !expectations.isEmpty {
-            b.add("expectations", .array(expectations.map { e in
-                .object([("expect", .string(e.0.description)), ("held", .bool(e.1 == nil))] + (e.1.map { [("why", .string($0))] } ?? []))
-            }))
+            b.add("expectations", .array(expectationChecks.map(\.json)))
         }
         b.add("healthy", healthy)
         return b.value

@@ -1,10 +1,10 @@
 import ArgumentParser
 import ConnDiagAnalyze
 import ConnDiagCore
+import ConnDiagOutput
 import ConnDiagPacket
 import ConnDiagTCP
 import Foundation
-import Glibc
 
 extension ConnDiag {
     struct Analyze: ParsableCommand {
@@ -91,14 +91,8 @@ extension ConnDiag {
             InterruptSignal.shared.install(restartingSyscalls: false)
             let engine = AnalyzeEngine(options: options)
             engine.shouldStop = { InterruptSignal.shared.isRaised }
-            let out = ReportOutput(output)
-            if out.format == .ndjson {
-                engine.onConnection = { c in
-                    var line = c.json
-                    if case .object(var pairs) = line { pairs.insert(("type", .string("connection")), at: 0); line = .object(pairs) }
-                    ReportOutput.write(line.serialized() + "\n")
-                }
-            }
+            let writer = ReportWriter(output.configuration)
+            if writer.streamsRecords { engine.onConnection = { writer.stream(.connection($0)) } }
             let result = try engine.run()
             var settings: [(String, JSONValue)] = [("stall_threshold_s", .double(stallThreshold.seconds)),
                                                    ("max_connections", .int(Int64(maxConnections))),
@@ -109,20 +103,7 @@ extension ConnDiag {
             if !http2Port.isEmpty { settings.append(("http2_ports", .array(http2Port.map { .int(Int64($0)) }))) }
             let report = result.report(settings: settings)
             for p in result.inputProblems { FileHandle.standardError.write(Data("conndiag: \(p)\n".utf8)) }
-            var status: ExitStatus
-            switch out.format {
-            case .table:
-                ReportOutput.write(AnalyzeTableRenderer(color: out.color, timelines: timeline).render(result))
-                status = result.findings.contains { $0.severity >= .warning } ? .failureObserved : .ok
-                if !out.expectations.isEmpty {
-                    let failures = out.expectations.compactMap { e in e.check(report.outcome).map { "expect \(e): \($0)" } }
-                    for f in failures { ReportOutput.write("FAILED \(f)\n") }
-                    status = failures.isEmpty ? .ok : .failureObserved
-                }
-            case .json, .ndjson:
-                status = out.finish(report)
-            }
-            if result.damaged { status = .badInput }
+            let status = writer.finish(.analyze(result, report: report, timelines: timeline))
             throw ExitCode(status.rawValue)
         }
     }

@@ -2,6 +2,7 @@ import ArgumentParser
 import ConnDiagCore
 import ConnDiagHTTP2Engine
 import ConnDiagLab
+import ConnDiagOutput
 import ConnDiagTCP
 import Glibc
 
@@ -141,9 +142,9 @@ extension ConnDiag {
 
         func run() throws {
             InterruptSignal.shared.install()
-            let out = ReportOutput(output)
+            let writer = ReportWriter(output.configuration)
             let timeline = Timeline()
-            out.attach(to: timeline)
+            writer.attach(to: timeline)
             var labInstance: Lab?
             defer { labInstance?.destroy() }
             var config = GoawayTraceConfig(target: TargetSpec(host: "lab", port: 1))
@@ -194,7 +195,7 @@ extension ConnDiag {
             config.duration = duration?.seconds ?? 600
             config.finishRequestAfter = finishRequestAfter?.seconds
             let report = try GoawayTraceEngine(config: config, timeline: timeline).run()
-            let status = out.finish(report)
+            let status = writer.finish(.run(report))
             if status != .ok { throw ExitCode(status.rawValue) }
         }
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ConnDiagCore
 import ConnDiagLab
+import ConnDiagOutput
 import ConnDiagTCP
 import Foundation
 import Glibc
@@ -93,9 +94,9 @@ extension ConnDiag {
 
         func run() throws {
             InterruptSignal.shared.install()
-            let out = ReportOutput(output)
+            let writer = ReportWriter(output.configuration)
             let timeline = Timeline()
-            out.attach(to: timeline)
+            writer.attach(to: timeline)
             var lab: Lab?
             defer { lab?.destroy() }
             var config = KeepaliveConfig(target: TargetSpec(host: "lab", port: 1))
@@ -120,7 +121,7 @@ extension ConnDiag {
             config.captureEnabled = !capture.noCapture
             if traffic == .h2 { try h2.apply(to: &config, authority: config.target.host) }
             let report = try KeepaliveEngine(config: config, timeline: timeline).run()
-            let status = out.finish(report)
+            let status = writer.finish(.run(report))
             if status != .ok { throw ExitCode(status.rawValue) }
         }
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ConnDiagCore
+import ConnDiagOutput
 import ConnDiagPacket
 import ConnDiagTCP
 
@@ -13,8 +14,11 @@ struct DurationArgument: ExpressibleByArgument, Sendable {
     static var defaultCompletionKind: CompletionKind { .default }
 }
 
-enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
-    case table, json, ndjson
+extension OutputFormat: ExpressibleByArgument {
+    /// `--json` wins, then `--format`, then the default for where standard output goes.
+    static func resolved(format: OutputFormat?, json: Bool) -> OutputFormat {
+        json ? .json : (format ?? .defaultForStandardOutput)
+    }
 }
 
 /// Output flags shared by every subcommand.
@@ -32,17 +36,15 @@ struct OutputOptions: ParsableArguments {
     func validate() throws {
         if json, let f = format, f != .json { throw ValidationError("--json conflicts with --format \(f.rawValue)") }
         for e in expect {
-            do { _ = try Expectation(parsing: e) } catch let e as ConnDiagError { throw ValidationError(e.message) }
+            do { _ = try OutcomeExpectation(parsing: e) } catch let e as ConnDiagError { throw ValidationError(e.message) }
         }
     }
 
-    var resolvedFormat: OutputFormat {
-        if json { return .json }
-        if let f = format { return f }
-        return isatty(STDOUT_FILENO) != 0 ? .table : .json
+    /// The writer's configuration (`validate()` has parsed every --expect already).
+    var configuration: OutputConfiguration {
+        OutputConfiguration(format: .resolved(format: format, json: json),
+                            expectations: expect.compactMap { try? OutcomeExpectation(parsing: $0) })
     }
-
-    var expectations: [Expectation] { expect.compactMap { try? Expectation(parsing: $0) } }
 }
 
 /// The socket options users set in production.
@@ -114,5 +116,3 @@ struct CaptureOptions: ParsableArguments {
     @Flag(name: .long, help: "Do not capture packets; report socket-level events only.")
     var noCapture = false
 }
-
-import Glibc

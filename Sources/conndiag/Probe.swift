@@ -1,9 +1,9 @@
 import ArgumentParser
 import ConnDiagCore
 import ConnDiagHTTP2Engine
+import ConnDiagOutput
 import ConnDiagTCP
 import Foundation
-import Glibc
 
 extension ConnDiag {
     struct Probe: ParsableCommand {
@@ -139,33 +139,12 @@ extension ConnDiag {
             if tls {
                 config.tlsFactory = try TLSProbeSupport.factory(sni: sni, caFile: cacert, insecure: insecure)
             }
-            let fmt: OutputFormat = json ? .json : (format ?? (isatty(STDOUT_FILENO) != 0 ? .table : .json))
+            let writer = ReportWriter(OutputConfiguration(format: .resolved(format: format, json: json)))
             let engine = ProbeEngine(config: config)
-            if fmt == .ndjson {
-                engine.onResult = { r in
-                    var line = r.json
-                    if case .object(var pairs) = line { pairs.insert(("type", .string("target")), at: 0); line = .object(pairs) }
-                    ReportOutput.write(line.serialized() + "\n")
-                }
-            }
+            if writer.streamsRecords { engine.onResult = { writer.stream(.target($0)) } }
             let report = try engine.run()
-            switch fmt {
-            case .table:
-                let color = isatty(STDOUT_FILENO) != 0 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
-                ReportOutput.write(ProbeTableRenderer(color: color).render(engine.results, summary: report.outcome.summary, interrupted: report.interrupted))
-            case .json:
-                ReportOutput.write(report.json(includeEvents: false).serialized(pretty: true) + "\n")
-            case .ndjson:
-                var doc = report.json(includeEvents: false)
-                if case .object(var pairs) = doc {
-                    pairs.removeAll { $0.0 == "targets" }
-                    pairs.insert(("type", .string("summary")), at: 0)
-                    doc = .object(pairs)
-                }
-                ReportOutput.write(doc.serialized() + "\n")
-            }
-            let ok = !report.interrupted && engine.results.allSatisfy(\.healthy)
-            if !ok { throw ExitCode(ExitStatus.failureObserved.rawValue) }
+            let status = writer.finish(.probe(engine.results, report: report))
+            if status != .ok { throw ExitCode(status.rawValue) }
         }
     }
 }

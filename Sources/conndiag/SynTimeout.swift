@@ -1,6 +1,7 @@
 import ArgumentParser
 import ConnDiagCore
 import ConnDiagLab
+import ConnDiagOutput
 import ConnDiagTCP
 
 extension Fault: ExpressibleByArgument {}
@@ -75,11 +76,11 @@ extension ConnDiag {
 
         func run() throws {
             InterruptSignal.shared.install()
-            let out = ReportOutput(output)
+            let writer = ReportWriter(output.configuration)
             let timeline = Timeline()
-            out.attach(to: timeline)
+            writer.attach(to: timeline)
             let report = lab ? try runLab(timeline) : try SynTimeoutEngine(config: baseConfig(try TargetSpec(parsing: target!)), timeline: timeline).run()
-            let status = out.finish(report)
+            let status = writer.finish(.run(report))
             if status != .ok { throw ExitCode(status.rawValue) }
         }
 

@@ -1,5 +1,6 @@
 import ConnDiagAnalyze
 import ConnDiagCore
+import ConnDiagOutput
 import Foundation
 import Testing
 

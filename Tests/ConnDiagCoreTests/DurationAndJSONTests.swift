@@ -50,19 +50,6 @@ struct JSONValueTests {
     }
 }
 
-struct ExpectationTests {
-    @Test func parsesAndChecks() throws {
-        let refused = Outcome(status: .refused, mechanism: .rst, detectedAt: 0.001, summary: "")
-        #expect(try Expectation(parsing: "status=refused").check(refused) == nil)
-        #expect(try Expectation(parsing: "mechanism=rst").check(refused) == nil)
-        #expect(try Expectation(parsing: "ok").check(refused) != nil)
-        #expect(try Expectation(parsing: "detected-within=1s").check(refused) == nil)
-        #expect(try Expectation(parsing: "detected-within=0.5ms").check(refused) != nil)
-        #expect(throws: ConnDiagError.self) { try Expectation(parsing: "status=sideways") }
-        #expect(throws: ConnDiagError.self) { try Expectation(parsing: "bogus") }
-    }
-}
-
 struct KernelSettingsTests {
     @Test func readsThisKernel() {
         let k = KernelSettings.read()

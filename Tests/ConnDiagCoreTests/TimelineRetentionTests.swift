@@ -27,25 +27,6 @@ import Testing
         #expect(zip(tl.events, tl.events.dropFirst()).allSatisfy { $0.t <= $1.t })
     }
 
-    @Test func reportCarriesTheElisionInJSONAndTable() {
-        let tl = Timeline(retainLimit: 100)
-        for i in 0..<1000 { tl.append(Event(t: Double(i), source: .h2, kind: "ping", detail: "PING #\(i)")) }
-        let outcome = Outcome(status: .connected, mechanism: .none, summary: "alive")
-        let report = Report(command: "keepalive-test", target: nil, settings: [], kernel: nil, capture: true,
-                            attempts: [AttemptReport(index: 1, target: TargetInfo(host: "h", address: "127.0.0.1", port: 1),
-                                                     events: tl.events, elision: tl.elision, outcome: outcome)],
-                            outcome: outcome)
-        let json = report.json().serialized()
-        #expect(json.contains("\"events_elided\":{\"count\":\(tl.elision.total)"))
-        let table = TableRenderer(color: false).render(report)
-        #expect(table.contains("\(tl.elision.total) events elided"))
-        // The note sits between the head and the tail rows.
-        let lines = table.split(separator: "\n").map(String.init)
-        let note = lines.firstIndex { $0.contains("events elided") }!
-        #expect(lines[note - 1].contains("PING #\(tl.keepFirst - 1)"))
-        #expect(lines[note + 1].contains("PING #\(Int(tl.elision.to) + 1)"))
-    }
-
     @Test func unboundedTimelineKeepsEverything() {
         let tl = Timeline(retainLimit: Int.max)
         for i in 0..<5000 { tl.append(Event(t: Double(i), source: .app, kind: "x")) }

@@ -1,6 +1,7 @@
 import FuzzMain
 import ConnDiagAnalyze
 import ConnDiagCore
+import ConnDiagOutput
 import ConnDiagTCP
 
 // Input: a whole pcap or pcapng file, read from memory by libpcap (fmemopen) and analysed

@@ -1,6 +1,7 @@
 import FuzzMain
 import ConnDiagAnalyze
 import ConnDiagCore
+import ConnDiagOutput
 import ConnDiagPacket
 
 // TCP reassembly (and what sits on it: the per-connection TCP analysis and the HTTP/2

@@ -1,6 +1,8 @@
+import ConnDiagCore
+
 /// A CI assertion on an outcome (`--expect`): `ok`, `status=refused`, `mechanism=keepalive`,
 /// `detected-within=5s`, `survives`.
-public enum Expectation: Equatable, Sendable, CustomStringConvertible {
+public enum OutcomeExpectation: Equatable, Sendable, CustomStringConvertible {
     case ok
     case survives
     case status(OutcomeStatus)
@@ -54,4 +56,7 @@ public enum Expectation: Equatable, Sendable, CustomStringConvertible {
             return at <= d ? nil : "expected detection within \(DurationText.format(d)), detected at \(DurationText.trimmed(at))s"
         }
     }
+
+    /// The check as the report carries it.
+    public func checked(_ o: Outcome) -> ExpectationCheck { ExpectationCheck(expect: description, why: check(o)) }
 }

@@ -1,5 +1,8 @@
-/// The human format: one line per event with the time in milliseconds, then the verdict.
-public struct TableRenderer {
+import ConnDiagCore
+
+/// The human format of a run's report: one line per event with the time in milliseconds,
+/// then the verdict.
+public struct EventTableRenderer {
     public var color: Bool
     public init(color: Bool) { self.color = color }
 
@@ -49,29 +52,6 @@ public struct TableRenderer {
         return line + "\n" + (s.isEmpty ? "" : paint("  " + s, "2") + "\n")
     }
 
-    /// The per-stream table of HTTP/2 commands: how each stream ended and the status each
-    /// client family would report.
-    public func renderStreams(_ report: Report) -> String {
-        guard case .array(let streams)? = report.extras.first(where: { $0.0 == "streams" })?.1, !streams.isEmpty,
-              streams.contains(where: { $0["clients"] != nil }) else { return "" }
-        var out = paint("  streams:", "1") + "\n"
-        out += "    " + "id".padding(to: 6) + "opened".padding(to: 10) + "ended".padding(to: 10) + "end".padding(to: 10)
-            + "grpc-go".padding(to: 13) + "grpc-java".padding(to: 13) + "grpc-core".padding(to: 13) + "proxy".padding(to: 10) + "\n"
-        func num(_ v: JSONValue?) -> String {
-            switch v { case .int(let i)?: return String(i); case .double(let d)?: return DurationText.trimmed(d) + "s"; default: return "-" }
-        }
-        func str(_ v: JSONValue?) -> String { if case .string(let s)? = v { return s }; return "-" }
-        for s in streams {
-            var line = "    " + num(s["stream_id"]).padding(to: 6) + num(s["opened_at"]).padding(to: 10) + num(s["ended_at"]).padding(to: 10)
-                + str(s["end"]).padding(to: 10)
-            for f in ["grpc-go", "grpc-java", "grpc-core", "proxy"] {
-                line += str(s["clients"]?[f]?["status"]).padding(to: f == "proxy" ? 10 : 13)
-            }
-            out += line + " " + str(s["detail"]) + "\n"
-        }
-        return out
-    }
-
     public func renderEvents(_ events: [Event]) -> String {
         var out = ""
         for e in events { out += line(e) + "\n" }
@@ -109,11 +89,5 @@ public struct TableRenderer {
             out += "           predicted t=\(DurationText.trimmed(p))s\n"
         }
         return out
-    }
-}
-
-extension String {
-    func padding(to width: Int) -> String {
-        count >= width ? self : self + String(repeating: " ", count: width - count)
     }
 }

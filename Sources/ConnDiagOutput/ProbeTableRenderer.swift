@@ -1,4 +1,5 @@
 import ConnDiagCore
+import ConnDiagHTTP2Engine
 
 /// The probe's table: one line per target and address, failed expectations marked, and a
 /// closing summary line.
@@ -13,16 +14,14 @@ public struct ProbeTableRenderer {
         for r in results {
             let mark = r.healthy ? paint("ok  ", "32") : paint("FAIL", "31")
             let connect = r.connectMs.map { DurationText.trimmed($0) + " ms" } ?? "-"
-            var line = "\(mark) \(pad(r.target.display, width)) \(pad(r.outcome.status.rawValue, 12)) \(pad(connect, 11)) \(r.outcome.summary)"
+            var line = "\(mark) \(r.target.display.padding(to: width)) \(r.outcome.status.rawValue.padding(to: 12)) \(connect.padding(to: 11)) \(r.outcome.summary)"
             if let days = r.tlsDaysLeft { line += "  [cert \(Int(days.rounded(.down))) days]" }
             out += line + "\n"
-            for (e, why) in r.expectations where why != nil {
-                out += "       " + paint("expect \(e): \(why!)", "31") + "\n"
+            for failure in r.expectationChecks.compactMap(\.failureText) {
+                out += "       " + paint(failure, "31") + "\n"
             }
         }
         out += paint(summary, "1") + (interrupted ? " (interrupted)" : "") + "\n"
         return out
     }
-
-    func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
 }

@@ -1,3 +1,4 @@
+import ConnDiagAnalyze
 import ConnDiagCore
 
 /// The human format of `analyze`: one line per connection with its outcome, then the
@@ -15,7 +16,7 @@ public struct AnalyzeTableRenderer {
         for p in r.inputProblems { out += "  " + paint("input: ", "33") + p + "\n" }
         if r.interrupted { out += "  " + paint("interrupted: ", "33") + "the input was cut short by SIGINT/SIGTERM; what was read is analysed\n" }
         if timelines {
-            let events = TableRenderer(color: color)
+            let events = EventTableRenderer(color: color)
             for c in r.connections {
                 out += "\n" + paint("connection \(c.index)  \(c.client) -> \(c.server)  [\(c.protocolName)]", "1") + "\n"
                 out += events.renderEvents(c.events)
@@ -30,7 +31,7 @@ public struct AnalyzeTableRenderer {
         if !findings.isEmpty {
             out += paint("findings:", "1") + "\n"
             for f in findings {
-                let sev = f.severity.rawValue.padding(8)
+                let sev = f.severity.rawValue.column(8)
                 let code = f.severity == .critical ? "31" : (f.severity == .warning ? "33" : "2")
                 out += "  " + paint(sev, code) + " " + (f.connection.map { "#\($0) " } ?? "") + f.summary + "\n"
             }
@@ -41,13 +42,9 @@ public struct AnalyzeTableRenderer {
 
     public func line(_ c: ConnectionReport) -> String {
         let o = c.outcome
-        let head = "  #\(c.index)".padding(6) + "\(c.client) -> \(c.server)".padding(46) + c.protocolName.padding(7)
-            + "\(DurationText.trimmed(c.firstAt))-\(DurationText.trimmed(c.lastAt))s".padding(16)
-        let status = "\(o.status.rawValue)/\(o.mechanism.rawValue)".padding(32)
+        let head = "  #\(c.index)".column(6) + "\(c.client) -> \(c.server)".column(46) + c.protocolName.column(7)
+            + "\(DurationText.trimmed(c.firstAt))-\(DurationText.trimmed(c.lastAt))s".column(16)
+        let status = "\(o.status.rawValue)/\(o.mechanism.rawValue)".column(32)
         return head + paint(status, o.isHealthy || o.status == .closed && o.mechanism != .goawayGraceExpired && o.mechanism != .peerRst ? "32" : "31") + " " + o.summary
     }
-}
-
-extension String {
-    func padding(_ width: Int) -> String { count >= width ? self + " " : self + String(repeating: " ", count: width - count) }
 }

@@ -1,0 +1,27 @@
+import Foundation
+import Glibc
+
+/// The process's standard output, written with write(2) directly: a signal that interrupts
+/// a write (SIGINT while a large report goes out) must not cut the report short.
+public enum StandardOutput {
+    public static var isTerminal: Bool { isatty(STDOUT_FILENO) != 0 }
+
+    /// Writes all of `s`, retrying after EINTR; stops quietly when the reader has gone.
+    public static func write(_ s: String) {
+        var s = s
+        s.withUTF8 { buf in
+            var offset = 0
+            let total = buf.count
+            while offset < total {
+                let n = Glibc.write(STDOUT_FILENO, buf.baseAddress! + offset, total - offset)
+                if n <= 0 { if errno == EINTR { continue }; return }
+                offset += n
+            }
+        }
+    }
+
+    /// One line on standard error, prefixed as every conndiag message is.
+    static func note(_ message: String) {
+        FileHandle.standardError.write(Data("conndiag: \(message)\n".utf8))
+    }
+}
