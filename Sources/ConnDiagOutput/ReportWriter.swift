@@ -32,6 +32,6 @@ public final class ReportWriter {
         let checks = document.checksOutcome ? configuration.expectations.map { $0.checked(report.outcome) } : []
         documentFormat.write(document, checks: checks, color: configuration.color, to: StandardOutput.write)
         if !report.capture, let note = report.captureNote { StandardOutput.note(note) }
-        return ExitPolicy.status(of: document, format: configuration.format, checks: checks)
+        return ExitPolicy.status(of: document, checks: checks)
     }
 }
