@@ -70,13 +70,17 @@ public final class LiveConnection {
         }
     }
 
-    /// Waits up to `seconds` for the captures to deliver what is in flight.
-    public func drainCaptures(for seconds: Double) {
+    /// Reads what the captures hold, then waits, at most `seconds`, only while the packets
+    /// that explain the socket's result are still missing. Without capture it returns at once.
+    public func drainCaptures(until explanation: WireExplanation, atMost seconds: Double = WireExplanation.defaultWait) {
         guard captures.isActive else { return }
-        let until = clock.now() + seconds
-        while clock.now() < until {
+        pumpCaptures()
+        let deadline = clock.now() + seconds
+        while !explanation.isComplete(in: tracker) {
+            let left = deadline - clock.now()
+            if left <= 0 { return }
             var fds = captureFDs()
-            _ = poll(&fds, nfds_t(fds.count), 20)
+            _ = poll(&fds, nfds_t(fds.count), Int32((left * 1000).rounded(.up)))
             pumpCaptures()
         }
     }
