@@ -8,8 +8,8 @@ SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 MAN_DATE   := 2026-11-23
 
 PIP_PKGS   := grpcio grpcio-health-checking
-# Only for `make bench` (tshark is the comparison in the analyze benchmark).
-BENCH_APT_PKGS := tshark tcpdump nghttp2-client nghttp2-server ethtool bc time
+# Only for `make bench` (tshark is the comparison in the analyze benchmark, curl in the start-up one).
+BENCH_APT_PKGS := tshark tcpdump nghttp2-client nghttp2-server ethtool bc time curl
 
 .PHONY: all deps pydeps benchdeps build demo test test-sanitized test-asan test-tsan bench man completions docs clean fuzz fuzz-build fuzz-smoke
 
@@ -103,9 +103,11 @@ fuzz-smoke: fuzz-build
 # Benchmarks (figures in the README). Release build; needs root for the lab namespaces.
 # probe-scale.sh: probe at scale; analyze-bench.sh: `analyze` against tshark and tcpdump on a
 # capture of >= 1 M packets built at bench time; soak.sh: memory of a chatty long run
-# (SOAK sets its duration, default 120s; the README's figure is 1h).
+# (SOAK sets its duration, default 120s; the README's figure is 1h); startup-bench.sh:
+# start-up of probe and syn-timeout against curl on loopback, and report latency.
 bench: deps benchdeps
 	$(SWIFT) build -c release
+	$(SUDO) env BIN=.build/release/conndiag bash bench/startup-bench.sh
 	$(SUDO) env BIN=.build/release/conndiag bash bench/probe-scale.sh
 	$(SUDO) env BIN=.build/release/conndiag bash bench/analyze-bench.sh
 	$(SUDO) env BIN=.build/release/conndiag bash bench/soak.sh $(SOAK)

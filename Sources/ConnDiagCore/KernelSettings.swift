@@ -16,9 +16,9 @@ public struct KernelSettings: Sendable {
     /// nil before the sysctl existed; the compiled-in maximum RTO is then 120 s.
     public var tcpRTOMaxMs: Int?
     public var tcpFinTimeout: Int
-    /// The kernel's timer frequency (CONFIG_HZ), measured from /proc/timer_list; nil when
-    /// that file is unreadable. Retransmission timers are rounded to the timer wheel's
-    /// granularity in jiffies, so HZ decides how late each one fires.
+    /// The kernel's timer frequency (CONFIG_HZ), from the coarse clock's resolution or else
+    /// /proc/timer_list; nil when neither gives it. Retransmission timers are rounded to the
+    /// timer wheel's granularity in jiffies, so HZ decides how late each one fires.
     public var hz: Int?
 
     public init(release: String = "", tcpSynRetries: Int = 6, tcpSynLinearTimeouts: Int? = 4,
@@ -60,23 +60,44 @@ public struct KernelSettings: Sendable {
 
     static let cachedHZ = Mutex<Int??>(nil)
 
-    /// Counts jiffies across ~100 ms and snaps to the CONFIG_HZ choices (100, 250, 300, 1000).
+    /// The CONFIG_HZ values a kernel can be built with.
+    static let hzChoices = [100, 250, 300, 1000]
+
+    /// The kernel's HZ, found once per process: from the coarse clock without waiting, else
+    /// by counting jiffies in /proc/timer_list (which costs 100 ms).
     public static func measureHZ() -> Int? {
         if let c = cachedHZ.withLock({ $0 }) { return c }
-        func sample() -> (Int64, UInt64)? {
+        let hz = hzFromCoarseClock() ?? hzFromTimerList()
+        cachedHZ.withLock { $0 = .some(hz) }
+        return hz
+    }
+
+    /// CLOCK_MONOTONIC_COARSE advances once per jiffy, so its resolution is NSEC_PER_SEC/HZ
+    /// (4,000,000 ns at HZ=250), in one vDSO call. nil when the answer is not a CONFIG_HZ
+    /// choice, so an unexpected clock never passes for a timer frequency.
+    public static func hzFromCoarseClock() -> Int? {
+        var resolution = timespec()
+        guard clock_getres(CLOCK_MONOTONIC_COARSE, &resolution) == 0,
+              resolution.tv_sec == 0, resolution.tv_nsec > 0 else { return nil }
+        let hz = Int((1e9 / Double(resolution.tv_nsec)).rounded())
+        return hzChoices.contains(hz) ? hz : nil
+    }
+
+    /// Counts jiffies in /proc/timer_list across `intervalMicros` and snaps to the nearest
+    /// CONFIG_HZ choice; nil when the file is unreadable (it is root-only on most systems).
+    public static func hzFromTimerList(intervalMicros: UInt32 = 100_000) -> Int? {
+        func sample() -> (nanos: Int64, jiffies: UInt64)? {
             let t = RunClock.nanos(CLOCK_MONOTONIC)
             guard let text = readSmallFile("/proc/timer_list", limit: 8192),
                   let line = text.split(separator: "\n").first(where: { $0.hasPrefix("jiffies:") }),
                   let j = UInt64(line.dropFirst(8).trimmingPrefixSpaces()) else { return nil }
             return (t, j)
         }
-        guard let a = sample() else { cachedHZ.withLock { $0 = .some(nil) }; return nil }
-        usleep(100_000)
-        guard let b = sample(), b.0 > a.0 else { cachedHZ.withLock { $0 = .some(nil) }; return nil }
-        let measured = Double(b.1 &- a.1) / (Double(b.0 - a.0) / 1e9)
-        let hz = [100, 250, 300, 1000].min { abs(Double($0) - measured) < abs(Double($1) - measured) }
-        cachedHZ.withLock { $0 = .some(hz) }
-        return hz
+        guard let a = sample() else { return nil }
+        usleep(intervalMicros)
+        guard let b = sample(), b.nanos > a.nanos else { return nil }
+        let measured = Double(b.jiffies &- a.jiffies) / (Double(b.nanos - a.nanos) / 1e9)
+        return hzChoices.min { abs(Double($0) - measured) < abs(Double($1) - measured) }
     }
 
     /// The maximum RTO in seconds (the sysctl, or the compiled-in TCP_RTO_MAX).

@@ -20,7 +20,7 @@ public enum ConnectFailureDiagnoser {
             let late = t - predicted
             var why = "predicted \(DurationText.trimmed(predicted - firstSYN))s after the first SYN (\(DurationText.signedMilliseconds(late)) off; the schedule alone says \(DurationText.trimmed(schedule.giveUpAt))s): \(schedule.formula)"
             if let note = schedule.wheelNote { why += "\n" + note }
-            else if schedule.hz == nil { why += "\nHZ unknown (/proc/timer_list unreadable): each timer may fire up to ~3 % late" }
+            else if schedule.hz == nil { why += "\nHZ unknown (neither the coarse clock nor /proc/timer_list gave it): each timer may fire up to ~3 % late" }
             if haveCapture && synTimes.count != schedule.synTimes.count {
                 why += "\nsaw \(synTimes.count) SYNs where the model predicts \(schedule.synTimes.count)"
             }

@@ -160,7 +160,7 @@ public final class GoawayTraceEngine {
             }
         }
         if let e = first, e != 0 {
-            c.drainCaptures(for: 0.1)
+            c.drainCaptures(until: .connect(errno: e), atMost: 0.1)
             let name = ErrnoName.name(e)
             return (Outcome(status: e == ECONNREFUSED ? .refused : .error, mechanism: e == ECONNREFUSED ? .rst : .none, detectedAt: clock.now(),
                             errno: name, summary: "could not connect: \(ErrnoName.message(e)) (\(name))"), false)
@@ -250,9 +250,19 @@ public final class GoawayTraceEngine {
             }
         }
         let stopAt = clock.now()
-        c.drainCaptures(for: 0.15)
+        c.drainCaptures(until: ended.map { Self.explanation(of: $0.how) } ?? .nothing)
         classifyStreams(endedAt: ended?.at, how: ended.map { describe($0.how) })
         return (verdict(established: established, ended: ended, stopAt: stopAt, interrupted: interrupted), interrupted)
+    }
+
+    /// The packets that explain how the connection ended; an HTTP/2-level end (PING timeout,
+    /// a failed session) leaves the TCP connection open, with nothing to wait for.
+    static func explanation(of end: ConnectionEnd) -> WireExplanation {
+        switch end {
+        case .eof: return .peerFIN
+        case .error(let e): return .end(errno: e, eof: false)
+        case .pingTimeout, .sessionFailed: return .nothing
+        }
     }
 
     private var openStreams: Int { streams.filter { $0.endedAt == nil && !$0.notSent }.count }

@@ -26,6 +26,9 @@ public final class FlowTracker {
     public private(set) var counts: [EventKind: Int] = [:]
     /// What each packet of the flow meant, typed: the evidence verdicts read.
     public private(set) var observations = RecentLog<FlowObservation>()
+    /// The same counts for packets that went one way (an RST in is the peer's, out is ours).
+    private var inboundCounts: [EventKind: Int] = [:]
+    private var outboundCounts: [EventKind: Int] = [:]
 
     public init(local: SocketAddress, remote: SocketAddress) { self.local = local; self.remote = remote }
 
@@ -48,7 +51,13 @@ public final class FlowTracker {
     }
 
     private func count(_ e: Event?) -> Event? {
-        if let e { counts[e.kind, default: 0] += 1 }
+        guard let e else { return nil }
+        counts[e.kind, default: 0] += 1
+        switch e.direction {
+        case .in: inboundCounts[e.kind, default: 0] += 1
+        case .out: outboundCounts[e.kind, default: 0] += 1
+        case nil: break
+        }
         return e
     }
 
@@ -57,6 +66,14 @@ public final class FlowTracker {
         observations.append(FlowObservation(t: t, direction: direction, kind: kind, sequence: s.sequence, length: s.payloadLength))
         return event
     }
+
+    /// How many events of `kind` went `direction` so far.
+    public func count(of kind: EventKind, _ direction: Direction) -> Int {
+        (direction == .in ? inboundCounts : outboundCounts)[kind, default: 0]
+    }
+
+    /// Whether data we sent is still unacknowledged, as far as the wire shows.
+    public var hasUnacknowledgedData: Bool { !lastSendOfSeq.isEmpty }
 
     private func base(_ s: TCPSegment) -> [(String, JSONValue)] {
         var f: [(String, JSONValue)] = [("seq", .int(Int64(s.sequence)))]

@@ -174,7 +174,7 @@ public final class KeepaliveEngine {
             }
             if immediate != 0 {
                 let e = immediate!
-                connection.drainCaptures(for: 0.1)
+                connection.drainCaptures(until: .connect(errno: e), atMost: 0.1)
                 add(Event(t: clock.now(), source: .socket, kind: .error, detail: "connect() failed: \(ErrnoName.message(e)) (\(ErrnoName.name(e)))",
                           fields: [("errno", .string(ErrnoName.name(e)))]))
                 return Outcome(status: e == ECONNREFUSED ? .refused : .error, mechanism: e == ECONNREFUSED ? .rst : .none,
@@ -182,10 +182,22 @@ public final class KeepaliveEngine {
                                summary: "could not connect: \(ErrnoName.message(e)) (\(ErrnoName.name(e)))")
             }
             let established = clock.now()
-            connection.drainCaptures(for: 0.02)
+            connection.drainCaptures(until: .handshake, atMost: 0.02)
             add(Event(t: established, source: .socket, kind: .connected, detail: "connected; watching (\(config.traffic.rawValue))"))
             connection.sampleInfo(at: established, force: true)
             return watch(connection, established: established)
+        }
+
+        /// The packets that explain how the watch ended (none when it ran its course, was
+        /// interrupted, or HTTP/2 itself gave up on an open connection).
+        static func explanation(of ended: (at: Double, errno: Int32?, eof: Bool, h2: H2DriverEnd?)?) -> WireExplanation {
+            guard let ended else { return .nothing }
+            switch ended.h2 {
+            case nil: return .end(errno: ended.errno, eof: ended.eof)
+            case .eof?: return .peerFIN
+            case .error(let e)?: return .end(errno: e, eof: false)
+            case .pingTimeout?, .protocolError?: return .nothing
+            }
         }
 
         mutating func watch(_ c: LiveConnection, established: Double) -> Outcome {
@@ -272,7 +284,7 @@ public final class KeepaliveEngine {
             }
             let stopAt = clock.now()
             c.sampleInfo(at: stopAt)
-            c.drainCaptures(for: 0.15)
+            c.drainCaptures(until: Self.explanation(of: ended))
             return explain(c, established: established, ended: ended, stopAt: stopAt, firstRetransmitSampleAt: firstRetransmitSampleAt)
         }
     }

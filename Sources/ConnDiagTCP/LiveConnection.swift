@@ -59,27 +59,38 @@ public final class LiveConnection {
         return result
     }
 
-    /// Reads every packet the captures hold and appends the events they amount to.
-    public func pumpCaptures() {
+    /// Reads the packets the captures hold (up to a batch each) and appends the events they
+    /// amount to. Returns true when a capture filled its batch and may hold more.
+    @discardableResult
+    public func pumpCaptures() -> Bool {
+        var more = false
         for c in captures.captures {
-            c.read { packet in
+            let status = c.read { packet in
                 let decoded = PacketDecoder.decode(packet.bytes, linkType: c.linkType, wireLength: packet.originalLength)
                 let t = clock.fromRealtime(nanos: packet.timestampNanos)
                 guard var e = tracker.observe(decoded, at: t) else { return }
                 decorateWireEvent?(&e)
                 add(e)
             }
+            if case .more = status { more = true }
         }
+        return more
     }
 
-    /// Waits up to `seconds` for the captures to deliver what is in flight.
-    public func drainCaptures(for seconds: Double) {
+    /// Reads what the captures hold, then waits, at most `seconds`, only while the packets
+    /// that explain the socket's result are still missing. Without capture it returns at once.
+    public func drainCaptures(until explanation: WireExplanation, atMost seconds: Double = WireExplanation.defaultWait) {
         guard captures.isActive else { return }
-        let until = clock.now() + seconds
-        while clock.now() < until {
+        let deadline = clock.now() + seconds
+        // A full batch means more may be waiting: read on (within the bound) before judging.
+        func readAll() { while pumpCaptures() && clock.now() < deadline {} }
+        readAll()
+        while !explanation.isComplete(in: tracker) {
+            let left = deadline - clock.now()
+            if left <= 0 { return }
             var fds = captureFDs()
-            _ = poll(&fds, nfds_t(fds.count), 20)
-            pumpCaptures()
+            _ = poll(&fds, nfds_t(fds.count), Int32((left * 1000).rounded(.up)))
+            readAll()
         }
     }
 

@@ -197,13 +197,18 @@ public final class PacketCapture {
 
     /// Flushes and closes the dump file, then the capture.
     public func close() {
-        if let d = dumper { pcap_dump_flush(d); pcap_dump_close(d); dumper = nil }
+        stopWriting()
         if let h = handle { pcap_close(h); handle = nil }
         if let b = fileBuffer { free(b); fileBuffer = nil }
         if let m = memory { free(m); memory = nil }
     }
 
     public func flush() { if let d = dumper { pcap_dump_flush(d) } }
+
+    /// Flushes and closes the dump file; the capture stays open.
+    public func stopWriting() {
+        if let d = dumper { pcap_dump_flush(d); pcap_dump_close(d); dumper = nil }
+    }
 }
 
 extension PacketCapture {

@@ -161,9 +161,10 @@ public final class SynTimeoutEngine {
             }
         }
         connection.sampleInfo(at: finishedAt)
-        // The packets that explain the result (SYN-ACK, RST, ICMP) reach the capture buffer
-        // around the same moment as the wake-up; give them a short window to arrive.
-        connection.drainCaptures(for: 0.15)
+        // The packets that explain the result (SYN-ACK and our ACK, RST, ICMP) are read before
+        // the report; a deadline or an interrupt has none to wait for.
+        let explanation: WireExplanation = deadlineHit || interrupted ? .nothing : .connect(errno: connectErrno ?? 0)
+        connection.drainCaptures(until: explanation)
 
         let t = finishedAt
         let firstSYN = synIndexTimes.first ?? started

@@ -12,6 +12,15 @@ struct DurationArgument: ExpressibleByArgument, Sendable {
         seconds = s
     }
     static var defaultCompletionKind: CompletionKind { .default }
+
+    /// The default as the user would type it (`1s`, `250ms`, `2m30s`), for help, man pages
+    /// and completions.
+    var defaultValueDescription: String {
+        guard seconds >= 120 else { return DurationText.format(seconds) }
+        let total = Int(seconds.rounded())
+        let (h, m, s) = (total / 3600, total % 3600 / 60, total % 60)
+        return (h > 0 ? "\(h)h" : "") + (m > 0 ? "\(m)m" : "") + (s > 0 || total == 0 ? "\(s)s" : "")
+    }
 }
 
 extension OutputFormat: ExpressibleByArgument {

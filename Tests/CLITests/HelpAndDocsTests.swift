@@ -46,6 +46,17 @@ struct HelpAndDocsTests {
         try assertSnapshot(r.stdout, named: "conndiag-syn-timeout--help.txt")
     }
 
+    @Test("duration defaults print as a user types them",
+          arguments: [("keepalive-test", ["--write-interval <write-interval>", "(default: 1s)", "(default: 10s)"]),
+                      ("probe", ["(default: 5s)"]), ("analyze", ["(default: 5s)"]), ("goaway-trace", ["(default: 10s)"])])
+    func durationDefaults(_ subcommand: String, _ expected: [String]) throws {
+        let r = try CLI.run([subcommand, "--help"])
+        #expect(r.status == 0, "\(r)")
+        let help = r.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")   // undo line wrapping
+        #expect(!help.contains("DurationArgument"), "\(subcommand) --help shows a Swift value: \(r.stdout)")
+        for text in expected { #expect(help.contains(text), "\(text) missing from \(subcommand) --help") }
+    }
+
     @Test("conndiag help syn-timeout prints the same help as syn-timeout --help")
     func helpSubcommand() throws {
         let a = try CLI.run(["help", "syn-timeout"])

@@ -60,6 +60,21 @@ struct KernelSettingsTests {
         #expect((k.tcpSynLinearTimeouts != nil) == exists)
     }
 
+    /// The coarse clock's answer (what every command uses, without waiting) against 100 ms of
+    /// counted jiffies; /proc/timer_list is root-only, so the comparison needs root.
+    @Test(.enabled(if: readSmallFile("/proc/timer_list", limit: 64) != nil, "/proc/timer_list unreadable (not root)"))
+    func hzFromCoarseClockMatchesTimerList() throws {
+        let counted = try #require(KernelSettings.hzFromTimerList())
+        #expect(KernelSettings.hzFromCoarseClock() == counted)
+        #expect(KernelSettings.measureHZ() == counted)
+    }
+
+    @Test func hzFromCoarseClockIsAConfigChoice() {
+        // Linux always has CLOCK_MONOTONIC_COARSE; its resolution is one jiffy.
+        let hz = KernelSettings.hzFromCoarseClock()
+        #expect(hz.map { [100, 250, 300, 1000].contains($0) } == true)
+    }
+
     @Test func readsFromAnotherRoot() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cdk-\(getpid())")
         let ipv4 = dir.appendingPathComponent("net/ipv4")
