@@ -1,7 +1,7 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
-// Language mode 5: the engine is a synchronous poll loop on one thread per run; strict
+// Language mode 5: the engine is a synchronous reactor (poll) on one thread per run; strict
 // concurrency checking would add ceremony without catching anything real here.
 let package = Package(
     name: "conndiag",

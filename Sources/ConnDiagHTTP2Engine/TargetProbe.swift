@@ -4,7 +4,7 @@ import ConnDiagHTTP2
 import ConnDiagTCP
 import ConnDiagPlatform
 
-/// One address being probed: a non-blocking state machine the ProbeEngine's poll loop
+/// One address being probed: a non-blocking state machine the ProbeEngine's reactor
 /// drives. Phases run in order and each has a deadline.
 final class TargetProbe {
     enum Phase { case connecting, tls, h2Settings, pinging, health, holding, done }

@@ -13,7 +13,9 @@ enum HostCommand {
     static func run(_ arguments: [String], allowFailure: Bool = false) throws -> String {
         let path = try locate(arguments[0])
         var outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0]
-        guard pipe(&outPipe) == 0, pipe(&errPipe) == 0 else { throw ConnDiagError.environment("pipe: \(ErrnoName.message(errno))") }
+        for result in [Syscall.result("pipe", { pipe(&outPipe) }), Syscall.result("pipe", { pipe(&errPipe) })] {
+            if case .error(let e) = result { throw ConnDiagError.environment("pipe: \(ErrnoName.message(e.errno.rawValue))") }
+        }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }

@@ -22,8 +22,14 @@ public final class LabPeer {
         self.arguments = arguments
         let ip = try HostCommand.locate("ip")
         var errPipe: [Int32] = [0, 0]
-        guard pipe(&errPipe) == 0 else { throw ConnDiagError.environment("pipe: \(ErrnoName.message(errno))") }
-        _ = fcntl(errPipe[0], F_SETFL, fcntl(errPipe[0], F_GETFL) | O_NONBLOCK)
+        if case .error(let e) = Syscall.result("pipe", { pipe(&errPipe) }) {
+            throw ConnDiagError.environment("pipe: \(ErrnoName.message(e.errno.rawValue))")
+        }
+        // Only the read end: the peer's stderr stays blocking.
+        let readEnd = errPipe[0]
+        if case .value(let flags) = Syscall.result("fcntl(F_GETFL)", { fcntl(readEnd, F_GETFL) }) {
+            _ = Syscall.result("fcntl(F_SETFL)") { fcntl(readEnd, F_SETFL, flags | O_NONBLOCK) }
+        }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -74,7 +80,7 @@ public final class LabPeer {
     public var isRunning: Bool {
         if exitStatus != nil { return false }
         var status: Int32 = 0
-        let r = waitpid(pid, &status, WNOHANG)
+        guard case .value(let r) = Syscall.result("waitpid(\(pid), WNOHANG)", { waitpid(pid, &status, WNOHANG) }) else { return false }
         if r == pid { exitStatus = status; return false }
         return r == 0
     }

@@ -259,9 +259,11 @@ public final class TLSClient {
         }
 
         guard let keyLogFile = options.keyLogFile, !keyLogFile.isEmpty else { return nil }
-        let probe = open(keyLogFile, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
-        guard probe >= 0 else {
-            throw TLSFailure(reason: "cannot open key log file \(keyLogFile): \(errnoText(errno))")
+        let probe: Int32
+        switch Syscall.result("open(\(keyLogFile))", { open(keyLogFile, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600) }) {
+        case .value(let fd): probe = fd
+        case .error(let e): throw TLSFailure(reason: "cannot open key log file \(keyLogFile): \(errnoText(e.errno.rawValue))")
+        case .wouldBlock, .interrupted: throw TLSFailure(reason: "cannot open key log file \(keyLogFile)")
         }
         close(probe)
         guard let path = strdup(keyLogFile) else { throw TLSFailure(reason: "out of memory") }
