@@ -32,9 +32,7 @@ enum FlowControlStallScenario {
         // The capture only has to be read (into the file) until the watch ends.
         let reactor = Reactor(clock: clock)
         reactor.registerCapture(fd: capture.selectableFD) { _ = capture.read(limit: 10_000) { _ in } }
-        while clock.now() < watch {
-            if !reactor.runOnce(timeout: 0.1) { interrupted = true; break }
-        }
+        if reactor.run(until: watch) == .interrupted { interrupted = true }
         _ = capture.read(limit: 100_000) { _ in }
         capture.close()
         client.stop()

@@ -127,21 +127,32 @@ public final class LiveConnection {
     /// interrupted, pumping captures and sampling TCP_INFO every 100 ms on the way.
     public func waitForConnect(started: Double, deadline: Double?, safetyCap: Double) -> (ConnectResult, Double) {
         var answer: (ConnectResult, Double)?
+        // TCP_INFO every 100 ms on a reactor timer, until the answer arrives (timers fire
+        // after handlers: a due sample in the answer's wake-up is cancelled, not taken).
+        var sampler: Reactor.TimerID?
+        func sample() {
+            let now = clock.now()
+            sampleInfo(at: now)
+            sampler = reactor.schedule(at: now + 0.1) { sample() }
+        }
         let registration = reactor.register(fd: socket.fd, interest: .writable) { [unowned self] readiness in
+            if let sampler { reactor.cancel(sampler) }
             let at = clock.now()
             let e = socket.pendingError()
             if e != 0 { answer = (.failed(e), at); return }
             answer = readiness.contains(.writable) ? (.connected, at) : (.failed(EIO), at)
         }
-        defer { reactor.deregister(registration) }
-        var nextSample = started
+        defer {
+            reactor.deregister(registration)
+            if let sampler { reactor.cancel(sampler) }
+        }
+        sample()
         while true {
             let now = clock.now()
-            if now >= nextSample { sampleInfo(at: now); nextSample = now + 0.1 }
-            var wait = 0.1
-            if let d = deadline { wait = min(wait, max(0, d - now)) }
+            var wait = safetyCap - now
+            if let d = deadline { wait = min(wait, d - now) }
             // Wait before judging the deadline: an answer that is already there wins.
-            if !reactor.runOnce(timeout: wait) { return (.interrupted, clock.now()) }
+            if !reactor.runOnce(timeout: max(0, wait)) { return (.interrupted, clock.now()) }
             if let answer { return answer }
             let after = clock.now()
             if let d = deadline, after >= d { return (.deadline, d) }
