@@ -1,7 +1,7 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
-// Language mode 5: the engine is a synchronous poll loop on one thread per run; strict
+// Language mode 5: the engine is a synchronous reactor (poll) on one thread per run; strict
 // concurrency checking would add ceremony without catching anything real here.
 let package = Package(
     name: "conndiag",
@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "ConnDiagCore", targets: ["ConnDiagCore"]),
         .library(name: "ConnDiagPacket", targets: ["ConnDiagPacket"]),
         .library(name: "ConnDiagHTTP2", targets: ["ConnDiagHTTP2"]),
+        .library(name: "ConnDiagPlatform", targets: ["ConnDiagPlatform"]),
         .library(name: "ConnDiagTCP", targets: ["ConnDiagTCP"]),
         .library(name: "ConnDiagAnalyze", targets: ["ConnDiagAnalyze"]),
         .library(name: "ConnDiagOutput", targets: ["ConnDiagOutput"]),
@@ -30,15 +31,20 @@ let package = Package(
         .target(name: "ConnDiagPacket"),
         // One diagnoser per mechanism: pure functions over typed evidence and the kernel model.
         .target(name: "ConnDiagDiagnosis", dependencies: ["ConnDiagCore", "ConnDiagPacket", "ConnDiagHTTP2"]),
+        // The platform: the syscall funnel, the reactor, byte transports, namespaces and the
+        // interrupt signal. Every other module does its I/O through it.
+        .target(name: "ConnDiagPlatform", dependencies: [
+            "ConnDiagCore", "CNetShims", .product(name: "SystemPackage", package: "swift-system"),
+        ]),
         .target(name: "ConnDiagTCP", dependencies: [
-            "ConnDiagCore", "ConnDiagPacket", "ConnDiagDiagnosis", "CPcap", "CNetShims",
+            "ConnDiagCore", "ConnDiagPacket", "ConnDiagDiagnosis", "ConnDiagPlatform", "CPcap", "CNetShims",
             .product(name: "SystemPackage", package: "swift-system"),
         ]),
-        .target(name: "ConnDiagHTTP2", dependencies: ["CNghttp2"]),
+        .target(name: "ConnDiagHTTP2", dependencies: ["CNghttp2", "ConnDiagPlatform"]),
         // Engines that drive HTTP/2 sessions (keepalive PINGs, GOAWAY traces) over the TCP core.
-        .target(name: "ConnDiagTLS", dependencies: ["CTLS"]),
-        .target(name: "ConnDiagHTTP2Engine", dependencies: ["ConnDiagCore", "ConnDiagTCP", "ConnDiagHTTP2", "ConnDiagTLS"]),
-        .target(name: "ConnDiagLab", dependencies: ["ConnDiagCore", "ConnDiagTCP", "CNetShims"]),
+        .target(name: "ConnDiagTLS", dependencies: ["CTLS", "ConnDiagPlatform"]),
+        .target(name: "ConnDiagHTTP2Engine", dependencies: ["ConnDiagCore", "ConnDiagPlatform", "ConnDiagTCP", "ConnDiagHTTP2", "ConnDiagTLS"]),
+        .target(name: "ConnDiagLab", dependencies: ["ConnDiagCore", "ConnDiagPlatform", "ConnDiagTCP", "CNetShims"]),
         // Offline capture analysis (`analyze`): many connections, HTTP/2 inside, stalls.
         // Runtime exclusivity checks off here only: they were a fifth of the per-packet time
         // (every access to a connection's state is a class property access); the engine is
@@ -46,20 +52,21 @@ let package = Package(
         .target(name: "ConnDiagAnalyze", dependencies: ["ConnDiagCore", "ConnDiagPacket", "ConnDiagTCP", "ConnDiagHTTP2", "ConnDiagHTTP2Engine"],
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         // The `lab` matrix: reproducible failure scenarios run by the same engines.
-        .target(name: "ConnDiagScenarios", dependencies: ["ConnDiagCore", "ConnDiagTCP", "ConnDiagHTTP2Engine", "ConnDiagLab", "ConnDiagAnalyze"]),
+        .target(name: "ConnDiagScenarios", dependencies: ["ConnDiagCore", "ConnDiagPlatform", "ConnDiagTCP", "ConnDiagHTTP2Engine", "ConnDiagLab", "ConnDiagAnalyze"]),
         // Every renderer, the JSON/NDJSON writing, the --expect grammar and the exit-code policy.
-        .target(name: "ConnDiagOutput", dependencies: ["ConnDiagCore", "ConnDiagAnalyze", "ConnDiagHTTP2Engine", "ConnDiagScenarios"]),
+        .target(name: "ConnDiagOutput", dependencies: ["ConnDiagCore", "ConnDiagPlatform", "ConnDiagAnalyze", "ConnDiagHTTP2Engine", "ConnDiagScenarios"]),
         .executableTarget(name: "conndiag", dependencies: [
-            "ConnDiagCore", "ConnDiagOutput", "ConnDiagTCP", "ConnDiagHTTP2", "ConnDiagHTTP2Engine", "ConnDiagLab", "ConnDiagScenarios", "ConnDiagAnalyze",
+            "ConnDiagCore", "ConnDiagPlatform", "ConnDiagOutput", "ConnDiagTCP", "ConnDiagHTTP2", "ConnDiagHTTP2Engine", "ConnDiagLab", "ConnDiagScenarios", "ConnDiagAnalyze",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "ConnDiagCoreTests", dependencies: ["ConnDiagCore"]),
         .testTarget(name: "ConnDiagPacketTests", dependencies: ["ConnDiagPacket"]),
-        .testTarget(name: "ConnDiagTCPTests", dependencies: ["ConnDiagTCP"]),
+        .testTarget(name: "ConnDiagPlatformTests", dependencies: ["ConnDiagPlatform", "ConnDiagCore"]),
+        .testTarget(name: "ConnDiagTCPTests", dependencies: ["ConnDiagTCP", "ConnDiagPlatform"]),
         .testTarget(name: "DiagnosisTests", dependencies: ["ConnDiagDiagnosis", "ConnDiagCore"]),
         .testTarget(name: "ConnDiagHTTP2Tests", dependencies: ["ConnDiagHTTP2"]),
-        .testTarget(name: "ConnDiagTLSTests", dependencies: ["ConnDiagTLS"]),
-        .testTarget(name: "LabTests", dependencies: ["ConnDiagLab", "ConnDiagScenarios", "ConnDiagTCP", "ConnDiagCore", "ConnDiagHTTP2Engine"]),
+        .testTarget(name: "ConnDiagTLSTests", dependencies: ["ConnDiagTLS", "ConnDiagPlatform", "ConnDiagHTTP2Engine", "ConnDiagTCP", "ConnDiagCore"]),
+        .testTarget(name: "LabTests", dependencies: ["ConnDiagLab", "ConnDiagScenarios", "ConnDiagPlatform", "ConnDiagTCP", "ConnDiagCore", "ConnDiagHTTP2Engine"]),
         .testTarget(name: "CLITests", dependencies: ["ConnDiagCore"]),
         .testTarget(name: "AnalyzeTests", dependencies: ["ConnDiagAnalyze", "ConnDiagCore", "ConnDiagOutput", "ConnDiagPacket", "ConnDiagTCP"], resources: [.copy("Fixtures")]),
         .testTarget(name: "OutputTests", dependencies: ["ConnDiagOutput", "ConnDiagCore"]),

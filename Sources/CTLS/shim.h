@@ -38,6 +38,8 @@ typedef struct {
     unsigned long long bytesOut;
     int headLength;
     unsigned char head[32];    // the first bytes received from the peer
+    int fatalAlertSent;        // description + 1 of the fatal alert this side sent; 0 when none
+    int fatalAlertReceived;    // description + 1 of the fatal alert the peer sent; 0 when none
 } CTLS_SocketState;
 
 static inline int CTLS_socketBIOWrite(BIO *bio, const char *data, int length) {
@@ -151,6 +153,23 @@ static inline int CTLS_attachSocket(SSL *ssl, BIO_METHOD *method, int fd) {
 static inline CTLS_SocketState *CTLS_socketState(const SSL *ssl) {
     BIO *bio = SSL_get_rbio(ssl);
     return bio == NULL ? NULL : (CTLS_SocketState *)BIO_get_data(bio);
+}
+
+/// Records fatal alerts in either direction in the socket state: OpenSSL's error queue
+/// names an alert it received, but not the one it sent (bad_record_mac on a damaged record).
+static inline void CTLS_alertCallback(const SSL *ssl, int where, int value) {
+    if (!(where & SSL_CB_ALERT) || (value >> 8) != SSL3_AL_FATAL) return;
+    CTLS_SocketState *state = CTLS_socketState(ssl);
+    if (state == NULL) return;
+    if (where & SSL_CB_WRITE) {
+        if (state->fatalAlertSent == 0) state->fatalAlertSent = (value & 0xff) + 1;
+    } else if (state->fatalAlertReceived == 0) {
+        state->fatalAlertReceived = (value & 0xff) + 1;
+    }
+}
+
+static inline void CTLS_recordFatalAlerts(SSL *ssl) {
+    SSL_set_info_callback(ssl, CTLS_alertCallback);
 }
 
 /// Fills the rest of `head` with bytes still waiting in the socket, without consuming

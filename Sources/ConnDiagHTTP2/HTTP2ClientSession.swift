@@ -1,12 +1,13 @@
 import CNghttp2
+import ConnDiagPlatform
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
 
-/// An HTTP/2 client (nghttp2) over an already connected, non-blocking socket that the
-/// caller owns and polls.
+/// An HTTP/2 client (nghttp2) over a byte transport (the plain socket for h2c, TLS for h2)
+/// on an already connected, non-blocking socket that the caller owns and polls.
 ///
 /// The caller's loop: poll the fd for POLLIN always (even when `wantsRead` is false: after
 /// a GOAWAY nghttp2 stops wanting input, but the FIN or RST that follows is the point of
@@ -18,7 +19,9 @@ import Darwin
 /// `onEvent`, synchronously, so the caller can timestamp them. The session never closes
 /// the fd and never prints. Not thread-safe: use it from one thread.
 public final class HTTP2ClientSession {
-    public let fd: Int32
+    /// Every byte in and out goes through this.
+    public let transport: ByteTransport
+    public var fd: Int32 { transport.fd }
     public let settings: HTTP2ClientSettings
 
     /// Called for every frame sent/received and every stream close or protocol error.
@@ -39,8 +42,8 @@ public final class HTTP2ClientSession {
     /// open). gRPC's graceful drain (A9) waits for the ACK of the PING it sends with the
     /// first GOAWAY before it sends the real last-stream-id; gRPC clients answer it.
     public var answersPingsWhileDraining = true
-    /// Bytes go through this instead of recv/send on `fd` when set (HTTP/2 over TLS).
-    public var transport: HTTP2Transport?
+    /// How the peer ended its stream, once `readFromSocket()` returned `.eof`.
+    public private(set) var end: TransportEnd?
     private var sendOffset = 0
     private var inboundFields: [HTTP2Header] = []
     private var requestBodies: [Int32: RequestBody] = [:]
@@ -57,8 +60,8 @@ public final class HTTP2ClientSession {
 
     /// Creates the nghttp2 client session and queues the client SETTINGS (nghttp2 writes
     /// the 24-byte preface in front of it). Nothing is written until `flush()`.
-    public init(fd: Int32, settings: HTTP2ClientSettings = HTTP2ClientSettings()) throws {
-        self.fd = fd
+    public init(transport: ByteTransport, settings: HTTP2ClientSettings = HTTP2ClientSettings()) throws {
+        self.transport = transport
         self.settings = settings
         self.inboundShadow = HTTP2FrameDecoder(
             side: .server, fromConnectionStart: true,
@@ -100,6 +103,11 @@ public final class HTTP2ClientSession {
         }
     }
 
+    /// A session on the plain socket `fd` (h2c).
+    public convenience init(fd: Int32, settings: HTTP2ClientSettings = HTTP2ClientSettings()) throws {
+        try self.init(transport: SocketTransport(fd: fd), settings: settings)
+    }
+
     deinit {
         if let session { nghttp2_session_del(session) }
     }
@@ -137,24 +145,13 @@ public final class HTTP2ClientSession {
     /// Reads once from the socket and feeds what arrived to nghttp2. Call until it
     /// returns `.wouldBlock` (or `.eof` / `.error`).
     public func readFromSocket() -> HTTP2ReadResult {
-        let count = receiveBuffer.count
-        var n: Int
-        if let transport {
-            switch receiveBuffer.withUnsafeMutableBytes({ transport.receive(into: $0) }) {
-            case .bytes(let got): n = got
-            case .wouldBlock: return .wouldBlock
-            case .eof: return .eof
-            case .error(let e): return .error(errno: e)
-            }
-        } else {
-            repeat {
-                n = receiveBuffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, count, 0) }
-            } while n < 0 && errno == EINTR
-            if n < 0 {
-                let error = errno
-                return error == EAGAIN || error == EWOULDBLOCK ? .wouldBlock : .error(errno: error)
-            }
-            if n == 0 { return .eof }
+        let n: Int
+        switch receiveBuffer.withUnsafeMutableBytes({ transport.read(into: $0) }) {
+        case .bytes(let got): n = got
+        case .wouldBlock: return .wouldBlock
+        case .eof(let how): end = how; return .eof
+        case .error(.socket(let e)): return .error(errno: e.errno.rawValue)
+        case .error(let e): return .transportFailed(e)
         }
         let readBase = bytesRead
         bytesRead += n
@@ -237,32 +234,20 @@ public final class HTTP2ClientSession {
         return nil
     }
 
-    /// Serialises everything nghttp2 has queued and writes it (MSG_NOSIGNAL), keeping what
-    /// the kernel did not take for the next call.
+    /// Serialises everything nghttp2 has queued and writes it to the transport, keeping what
+    /// it did not take for the next call.
     @discardableResult
     public func flush() -> HTTP2FlushResult {
         while true {
             if sendOffset < sendBuffer.count {
-                let remaining = sendBuffer.count - sendOffset
                 let offset = sendOffset
-                var n: Int
-                if let transport {
-                    switch sendBuffer.withUnsafeBytes({ transport.send(UnsafeRawBufferPointer(rebasing: $0[offset...])) }) {
-                    case .bytes(let sent): n = sent
-                    case .wouldBlock: return .wouldBlock
-                    case .eof: return .error(errno: EPIPE)
-                    case .error(let e): return .error(errno: e)
-                    }
-                } else {
-                    repeat {
-                        n = sendBuffer.withUnsafeBytes {
-                            send(fd, $0.baseAddress! + offset, remaining, Int32(MSG_NOSIGNAL))
-                        }
-                    } while n < 0 && errno == EINTR
-                    if n < 0 {
-                        let error = errno
-                        return error == EAGAIN || error == EWOULDBLOCK ? .wouldBlock : .error(errno: error)
-                    }
+                let n: Int
+                switch sendBuffer.withUnsafeBytes({ transport.write(UnsafeRawBufferPointer(rebasing: $0[offset...])) }) {
+                case .bytes(let sent): n = sent
+                case .wouldBlock: return .wouldBlock
+                case .eof: return .error(errno: EPIPE)
+                case .error(.socket(let e)): return .error(errno: e.errno.rawValue)
+                case .error(let e): return .transportFailed(e)
                 }
                 sendOffset += n
                 bytesWritten += n
@@ -632,11 +617,3 @@ func nghttp2Message(_ code: Int32) -> String {
     nghttp2_strerror(code).map { String(cString: $0) } ?? "unknown nghttp2 error"
 }
 
-
-/// What carries the session's bytes when it is not the plain socket (TLS).
-public enum HTTP2TransportIO: Sendable, Equatable { case bytes(Int), wouldBlock, eof, error(Int32) }
-
-public protocol HTTP2Transport: AnyObject {
-    func receive(into buffer: UnsafeMutableRawBufferPointer) -> HTTP2TransportIO
-    func send(_ bytes: UnsafeRawBufferPointer) -> HTTP2TransportIO
-}

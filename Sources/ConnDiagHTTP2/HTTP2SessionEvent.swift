@@ -1,3 +1,5 @@
+import ConnDiagPlatform
+
 /// Something an `HTTP2ClientSession` saw or did, reported synchronously from inside
 /// `readFromSocket()` (inbound) and `flush()` (outbound) so the caller can stamp it.
 public enum HTTP2SessionEvent: Hashable, Sendable {
@@ -51,8 +53,11 @@ public enum HTTP2ReadResult: Hashable, Sendable {
     case wouldBlock
     /// The peer closed its side (FIN): recv() returned 0.
     case eof
-    /// recv() failed: ECONNRESET (peer RST), ETIMEDOUT (keepalive or user timeout), ...
+    /// The socket failed: ECONNRESET (peer RST), ETIMEDOUT (keepalive or user timeout), ...
     case error(errno: Int32)
+    /// The transport failed without a socket error: a TLS alert (sent or received) or
+    /// another TLS failure. Never reported as an errno: the peer did not reset.
+    case transportFailed(TransportError)
     /// nghttp2 could not go on (fatal mem_recv error); flush, then close the socket.
     case sessionFailed(HTTP2SessionError)
 }
@@ -65,6 +70,8 @@ public enum HTTP2FlushResult: Hashable, Sendable {
     case wouldBlock
     /// send() failed: EPIPE, ECONNRESET, ETIMEDOUT, ...
     case error(errno: Int32)
+    /// A TLS failure while writing (see `HTTP2ReadResult.transportFailed`).
+    case transportFailed(TransportError)
     case sessionFailed(HTTP2SessionError)
 }
 

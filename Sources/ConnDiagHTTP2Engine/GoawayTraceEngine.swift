@@ -2,6 +2,7 @@ import Glibc
 import ConnDiagCore
 import ConnDiagHTTP2
 import ConnDiagTCP
+import ConnDiagPlatform
 
 /// What each stream of a goaway-trace run sends.
 public enum StreamKind: Sendable, Equatable {
@@ -182,6 +183,24 @@ public final class GoawayTraceEngine {
         var interrupted = false
         var wantWrite = true
         var nextSample = established
+        let socket = c.reactor.register(fd: c.socket.fd, interest: .readable) { [unowned self, clock] readiness in
+            if readiness.contains(.writable) { wantWrite = true }
+            guard !readiness.isDisjoint(with: [.readable, .error, .hangup]) else { return }
+            // Keep reading after GOAWAY (nghttp2 stops wanting reads) to see FIN or RST.
+            while true {
+                switch s.readFromSocket() {
+                case .read:
+                    self.lastReadAt = clock.now()
+                    if let p = self.outstandingPing, self.lastReadAt > p.sentAt { self.outstandingPing = nil }
+                case .wouldBlock: wantWrite = true; return
+                case .eof: ended = (clock.now(), .eof); return
+                case .error(let e): ended = (clock.now(), .error(e)); return
+                case .transportFailed(let e): ended = (clock.now(), .sessionFailed(e.description)); return
+                case .sessionFailed(let err): ended = (clock.now(), .sessionFailed(err.description)); return
+                }
+            }
+        }
+        defer { c.reactor.deregister(socket) }
 
         loop: while true {
             let now = clock.now()
@@ -218,6 +237,7 @@ public final class GoawayTraceEngine {
                 case .flushed: wantWrite = false
                 case .wouldBlock: wantWrite = true
                 case .error(let e): ended = (clock.now(), .error(e)); break loop
+                case .transportFailed(let e): ended = (clock.now(), .sessionFailed(e.description)); break loop
                 case .sessionFailed(let err): ended = (clock.now(), .sessionFailed(err.description)); break loop
                 }
             }
@@ -226,28 +246,9 @@ public final class GoawayTraceEngine {
             if let a = actions.first { wake = min(wake, established + a.after) }
             if let f = config.finishRequestAfter, let next = streams.filter({ !$0.bodyFinished && !$0.notSent }).map({ $0.openedAt + f }).min() { wake = min(wake, next) }
             if let p = outstandingPing { wake = min(wake, p.sentAt + config.pingTimeout) } else if let t = config.pingTime { wake = min(wake, lastReadAt + t) }
-            let waitMs = Int32(max(0, min(1000, (wake - clock.now()) * 1000)).rounded(.up))
-            var fds = [pollfd(fd: c.socket.fd, events: Int16(POLLIN) | (wantWrite ? Int16(POLLOUT) : 0), revents: 0),
-                       pollfd(fd: InterruptSignal.shared.readFD, events: Int16(POLLIN), revents: 0)] + c.captureFDs()
-            _ = poll(&fds, nfds_t(fds.count), waitMs)
-            c.pumpCaptures()
-            if InterruptSignal.shared.isRaised { interrupted = true; break }
-            if fds[0].revents & Int16(POLLOUT) != 0 { wantWrite = true }
-            if fds[0].revents & Int16(POLLIN | POLLERR | POLLHUP) != 0 {
-                // Keep reading after GOAWAY (nghttp2 stops wanting reads) to see FIN or RST.
-                reading: while true {
-                    switch s.readFromSocket() {
-                    case .read:
-                        lastReadAt = clock.now()
-                        if let p = outstandingPing, lastReadAt > p.sentAt { outstandingPing = nil }
-                    case .wouldBlock: break reading
-                    case .eof: ended = (clock.now(), .eof); break loop
-                    case .error(let e): ended = (clock.now(), .error(e)); break loop
-                    case .sessionFailed(let err): ended = (clock.now(), .sessionFailed(err.description)); break loop
-                    }
-                }
-                wantWrite = true
-            }
+            c.reactor.setInterest(wantWrite ? [.readable, .writable] : .readable, for: socket)
+            if !c.reactor.runOnce(timeout: min(1, wake - clock.now())) { interrupted = true; break }
+            if ended != nil { break }
         }
         let stopAt = clock.now()
         c.drainCaptures(until: ended.map { Self.explanation(of: $0.how) } ?? .nothing)

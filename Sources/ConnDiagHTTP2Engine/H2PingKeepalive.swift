@@ -150,6 +150,8 @@ public final class H2PingKeepalive: H2KeepaliveDriver {
             case .wouldBlock: return flush(now: clock.now())
             case .eof: return .eof
             case .error(let e): return .error(e)
+            // Plain h2c: no TLS to fail; any other transport failure ends HTTP/2 itself.
+            case .transportFailed(let e): return .protocolError(e.description)
             case .sessionFailed(let error): return .protocolError(error.description)
             }
         }
@@ -161,6 +163,7 @@ public final class H2PingKeepalive: H2KeepaliveDriver {
         case .flushed: wantWrite = false; return nil
         case .wouldBlock: wantWrite = true; return nil
         case .error(let e): return .error(e)
+        case .transportFailed(let e): return .protocolError(e.description)
         case .sessionFailed(let error): return .protocolError(error.description)
         }
     }

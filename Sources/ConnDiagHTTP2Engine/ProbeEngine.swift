@@ -3,9 +3,10 @@ import ConnDiagCore
 import ConnDiagHTTP2
 import ConnDiagPacket
 import ConnDiagTCP
+import ConnDiagPlatform
 
 /// A TLS session the probe drives without knowing the library (ConnDiagTLS adapts to it).
-public protocol ProbeTLSSession: HTTP2Transport {
+public protocol ProbeTLSSession: ByteTransport {
     func handshakeStep() -> ProbeTLSStep
     func close()
 }
@@ -41,7 +42,7 @@ public struct ProbeConfig {
     public init(targets: [TargetSpec]) { self.targets = targets }
 }
 
-/// Checks many endpoints at once on one poll loop (no thread per target), each through the
+/// Checks many endpoints at once on one reactor (no thread per target), each through the
 /// phases it asks for: DNS, TCP connect, TLS, HTTP/2 SETTINGS and PINGs, gRPC health,
 /// then an idle hold that finds load-balancer and NAT idle timeouts.
 public final class ProbeEngine {
@@ -88,6 +89,23 @@ public final class ProbeEngine {
         }
         var next = 0
         var active: [TargetProbe] = []
+        let reactor = Reactor(clock: clock)
+        // Each probe's socket as registered; a probe that reconnects (the keepalive hold)
+        // has a new descriptor.
+        var watched: [ObjectIdentifier: (fd: Int32, registration: Reactor.Registration)] = [:]
+        func watch(_ p: TargetProbe) {
+            let key = ObjectIdentifier(p)
+            let interest = Reactor.Interest(rawValue: p.pollEvents)
+            if let w = watched[key], w.fd == p.fd { reactor.setInterest(interest, for: w.registration); return }
+            if let w = watched[key] { reactor.deregister(w.registration) }
+            let registration = reactor.register(fd: p.fd, interest: interest) { [unowned p, clock] readiness in
+                p.handle(readiness.rawValue, now: clock.now())
+            }
+            watched[key] = (p.fd, registration)
+        }
+        func unwatch(_ p: TargetProbe) {
+            if let w = watched.removeValue(forKey: ObjectIdentifier(p)) { reactor.deregister(w.registration) }
+        }
         while next < queue.count || !active.isEmpty {
             if InterruptSignal.shared.isRaised { interrupted = true; break }
             while active.count < config.concurrency && next < queue.count {
@@ -112,26 +130,22 @@ public final class ProbeEngine {
             if active.isEmpty { continue }
             let now = clock.now()
             var wake = now + 1
-            var fds: [pollfd] = []
-            fds.reserveCapacity(active.count + 1)
             for p in active {
-                fds.append(pollfd(fd: p.fd, events: p.pollEvents, revents: 0))
+                watch(p)
                 wake = min(wake, p.deadline)
             }
-            fds.append(pollfd(fd: InterruptSignal.shared.readFD, events: Int16(POLLIN), revents: 0))
-            let waitMs = Int32(max(0, (wake - now) * 1000).rounded(.up))
-            _ = poll(&fds, nfds_t(fds.count), waitMs)
+            if !reactor.runOnce(timeout: wake - now) { interrupted = true; break }
             let after = clock.now()
             var still: [TargetProbe] = []
             still.reserveCapacity(active.count)
-            for (i, p) in active.enumerated() {
-                if fds[i].revents != 0 { p.handle(fds[i].revents, now: after) }
+            for p in active {
                 if !p.isDone && after >= p.deadline { p.timedOut(now: after) }
-                if p.isDone { finish(p.result) } else { still.append(p) }
+                if p.isDone { unwatch(p); finish(p.result) } else { still.append(p) }
             }
             active = still
         }
         for p in active {
+            unwatch(p)
             p.abort(now: clock.now(), why: "interrupted")
             finish(p.result)
         }

@@ -11,6 +11,8 @@ public struct ProbeHold: Sendable, Equatable {
         case goaway(code: String, debug: String, thenReset: Bool)
         /// Another socket error, by errno name.
         case error(String)
+        /// TLS ended it: "TLS alert received: close notify", "TLS alert sent: bad record mac".
+        case tls(String)
 
         /// "FIN", "RST", `GOAWAY NO_ERROR "max_idle" then FIN`, "ETIMEDOUT".
         public var text: String {
@@ -20,6 +22,7 @@ public struct ProbeHold: Sendable, Equatable {
             case .goaway(let code, let debug, let reset):
                 return "GOAWAY \(code)" + (debug.isEmpty ? "" : " \"\(debug)\"") + " then " + (reset ? "RST" : "FIN")
             case .error(let name): return name
+            case .tls(let what): return what
             }
         }
 
@@ -28,7 +31,7 @@ public struct ProbeHold: Sendable, Equatable {
             case .fin: return .peerFin
             case .rst: return .peerRst
             case .goaway: return .goaway
-            case .error: return .none
+            case .error, .tls: return .none
             }
         }
     }

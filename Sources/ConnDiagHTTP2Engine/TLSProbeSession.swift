@@ -2,12 +2,18 @@ import Glibc
 import ConnDiagCore
 import ConnDiagHTTP2
 import ConnDiagTLS
+import ConnDiagPlatform
 
-/// ConnDiagTLS's client as the probe's TLS session and as the HTTP/2 session's transport.
+/// ConnDiagTLS's client as the probe's TLS session and as the HTTP/2 session's transport
+/// (TLS failures stay TLS failures: an alert is never an errno).
 public final class TLSProbeSession: ProbeTLSSession {
     let client: TLSClient
+    private let transport: TLSTransport
 
-    init(client: TLSClient) { self.client = client }
+    init(client: TLSClient) {
+        self.client = client
+        transport = TLSTransport(client: client)
+    }
 
     /// A factory for ProbeConfig: SNI defaults to the target's host; SSLKEYLOGFILE is honoured.
     public static func factory(sni: String?, caFile: String?, insecure: Bool) -> ProbeTLSFactory {
@@ -48,21 +54,8 @@ public final class TLSProbeSession: ProbeTLSSession {
 
     public func close() { client.shutdown() }
 
-    public func receive(into buffer: UnsafeMutableRawBufferPointer) -> HTTP2TransportIO {
-        switch client.read(into: buffer) {
-        case .bytes(let n): return .bytes(n)
-        case .wantRead, .wantWrite: return .wouldBlock
-        case .eof: return .eof
-        case .error: return .error(ECONNRESET)
-        }
-    }
-
-    public func send(_ bytes: UnsafeRawBufferPointer) -> HTTP2TransportIO {
-        switch client.write(bytes) {
-        case .bytes(let n): return .bytes(n)
-        case .wantRead, .wantWrite: return .wouldBlock
-        case .eof: return .eof
-        case .error: return .error(EPIPE)
-        }
-    }
+    public var fd: Int32 { client.fd }
+    public var hasBufferedBytes: Bool { transport.hasBufferedBytes }
+    public func read(into buffer: UnsafeMutableRawBufferPointer) -> TransportResult { transport.read(into: buffer) }
+    public func write(_ bytes: UnsafeRawBufferPointer) -> TransportResult { transport.write(bytes) }
 }

@@ -2,8 +2,9 @@ import Glibc
 import ConnDiagCore
 import ConnDiagHTTP2
 import ConnDiagTCP
+import ConnDiagPlatform
 
-/// One address being probed: a non-blocking state machine the ProbeEngine's poll loop
+/// One address being probed: a non-blocking state machine the ProbeEngine's reactor
 /// drives. Phases run in order and each has a deadline.
 final class TargetProbe {
     enum Phase { case connecting, tls, h2Settings, pinging, health, holding, done }
@@ -137,8 +138,7 @@ final class TargetProbe {
                 return
             }
             do {
-                let s = try HTTP2ClientSession(fd: socket!.fd)
-                s.transport = tls
+                let s = try HTTP2ClientSession(transport: tls.map { $0 as ByteTransport } ?? socket!.transport)
                 s.onEvent = { [unowned self] e in self.sessionEvent(e) }
                 session = s
                 serverSettingsSeen = false
@@ -180,6 +180,7 @@ final class TargetProbe {
         case .flushed: wantWrite = false
         case .wouldBlock: wantWrite = true
         case .error(let e): ended(errno: e, now: now)
+        case .transportFailed(let e): ended(by: e, now: now)
         case .sessionFailed(let err): fail(status: .error, mechanism: .none, errno: nil, summary: "http/2: \(err.message)", now: now)
         }
     }
@@ -192,6 +193,7 @@ final class TargetProbe {
                 case .wouldBlock: break
                 case .eof: ended(errno: nil, now: now); return
                 case .error(let e): ended(errno: e, now: now); return
+                case .transportFailed(let e): ended(by: e, now: now); return
                 case .sessionFailed(let err):
                     fail(status: .error, mechanism: .none, errno: nil, summary: "http/2: \(err.message)", now: now); return
                 }
@@ -201,26 +203,17 @@ final class TargetProbe {
             if phase != .done { flush(now: now) }
             return
         }
-        // Plain TCP hold: anything readable is data, EOF or an error.
+        // Hold without HTTP/2: anything readable is data, EOF or an error.
+        let transport: ByteTransport
+        if let tls { transport = tls } else if let socket { transport = socket.transport } else { return }
         var buf = [UInt8](repeating: 0, count: 4096)
         while true {
-            let r: TCPSocket.ReadResult
-            if let tls {
-                switch buf.withUnsafeMutableBytes({ tls.receive(into: $0) }) {
-                case .bytes(let n): r = .bytes(n)
-                case .wouldBlock: r = .wouldBlock
-                case .eof: r = .eof
-                case .error(let e): ended(errno: e, now: now); return
-                }
-            } else {
-                do { r = try buf.withUnsafeMutableBytes { try socket!.receive(into: $0) } } catch let e as SyscallError {
-                    ended(errno: e.errno.rawValue, now: now); return
-                } catch { ended(errno: EIO, now: now); return }
-            }
-            switch r {
+            switch buf.withUnsafeMutableBytes({ transport.read(into: $0) }) {
             case .bytes: continue
             case .wouldBlock: return
             case .eof: ended(errno: nil, now: now); return
+            case .error(.socket(let e)): ended(errno: e.errno.rawValue, now: now); return
+            case .error(let e): ended(by: e, now: now); return
             }
         }
     }
@@ -335,6 +328,17 @@ final class TargetProbe {
         let what = e.map { "\(ErrnoName.message($0)) (\(ErrnoName.name($0)))" } ?? "the server closed the connection (FIN)"
         fail(status: .closed, mechanism: e == nil ? .peerFin : (e == ECONNRESET ? .peerRst : .none), errno: e.map { ErrnoName.name($0) },
              summary: "closed during \(phaseName): \(what)", now: now)
+    }
+
+    /// TLS ended the connection (an alert sent or received, another TLS failure): reported
+    /// as TLS, never as the peer's reset.
+    private func ended(by error: TransportError, now: Double) {
+        if let e = error.errno { ended(errno: e, now: now); return }
+        if phase == .holding {
+            holdFinished(closedAt: now, how: .tls(error.description), now: now)
+            return
+        }
+        fail(status: .error, mechanism: .none, errno: nil, summary: "closed during \(phaseName): \(error)", now: now)
     }
 
     private var phaseName: String {

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import CNetShims
 import ConnDiagCore
+import ConnDiagPlatform
 
 /// Runs a host tool (`ip`, `iptables`) with arguments, never through a shell, and turns a
 /// failure into a one-line environment error quoting the tool's own message.
@@ -12,7 +13,9 @@ enum HostCommand {
     static func run(_ arguments: [String], allowFailure: Bool = false) throws -> String {
         let path = try locate(arguments[0])
         var outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0]
-        guard pipe(&outPipe) == 0, pipe(&errPipe) == 0 else { throw ConnDiagError.environment("pipe: \(ErrnoName.message(errno))") }
+        for result in [Syscall.result("pipe", { pipe(&outPipe) }), Syscall.result("pipe", { pipe(&errPipe) })] {
+            if case .error(let e) = result { throw ConnDiagError.environment("pipe: \(ErrnoName.message(e.errno.rawValue))") }
+        }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -41,7 +44,7 @@ enum HostCommand {
         guard rc == 0 else { throw ConnDiagError.environment("cannot run \(arguments[0]): \(ErrnoName.message(rc))") }
         let (out, err) = drain(outPipe[0], errPipe[0])
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        if case .value(let s) = Syscall.waitForExit(pid) { status = s }
         let exited = status & 0x7f == 0
         let code = exited ? (status >> 8) & 0xff : 128 + (status & 0x7f)
         if code != 0 && !allowFailure {
@@ -51,20 +54,25 @@ enum HostCommand {
         return out
     }
 
-    /// Reads both pipes to EOF without deadlocking on either.
+    /// Reads both pipes to EOF without deadlocking on either. Deaf to the interrupt: the
+    /// child gets the signal too, and its output is what explains how it ended.
     static func drain(_ a: Int32, _ b: Int32) -> (String, String) {
         var bufs: [[UInt8]] = [[], []]
         var open = [true, true]
         var chunk = [UInt8](repeating: 0, count: 4096)
-        while open[0] || open[1] {
-            var fds = [pollfd(fd: open[0] ? a : -1, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: open[1] ? b : -1, events: Int16(POLLIN), revents: 0)]
-            if poll(&fds, 2, -1) < 0 { if errno == EINTR { continue }; break }
-            for i in 0..<2 where open[i] && fds[i].revents != 0 {
-                let n = chunk.withUnsafeMutableBytes { read(fds[i].fd, $0.baseAddress, 4096) }
-                if n > 0 { bufs[i].append(contentsOf: chunk[0..<n]) } else if n == 0 || errno != EINTR { open[i] = false }
+        let reactor = Reactor(clock: RunClock(), interrupt: nil)
+        for (i, fd) in [a, b].enumerated() {
+            var registration: Reactor.Registration?
+            registration = reactor.register(fd: fd, interest: .readable) { _ in
+                if case .value(let n) = chunk.withUnsafeMutableBytes({ Syscall.read(fd, into: $0) }), n > 0 {
+                    bufs[i].append(contentsOf: chunk[0..<n])
+                    return
+                }
+                open[i] = false
+                if let registration { reactor.deregister(registration) }
             }
         }
+        while open[0] || open[1] { reactor.runOnce(timeout: nil) }
         return (String(decoding: bufs[0], as: UTF8.self), String(decoding: bufs[1], as: UTF8.self))
     }
 

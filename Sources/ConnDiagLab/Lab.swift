@@ -4,6 +4,7 @@ import Glibc
 import ConnDiagCore
 import ConnDiagPacket
 import ConnDiagTCP
+import ConnDiagPlatform
 
 /// A two-host lab: a client namespace and a server namespace joined by a veth pair, with
 /// addresses that exist only inside them (10.213.0.0/24 and fd00:cd::/64). conndiag's
@@ -174,7 +175,12 @@ public final class Lab {
             // remove (tests run several labs at once).
             // Names that do not carry a pid are not ours to judge: leave them alone.
             guard let pid = parts.first.flatMap({ Int32($0) }) else { continue }
-            if pid == getpid() || kill(pid, 0) == 0 || errno == EPERM { continue }
+            if pid == getpid() { continue }
+            switch Syscall.result("kill(\(pid), 0)", { kill(pid, 0) }) {
+            case .value: continue
+            case .error(let e) where e.errno == .notPermitted: continue
+            default: break
+            }
             // Processes left in it (peers of a SIGKILLed run) die with it.
             let pids = (try? HostCommand.run(["ip", "netns", "pids", ns], allowFailure: true)) ?? ""
             for p in pids.split(separator: "\n").compactMap({ Int32($0) }) { kill(p, SIGKILL) }

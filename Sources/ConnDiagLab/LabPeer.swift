@@ -3,6 +3,7 @@ import Glibc
 import CNetShims
 import ConnDiagCore
 import ConnDiagTCP
+import ConnDiagPlatform
 
 /// A real peer process (nghttpd, a Python server, an echo peer) running inside a lab
 /// namespace through `ip netns exec`, which also mounts /etc/netns/NAME/{hosts,resolv.conf}.
@@ -21,8 +22,14 @@ public final class LabPeer {
         self.arguments = arguments
         let ip = try HostCommand.locate("ip")
         var errPipe: [Int32] = [0, 0]
-        guard pipe(&errPipe) == 0 else { throw ConnDiagError.environment("pipe: \(ErrnoName.message(errno))") }
-        _ = fcntl(errPipe[0], F_SETFL, fcntl(errPipe[0], F_GETFL) | O_NONBLOCK)
+        if case .error(let e) = Syscall.result("pipe", { pipe(&errPipe) }) {
+            throw ConnDiagError.environment("pipe: \(ErrnoName.message(e.errno.rawValue))")
+        }
+        // Only the read end: the peer's stderr stays blocking.
+        let readEnd = errPipe[0]
+        if case .value(let flags) = Syscall.result("fcntl(F_GETFL)", { fcntl(readEnd, F_GETFL) }) {
+            _ = Syscall.result("fcntl(F_SETFL)") { fcntl(readEnd, F_SETFL, flags | O_NONBLOCK) }
+        }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -73,7 +80,7 @@ public final class LabPeer {
     public var isRunning: Bool {
         if exitStatus != nil { return false }
         var status: Int32 = 0
-        let r = waitpid(pid, &status, WNOHANG)
+        guard case .value(let r) = Syscall.result("waitpid(\(pid), WNOHANG)", { waitpid(pid, &status, WNOHANG) }) else { return false }
         if r == pid { exitStatus = status; return false }
         return r == 0
     }
@@ -89,20 +96,13 @@ public final class LabPeer {
         while isRunning && RunClock.nanos(CLOCK_MONOTONIC) < until { usleep(10_000) }
         if isRunning {
             kill(pid, SIGKILL)
-            var status: Int32 = 0
-            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-            exitStatus = status
+            if case .value(let status) = Syscall.waitForExit(pid) { exitStatus = status }
         }
     }
 
     /// What the peer wrote to stderr so far (for error messages).
     public func stderrTail() -> String {
-        var out = [UInt8](), chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(stderrFD, $0.baseAddress, 4096) }
-            if n <= 0 { break }
-            out += chunk[0..<n]
-        }
+        let out = Syscall.readAvailable(stderrFD)
         return String(decoding: out.suffix(2000), as: UTF8.self)
     }
 
@@ -118,9 +118,11 @@ public final class LabPeer {
                 let s = try TCPSocket(family: AF_INET)
                 defer { s.close() }
                 if try s.startConnect(to: SocketAddress(ip: lab.serverIPv4, port: port)) { return true }
-                var p = pollfd(fd: s.fd, events: Int16(POLLOUT), revents: 0)
-                _ = poll(&p, 1, 200)
-                return p.revents & Int16(POLLOUT) != 0 && s.pendingError() == 0
+                let reactor = Reactor(clock: RunClock(), interrupt: nil)
+                var connected = false
+                reactor.register(fd: s.fd, interest: .writable) { r in connected = r.contains(.writable) && s.pendingError() == 0 }
+                reactor.runOnce(timeout: 0.2)
+                return connected
             }) ?? false
             if ok { return }
             usleep(50_000)

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import ConnDiagPlatform
 
 /// The process's standard output, written with write(2) directly: a signal that interrupts
 /// a write (SIGINT while a large report goes out) must not cut the report short.
@@ -9,15 +10,7 @@ public enum StandardOutput {
     /// Writes all of `s`, retrying after EINTR; stops quietly when the reader has gone.
     public static func write(_ s: String) {
         var s = s
-        s.withUTF8 { buf in
-            var offset = 0
-            let total = buf.count
-            while offset < total {
-                let n = Glibc.write(STDOUT_FILENO, buf.baseAddress! + offset, total - offset)
-                if n <= 0 { if errno == EINTR { continue }; return }
-                offset += n
-            }
-        }
+        s.withUTF8 { buf in _ = Syscall.writeAll(STDOUT_FILENO, UnsafeRawBufferPointer(buf)) }
     }
 
     /// One line on standard error, prefixed as every conndiag message is.

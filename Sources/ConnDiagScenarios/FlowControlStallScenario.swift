@@ -4,6 +4,7 @@ import ConnDiagCore
 import ConnDiagTCP
 import ConnDiagLab
 import ConnDiagAnalyze
+import ConnDiagPlatform
 
 /// Scenario 11: the bidirectional-stream deadlock. A grpcio client and server in the lab
 /// both send large messages and stop reading; conndiag captures the lab link with libpcap
@@ -28,13 +29,10 @@ enum FlowControlStallScenario {
         let client = try lab.startClientPeer(LabPeers.grpcStall(role: "call", host: lab.serverIPv4.description, port: port))
         let clock = RunClock()
         var interrupted = false
-        while clock.now() < watch {
-            if InterruptSignal.shared.isRaised { interrupted = true; break }
-            var fds = [pollfd(fd: capture.selectableFD, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: InterruptSignal.shared.readFD, events: Int16(POLLIN), revents: 0)]
-            _ = poll(&fds, nfds_t(fds[1].fd >= 0 ? 2 : 1), 100)
-            _ = capture.read(limit: 10_000) { _ in }
-        }
+        // The capture only has to be read (into the file) until the watch ends.
+        let reactor = Reactor(clock: clock)
+        reactor.registerCapture(fd: capture.selectableFD) { _ = capture.read(limit: 10_000) { _ in } }
+        if reactor.run(until: watch) == .interrupted { interrupted = true }
         _ = capture.read(limit: 100_000) { _ in }
         capture.close()
         client.stop()

@@ -1,6 +1,7 @@
 import Foundation
 import ConnDiagCore
 import ConnDiagTCP
+import ConnDiagPlatform
 
 /// Runs scenarios a few at a time (each in its own lab: namespaces, peers and timers do not
 /// interfere), reports each row as it finishes, and stops starting new ones on SIGINT.

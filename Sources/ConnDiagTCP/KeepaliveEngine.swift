@@ -1,6 +1,7 @@
 import Glibc
 import ConnDiagCore
 import ConnDiagPacket
+import ConnDiagPlatform
 
 /// What the client does on the connection while conndiag watches it.
 public enum TrafficMode: String, Sendable, CaseIterable {
@@ -216,6 +217,33 @@ public final class KeepaliveEngine {
             let payload = [UInt8](repeating: 0x61, count: max(1, config.writeSize))
             var ended: (at: Double, errno: Int32?, eof: Bool, h2: H2DriverEnd?)?
             var firstRetransmitSampleAt: Double?
+            let socket = c.reactor.register(fd: c.socket.fd, interest: .readable) { readiness in
+                let re = readiness.rawValue
+                if let h2 {
+                    if re & Int16(POLLIN | POLLERR | POLLHUP) != 0, let r = h2.onReadable(now: clock.now()) {
+                        ended = (clock.now(), nil, false, r); return
+                    }
+                    if re & Int16(POLLOUT) != 0, let r = h2.flush(now: clock.now()) { ended = (clock.now(), nil, false, r) }
+                    return
+                }
+                if re & Int16(POLLERR) != 0 {
+                    ended = (clock.now(), c.socket.pendingError(), false, nil); return
+                }
+                if re & Int16(POLLIN | POLLHUP) != 0 {
+                    // Drain what the echo peer sent back; an error or EOF ends the watch.
+                    while true {
+                        do {
+                            let r = try buffer.withUnsafeMutableBytes { try c.socket.receive(into: $0) }
+                            if case .bytes = r { continue }
+                            if case .eof = r { ended = (clock.now(), nil, true, nil); return }
+                            return
+                        } catch let e as SyscallError {
+                            ended = (clock.now(), e.errno.rawValue, false, nil); return
+                        } catch { return }
+                    }
+                }
+            }
+            defer { c.reactor.deregister(socket) }
 
             loop: while true {
                 let now = clock.now()
@@ -249,38 +277,10 @@ public final class KeepaliveEngine {
                 if let e = end { wake = min(wake, e) }
                 if let a = actions.first { wake = min(wake, established + a.after) }
                 if let h2, let d = h2.nextDeadline(now: now) { wake = min(wake, d) }
-                let waitMs = Int32(max(0, min(1000, (wake - clock.now()) * 1000)).rounded(.up))
-                let events: Int16 = h2?.pollEvents ?? Int16(POLLIN)
-                var fds = [pollfd(fd: c.socket.fd, events: events, revents: 0),
-                           pollfd(fd: InterruptSignal.shared.readFD, events: Int16(POLLIN), revents: 0)] + c.captureFDs()
-                _ = poll(&fds, nfds_t(fds.count), waitMs)
-                c.pumpCaptures()
-                if InterruptSignal.shared.isRaised { interrupted = true; break }
-                let re = fds[0].revents
-                if re == 0 { continue }
-                if let h2 {
-                    if re & Int16(POLLIN | POLLERR | POLLHUP) != 0, let r = h2.onReadable(now: clock.now()) {
-                        ended = (clock.now(), nil, false, r); break loop
-                    }
-                    if re & Int16(POLLOUT) != 0, let r = h2.flush(now: clock.now()) { ended = (clock.now(), nil, false, r); break loop }
-                    continue
-                }
-                if re & Int16(POLLERR) != 0 {
-                    ended = (clock.now(), c.socket.pendingError(), false, nil); break
-                }
-                if re & Int16(POLLIN | POLLHUP) != 0 {
-                    // Drain what the echo peer sent back; an error or EOF ends the watch.
-                    while true {
-                        do {
-                            let r = try buffer.withUnsafeMutableBytes { try c.socket.receive(into: $0) }
-                            if case .bytes = r { continue }
-                            if case .eof = r { ended = (clock.now(), nil, true, nil); break loop }
-                            break
-                        } catch let e as SyscallError {
-                            ended = (clock.now(), e.errno.rawValue, false, nil); break loop
-                        } catch { break }
-                    }
-                }
+                c.reactor.setInterest(Reactor.Interest(rawValue: h2?.pollEvents ?? Int16(POLLIN)), for: socket)
+                // Captures are pumped and the interrupt judged before the socket's handler.
+                if !c.reactor.runOnce(timeout: min(1, wake - clock.now())) { interrupted = true; break }
+                if ended != nil { break }
             }
             let stopAt = clock.now()
             c.sampleInfo(at: stopAt)

@@ -1,10 +1,12 @@
 import Glibc
 import ConnDiagCore
 import ConnDiagPacket
+import ConnDiagPlatform
 
 /// One kernel TCP connection under observation: the socket with the user's options, the
 /// captures beside it, and the flow tracker that turns packets into timeline events.
-/// Engines drive it from their own poll loop.
+/// Engines drive it on its reactor: the captures are registered there at birth, the engine
+/// registers the socket.
 public final class LiveConnection {
     public let socket: TCPSocket
     public let remote: SocketAddress
@@ -13,6 +15,8 @@ public final class LiveConnection {
     public private(set) var tracker: FlowTracker
     public let captures: CaptureSet
     public let timeline: Timeline
+    /// The run's one event loop: captures (pumped after every wake-up) and the interrupt.
+    public let reactor: Reactor
     /// Fields added to every event (e.g. the attempt number of a repeated run).
     public var tag: [(String, JSONValue)] = []
     /// Lets an engine annotate wire events (predictions) before they enter the timeline.
@@ -33,6 +37,10 @@ public final class LiveConnection {
         local = try socket.localAddress()
         effective = try socket.effectiveOptions()
         tracker = FlowTracker(local: local, remote: remote)
+        reactor = Reactor(clock: timeline.clock)
+        for c in captures.captures {
+            reactor.registerCapture(fd: c.selectableFD) { [unowned self] in _ = self.pump(c) }
+        }
     }
 
     public func add(_ e: Event) {
@@ -64,17 +72,21 @@ public final class LiveConnection {
     @discardableResult
     public func pumpCaptures() -> Bool {
         var more = false
-        for c in captures.captures {
-            let status = c.read { packet in
-                let decoded = PacketDecoder.decode(packet.bytes, linkType: c.linkType, wireLength: packet.originalLength)
-                let t = clock.fromRealtime(nanos: packet.timestampNanos)
-                guard var e = tracker.observe(decoded, at: t) else { return }
-                decorateWireEvent?(&e)
-                add(e)
-            }
-            if case .more = status { more = true }
-        }
+        for c in captures.captures where pump(c) { more = true }
         return more
+    }
+
+    /// Reads up to a batch from one capture; true when the batch filled.
+    private func pump(_ c: PacketCapture) -> Bool {
+        let status = c.read { packet in
+            let decoded = PacketDecoder.decode(packet.bytes, linkType: c.linkType, wireLength: packet.originalLength)
+            let t = clock.fromRealtime(nanos: packet.timestampNanos)
+            guard var e = tracker.observe(decoded, at: t) else { return }
+            decorateWireEvent?(&e)
+            add(e)
+        }
+        if case .more = status { return true }
+        return false
     }
 
     /// Reads what the captures hold, then waits, at most `seconds`, only while the packets
@@ -85,17 +97,16 @@ public final class LiveConnection {
         // A full batch means more may be waiting: read on (within the bound) before judging.
         func readAll() { while pumpCaptures() && clock.now() < deadline {} }
         readAll()
+        // Its own reactor, captures only and deaf to the interrupt: the drain is bounded and
+        // is part of the report an interrupted run still writes.
+        let waiter = Reactor(clock: clock, interrupt: nil)
+        for c in captures.captures { waiter.registerCapture(fd: c.selectableFD) {} }
         while !explanation.isComplete(in: tracker) {
             let left = deadline - clock.now()
             if left <= 0 { return }
-            var fds = captureFDs()
-            _ = poll(&fds, nfds_t(fds.count), Int32((left * 1000).rounded(.up)))
+            waiter.runOnce(timeout: left)
             readAll()
         }
-    }
-
-    public func captureFDs() -> [pollfd] {
-        captures.captures.map { pollfd(fd: $0.selectableFD, events: Int16(POLLIN), revents: 0) }
     }
 
     /// Samples TCP_INFO; appends a `tcp-info` event when a counter that matters changed.
@@ -112,30 +123,40 @@ public final class LiveConnection {
 
     public enum ConnectResult: Equatable { case connected, failed(Int32), deadline, interrupted, safetyCap }
 
-    /// Polls until connect() finishes, the deadline passes or the run is interrupted,
-    /// pumping captures and sampling TCP_INFO on the way.
+    /// Waits on the reactor until connect() finishes, the deadline passes or the run is
+    /// interrupted, pumping captures and sampling TCP_INFO every 100 ms on the way.
     public func waitForConnect(started: Double, deadline: Double?, safetyCap: Double) -> (ConnectResult, Double) {
-        var nextSample = started
+        var answer: (ConnectResult, Double)?
+        // TCP_INFO every 100 ms on a reactor timer, until the answer arrives (timers fire
+        // after handlers: a due sample in the answer's wake-up is cancelled, not taken).
+        var sampler: Reactor.TimerID?
+        func sample() {
+            let now = clock.now()
+            sampleInfo(at: now)
+            sampler = reactor.schedule(at: now + 0.1) { sample() }
+        }
+        let registration = reactor.register(fd: socket.fd, interest: .writable) { [unowned self] readiness in
+            if let sampler { reactor.cancel(sampler) }
+            let at = clock.now()
+            let e = socket.pendingError()
+            if e != 0 { answer = (.failed(e), at); return }
+            answer = readiness.contains(.writable) ? (.connected, at) : (.failed(EIO), at)
+        }
+        defer {
+            reactor.deregister(registration)
+            if let sampler { reactor.cancel(sampler) }
+        }
+        sample()
         while true {
             let now = clock.now()
-            if now >= nextSample { sampleInfo(at: now); nextSample = now + 0.1 }
-            var fds = [pollfd(fd: socket.fd, events: Int16(POLLOUT), revents: 0),
-                       pollfd(fd: InterruptSignal.shared.readFD, events: Int16(POLLIN), revents: 0)] + captureFDs()
-            var waitMs = Int32(100)
-            if let d = deadline { waitMs = min(waitMs, Int32(max(0, (d - now) * 1000).rounded(.up))) }
-            // Poll before judging the deadline: an answer that is already there wins.
-            _ = poll(&fds, nfds_t(fds.count), waitMs)
-            pumpCaptures()
-            if fds[0].revents != 0 {
-                let at = clock.now()
-                let e = socket.pendingError()
-                if e != 0 { return (.failed(e), at) }
-                return fds[0].revents & Int16(POLLOUT) != 0 ? (.connected, at) : (.failed(EIO), at)
-            }
+            var wait = safetyCap - now
+            if let d = deadline { wait = min(wait, d - now) }
+            // Wait before judging the deadline: an answer that is already there wins.
+            if !reactor.runOnce(timeout: max(0, wait)) { return (.interrupted, clock.now()) }
+            if let answer { return answer }
             let after = clock.now()
             if let d = deadline, after >= d { return (.deadline, d) }
             if after >= safetyCap { return (.safetyCap, after) }
-            if InterruptSignal.shared.isRaised { return (.interrupted, clock.now()) }
         }
     }
 }

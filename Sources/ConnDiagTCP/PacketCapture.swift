@@ -2,6 +2,7 @@ import Glibc
 import CPcap
 import ConnDiagCore
 import ConnDiagPacket
+import ConnDiagPlatform
 
 /// One captured packet; `bytes` is valid only inside the handler it is passed to.
 public struct CapturedPacket {
@@ -149,9 +150,11 @@ public final class PacketCapture {
     /// Saves every packet read from now on to `path` (pcap format, mode 0600 when created).
     public func startWriting(to path: String) throws {
         guard let h = handle else { return }
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else {
-            throw ConnDiagError.usage("--write-pcap \(path): \(ErrnoName.message(errno))")
+        let fd: Int32
+        switch Syscall.result("open(\(path))", { open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600) }) {
+        case .value(let opened): fd = opened
+        case .error(let e): throw ConnDiagError.usage("--write-pcap \(path): \(ErrnoName.message(e.errno.rawValue))")
+        case .wouldBlock, .interrupted: throw ConnDiagError.usage("--write-pcap \(path): cannot open")
         }
         guard let file = fdopen(fd, "wb"), let d = pcap_dump_fopen(h, file) else {
             Glibc.close(fd)

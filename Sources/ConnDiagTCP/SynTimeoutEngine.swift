@@ -2,6 +2,7 @@ import Glibc
 import ConnDiagCore
 import ConnDiagPacket
 import ConnDiagDiagnosis
+import ConnDiagPlatform
 
 /// What `syn-timeout` should do; the CLI fills it, tests build it directly.
 public struct SynTimeoutConfig: Sendable {

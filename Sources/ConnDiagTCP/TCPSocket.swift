@@ -3,6 +3,7 @@ import CNetShims
 import ConnDiagCore
 import ConnDiagPacket
 import SystemPackage
+import ConnDiagPlatform
 
 /// A kernel TCP socket with the options conndiag studies. Owns its file descriptor.
 public final class TCPSocket {
@@ -84,18 +85,24 @@ public final class TCPSocket {
 
     /// Starts a non-blocking connect. Returns true when it completed at once (loopback can).
     public func startConnect(to address: SocketAddress) throws -> Bool {
-        let rc = address.withSockAddr { sa, len in Glibc.connect(fd, sa, len) }
-        if rc == 0 { return true }
-        let e = errno
-        if e == EINPROGRESS || e == EINTR { return false }
-        throw SyscallError("connect(\(address))", Errno(rawValue: e))
+        // Not retried on EINTR: the connect goes on in the kernel, and a second call would
+        // answer EALREADY. An interrupted connect is one in progress.
+        switch Syscall.result("connect(\(address))", retryingInterrupts: false, { address.withSockAddr { sa, len in Glibc.connect(fd, sa, len) } }) {
+        case .value: return true
+        case .interrupted: return false
+        case .error(let e) where e.errno == .nowInProgress: return false
+        case .wouldBlock: throw SyscallError("connect(\(address))", .resourceTemporarilyUnavailable)
+        case .error(let e): throw e
+        }
     }
 
     /// SO_ERROR: 0 once connected, else the errno connect() failed with.
     public func pendingError() -> Int32 {
         var v: Int32 = 0
         var len = socklen_t(MemoryLayout<Int32>.size)
-        if getsockopt(fd, SOL_SOCKET, SO_ERROR, &v, &len) != 0 { return errno }
+        if case .error(let e) = Syscall.result("getsockopt(SO_ERROR)", { getsockopt(fd, SOL_SOCKET, SO_ERROR, &v, &len) }) {
+            return e.errno.rawValue
+        }
         return v
     }
 
@@ -110,32 +117,38 @@ public final class TCPSocket {
 
     /// Non-blocking send. Returns bytes written, 0 on EAGAIN.
     public func send(_ bytes: UnsafeRawBufferPointer) throws -> Int {
-        while true {
-            let n = Glibc.send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL))
-            if n >= 0 { return n }
-            if errno == EINTR { continue }
-            if errno == EAGAIN || errno == EWOULDBLOCK { return 0 }
-            throw SyscallError("send", Errno(rawValue: errno))
+        switch transport.write(bytes) {
+        case .bytes(let n): return n
+        case .wouldBlock, .eof: return 0
+        case .error(let e): throw e.socketError ?? SyscallError("send", .ioError)
         }
     }
 
     public enum ReadResult: Equatable { case bytes(Int), wouldBlock, eof }
 
     public func receive(into buffer: UnsafeMutableRawBufferPointer) throws -> ReadResult {
-        while true {
-            let n = recv(fd, buffer.baseAddress, buffer.count, 0)
-            if n > 0 { return .bytes(n) }
-            if n == 0 { return .eof }
-            if errno == EINTR { continue }
-            if errno == EAGAIN || errno == EWOULDBLOCK { return .wouldBlock }
-            throw SyscallError("recv", Errno(rawValue: errno))
+        switch transport.read(into: buffer) {
+        case .bytes(let n): return .bytes(n)
+        case .wouldBlock: return .wouldBlock
+        case .eof: return .eof
+        case .error(let e): throw e.socketError ?? SyscallError("recv", .ioError)
         }
     }
+
+    /// The socket as a byte transport (HTTP/2 and the probe's plain reads talk to this).
+    public var transport: SocketTransport {
+        if let t = socketTransport, t.fd == fd { return t }
+        let t = SocketTransport(fd: fd)
+        socketTransport = t
+        return t
+    }
+    private var socketTransport: SocketTransport?
 
     /// close() that makes the kernel send RST instead of FIN (SO_LINGER 0).
     public func abort() {
         var l = linger(l_onoff: 1, l_linger: 0)
-        _ = setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, socklen_t(MemoryLayout<linger>.size))
+        // Best effort: the socket is closed whatever the answer.
+        _ = Syscall.result("setsockopt(SO_LINGER)") { setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, socklen_t(MemoryLayout<linger>.size)) }
         close()
     }
 }

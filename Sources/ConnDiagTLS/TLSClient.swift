@@ -2,6 +2,7 @@ internal import CTLS
 #if canImport(Glibc)
 import Glibc
 #endif
+import ConnDiagPlatform
 
 /// A TLS client over a connected, non-blocking TCP socket that the caller owns and polls.
 ///
@@ -39,6 +40,9 @@ public final class TLSClient {
 
     private var state = State.handshaking
     private var ioFailure: String?
+    /// Why application data stopped, typed: a socket errno, a fatal alert (either way), or
+    /// another TLS failure. Set with the first `.error` of `read` or `write`.
+    public private(set) var transportError: TransportError?
     private var sawEOF = false
     private var shutdownSent = false
     private let context: OpaquePointer      // SSL_CTX *
@@ -73,6 +77,7 @@ public final class TLSClient {
             guard CTLS_attachSocket(connection, method, fd) == 1 else {
                 throw TLSFailure(reason: "cannot attach the socket to TLS: out of memory")
             }
+            CTLS_recordFatalAlerts(connection)
             SSL_set_connect_state(connection)
         } catch {
             if let ssl { SSL_free(ssl) }
@@ -159,6 +164,7 @@ public final class TLSClient {
             }
             let failure = classify(sslError: code, phase: .read)
             ioFailure = failure.reason
+            transportError = transportError(for: failure, operation: "recv")
             return .error(failure.reason)
         }
     }
@@ -181,6 +187,7 @@ public final class TLSClient {
         default:
             let failure = classify(sslError: code, phase: .write)
             ioFailure = failure.reason
+            transportError = transportError(for: failure, operation: "send")
             return .error(failure.reason)
         }
     }
@@ -252,9 +259,11 @@ public final class TLSClient {
         }
 
         guard let keyLogFile = options.keyLogFile, !keyLogFile.isEmpty else { return nil }
-        let probe = open(keyLogFile, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
-        guard probe >= 0 else {
-            throw TLSFailure(reason: "cannot open key log file \(keyLogFile): \(errnoText(errno))")
+        let probe: Int32
+        switch Syscall.result("open(\(keyLogFile))", { open(keyLogFile, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600) }) {
+        case .value(let fd): probe = fd
+        case .error(let e): throw TLSFailure(reason: "cannot open key log file \(keyLogFile): \(errnoText(e.errno.rawValue))")
+        case .wouldBlock, .interrupted: throw TLSFailure(reason: "cannot open key log file \(keyLogFile)")
         }
         close(probe)
         guard let path = strdup(keyLogFile) else { throw TLSFailure(reason: "out of memory") }
@@ -326,6 +335,20 @@ public final class TLSClient {
     }
 
     // MARK: - Failures
+
+    /// The typed form of an application-data failure. An alert wins over the errno: a peer
+    /// that sends a fatal alert and then resets has ended TLS with the alert.
+    private func transportError(for failure: TLSFailure, operation: String) -> TransportError {
+        let socket = CTLS_socketState(ssl)?.pointee
+        if let received = socket?.fatalAlertReceived, received > 0 {
+            return .tlsAlert(.received, description: Self.alertName(received - 1))
+        }
+        if let sent = socket?.fatalAlertSent, sent > 0 {
+            return .tlsAlert(.sent, description: Self.alertName(sent - 1))
+        }
+        if let e = failure.errno { return .socket(SyscallError(operation, errno: e)) }
+        return .tls(failure.reason)
+    }
 
     /// Whether a failed read is only the peer's TCP FIN without close_notify.
     private func isUnexpectedEOF(sslError code: Int32) -> Bool {

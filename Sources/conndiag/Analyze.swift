@@ -5,6 +5,7 @@ import ConnDiagOutput
 import ConnDiagPacket
 import ConnDiagTCP
 import Foundation
+import ConnDiagPlatform
 
 extension ConnDiag {
     struct Analyze: ParsableCommand {

@@ -5,6 +5,7 @@ import ConnDiagLab
 import ConnDiagOutput
 import ConnDiagTCP
 import Glibc
+import ConnDiagPlatform
 
 extension LabHTTP2Server: ExpressibleByArgument {}
 

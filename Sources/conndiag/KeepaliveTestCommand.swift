@@ -5,6 +5,7 @@ import ConnDiagOutput
 import ConnDiagTCP
 import Foundation
 import Glibc
+import ConnDiagPlatform
 
 extension TrafficMode: ExpressibleByArgument {}
 

@@ -6,6 +6,7 @@ import ConnDiagScenarios
 import ConnDiagTCP
 import Foundation
 import Glibc
+import ConnDiagPlatform
 
 extension ConnDiag {
     struct LabCommand: ParsableCommand {

@@ -4,6 +4,7 @@ import ConnDiagHTTP2Engine
 import ConnDiagOutput
 import ConnDiagTCP
 import Foundation
+import ConnDiagPlatform
 
 extension ConnDiag {
     struct Probe: ParsableCommand {

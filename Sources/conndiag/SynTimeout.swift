@@ -3,6 +3,7 @@ import ConnDiagCore
 import ConnDiagLab
 import ConnDiagOutput
 import ConnDiagTCP
+import ConnDiagPlatform
 
 extension Fault: ExpressibleByArgument {}
 

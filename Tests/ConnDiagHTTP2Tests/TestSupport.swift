@@ -289,6 +289,7 @@ func drive(_ session: HTTP2ClientSession, for seconds: Double, until done: () ->
         switch session.flush() {
         case .flushed, .wouldBlock: break
         case .error(let code): return .error(errno: code)
+        case .transportFailed(let e): return .transportFailed(e)
         case .sessionFailed(let error): return .sessionFailed(error)
         }
     }

@@ -3,6 +3,7 @@ import Glibc
 import ConnDiagCore
 import ConnDiagPacket
 @testable import ConnDiagTCP
+import ConnDiagPlatform
 
 struct TargetSpecTests {
     @Test(arguments: [("10.0.0.7:443", "10.0.0.7", 443), ("[::1]:8080", "::1", 8080), ("db.internal:5432", "db.internal", 5432),
