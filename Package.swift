@@ -31,7 +31,10 @@ let package = Package(
             "ConnDiagCore", "ConnDiagPacket", "CPcap", "CNetShims",
             .product(name: "SystemPackage", package: "swift-system"),
         ]),
-        .target(name: "ConnDiagHTTP2", dependencies: ["CNghttp2"]),
+        // Exclusivity checks off as in ConnDiagAnalyze below: the frame decoder touches its
+        // state a few times per frame, and a capture holds millions of frames.
+        .target(name: "ConnDiagHTTP2", dependencies: ["CNghttp2"],
+                swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         // Engines that drive HTTP/2 sessions (keepalive PINGs, GOAWAY traces) over the TCP core.
         .target(name: "ConnDiagTLS", dependencies: ["CTLS"]),
         .target(name: "ConnDiagHTTP2Engine", dependencies: ["ConnDiagCore", "ConnDiagTCP", "ConnDiagHTTP2", "ConnDiagTLS"]),
