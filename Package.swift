@@ -37,13 +37,16 @@ let package = Package(
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         // Engines that drive HTTP/2 sessions (keepalive PINGs, GOAWAY traces) over the TCP core.
         .target(name: "ConnDiagTLS", dependencies: ["CTLS"]),
-        .target(name: "ConnDiagHTTP2Engine", dependencies: ["ConnDiagCore", "ConnDiagTCP", "ConnDiagHTTP2", "ConnDiagTLS"]),
+        // HTTP/2 evidence and one diagnoser per mechanism, shared by the live engines and
+        // `analyze`: pure functions of typed evidence, no I/O.
+        .target(name: "ConnDiagDiagnosis", dependencies: ["ConnDiagCore", "ConnDiagPacket", "ConnDiagHTTP2"]),
+        .target(name: "ConnDiagHTTP2Engine", dependencies: ["ConnDiagCore", "ConnDiagTCP", "ConnDiagHTTP2", "ConnDiagTLS", "ConnDiagDiagnosis"]),
         .target(name: "ConnDiagLab", dependencies: ["ConnDiagCore", "ConnDiagTCP", "CNetShims"]),
         // Offline capture analysis (`analyze`): many connections, HTTP/2 inside, stalls.
         // Runtime exclusivity checks off here only: they were a fifth of the per-packet time
         // (every access to a connection's state is a class property access); the engine is
         // single-threaded and its accesses are checked statically as everywhere else.
-        .target(name: "ConnDiagAnalyze", dependencies: ["ConnDiagCore", "ConnDiagPacket", "ConnDiagTCP", "ConnDiagHTTP2", "ConnDiagHTTP2Engine"],
+        .target(name: "ConnDiagAnalyze", dependencies: ["ConnDiagCore", "ConnDiagPacket", "ConnDiagTCP", "ConnDiagHTTP2", "ConnDiagHTTP2Engine", "ConnDiagDiagnosis"],
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         // The `lab` matrix: reproducible failure scenarios run by the same engines.
         .target(name: "ConnDiagScenarios", dependencies: ["ConnDiagCore", "ConnDiagTCP", "ConnDiagHTTP2Engine", "ConnDiagLab", "ConnDiagAnalyze"]),
@@ -58,6 +61,7 @@ let package = Package(
         .testTarget(name: "ConnDiagTLSTests", dependencies: ["ConnDiagTLS"]),
         .testTarget(name: "LabTests", dependencies: ["ConnDiagLab", "ConnDiagScenarios", "ConnDiagTCP", "ConnDiagCore", "ConnDiagHTTP2Engine"]),
         .testTarget(name: "CLITests", dependencies: ["ConnDiagCore"]),
+        .testTarget(name: "DiagnosisTests", dependencies: ["ConnDiagDiagnosis", "ConnDiagCore", "ConnDiagHTTP2"]),
         .testTarget(name: "AnalyzeTests", dependencies: ["ConnDiagAnalyze", "ConnDiagCore", "ConnDiagPacket", "ConnDiagTCP"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5]

@@ -1,6 +1,7 @@
 import ConnDiagCore
 import ConnDiagHTTP2
 import ConnDiagHTTP2Engine
+import ConnDiagDiagnosis
 
 /// Two values indexed by side (0 client, 1 server), stored inline (no heap).
 struct Pair<T> {
@@ -230,9 +231,7 @@ final class H2Session {
         // A stream's last DATA frame is important while the run has room for routine events
         // (a busy connection ends thousands of streams; the counts keep them all).
         if conn.wants(important: end && conn.runBudget.routineEventsLeft) {
-            conn.record(Event(t: t, source: .h2, kind: .data, direction: conn.dir(side),
-                                    detail: "DATA stream \(id) \(length) bytes" + (end ? " END_STREAM" : ""),
-                                    fields: [("stream_id", .int(Int64(id))), ("len", .int(Int64(length))), ("end_stream", .bool(end))]))
+            conn.record(HTTP2FrameEvent.data(streamID: id, length: length, endStream: end, direction: conn.dir(side), at: t))
         }
         if end && closing { finish(id, at: t) }
     }
@@ -244,22 +243,10 @@ final class H2Session {
         let other = 1 - side
         let id = frame.streamID
         var important = true
-        var kind: EventKind = ""
-        var detail = ""
-        var decided: Bool?
-        /// Asks the connection once whether this frame's event is kept; strings are only
-        /// built for kept events.
-        func keeping(_ imp: Bool) -> Bool {
-            if let d = decided { return d }
-            let d = connection.wants(important: imp)
-            decided = d
-            return d
-        }
-        var f: [(String, JSONValue)] = []
+        var notes = HTTP2FrameEvent.Notes()
         switch frame.payload {
         case .settings(let ack, let entries):
             important = !ack
-            kind = "settings"
             if !ack {
                 settingsSeen[side] = true
                 for e in entries where e.identifier == .maxFrameSize {
@@ -272,53 +259,32 @@ final class H2Session {
                     initialStreamWindow[other] = Int(e.value)
                     for k in streams.ids { streams[k]!.sendWindow[other] += delta }
                 }
-                f.append(("settings", .object(entries.map { ($0.identifier.name, .int(Int64($0.value))) })))
-                detail = "SETTINGS " + entries.map { "\($0.identifier.name)=\($0.value)" }.joined(separator: " ")
-            } else { detail = "SETTINGS ACK" }
-            f.append(("ack", .bool(ack)))
+            }
         case .ping(let ack, let opaque):
-            if keeping(false) { f.append(("opaque", .string(hex16(opaque)))) }
+            important = false
             if ack {
-                kind = "ping-ack"
-                important = false
                 if let i = pendingPings[other].firstIndex(where: { $0.opaque == opaque }) {
                     let rtt = t - pendingPings[other][i].t
                     pendingPings[other].remove(at: i)
                     if pingRTTs.count < 100_000 { pingRTTs.append(rtt) }
                     pingAckTimes.append(t)
                     if pingAckTimes.count > 4096 { pingAckTimes.removeFirst(2048) }
-                    if keeping(false) {
-                        f.append(("rtt_ms", .double((rtt * 1e6).rounded() / 1e3)))
-                        detail = "PING ACK \(hex16(opaque)) from the \(H2Session.name(side)), RTT \(DurationText.elapsed(rtt))"
-                    }
-                } else if keeping(false) {
-                    detail = "PING ACK \(hex16(opaque)) from the \(H2Session.name(side)) (its PING was not captured)"
+                    notes.pingRTT = rtt
+                } else {
+                    notes.pingNotCaptured = true
                 }
             } else {
-                kind = "ping"
-                important = false
                 pingsSent[side] += 1
                 if pendingPings[side].count >= 16 {
                     let old = pendingPings[side].removeFirst()
                     unansweredPings.append((side, old.t))
                 }
                 pendingPings[side].append((opaque, t))
-                if keeping(false) { detail = "PING \(hex16(opaque)) from the \(H2Session.name(side))" }
             }
         case .goAway(let last, let code, let debug):
-            let text = String(decoding: debug.prefix(256), as: UTF8.self)
-            goaways.append((t, side, last, code, text))
-            f.append(("last_stream_id", .int(Int64(last))))
-            f.append(("error_code", .string(code.name)))
-            f.append(("debug_data", .string(text)))
-            detail = "GOAWAY from the \(H2Session.name(side)) last_stream_id=\(last) \(code.name)" + (text.isEmpty ? "" : " \"\(text)\"")
-            if last == Int32.max { detail += " — drain announced (A9: the real last-stream-id follows after a PING round trip)" }
-            if code == .enhanceYourCalm && text.contains("too_many_pings") { detail += " — the client pings more often than the server allows" }
+            goaways.append((t, side, last, code, String(decoding: debug.prefix(256), as: UTF8.self)))
         case .rstStream(let code):
             rstStreams.append((t, side, id, code))
-            f.append(("error_code", .string(code.name)))
-            kind = "rst-stream"
-            detail = "RST_STREAM stream \(id) \(code.name) from the \(H2Session.name(side))"
             if streams[id] == nil, let k = closedStreams.lastIndex(where: { $0.id == id }), closedStreams[k].reset == nil {
                 // A reset right after END_STREAM both ways (grpc C-core ends a drained stream
                 // with trailers, then RST_STREAM): the trailers decide, the reset is recorded.
@@ -338,7 +304,6 @@ final class H2Session {
             }
         case .windowUpdate(let inc):
             important = false
-            var reopened: Double?
             lastWindowUpdateAt[side] = t
             if id == 0 {
                 connWindow[other] += Int(inc)
@@ -362,21 +327,13 @@ final class H2Session {
                         blocked[other] = Blocked(since: b.since, scope: s.id, waiting: s.sentSinceUpdate[other], exact: true)
                     } else {
                         important = true
-                        reopened = t - b.since
+                        notes.windowReopenedAfter = t - b.since
                     }
                 }
             }
-            if keeping(important) {
-                f.append(("increment", .int(Int64(inc))))
-                detail = "WINDOW_UPDATE stream \(id) +\(inc) from the \(H2Session.name(side))"
-                if let r = reopened { detail += " (the \(H2Session.name(other))'s send window reopens after \(DurationText.elapsed(r)))" }
-            }
-        case .priority, .continuation:
-            // Not part of the timeline (a CONTINUATION's block is reported with its HEADERS).
-            return
         case .headers(let h):
-            // The slow path (CONTINUATION, PUSH_PROMISE, odd frames): the same handling as
-            // a block decoded in place.
+            // A block the decoder decoded itself (after CONTINUATION, or one it could not
+            // decode): the same handling as a block decoded in place.
             onHeaders(side: side, id: id, length: frame.length, endStream: h.endStream, at: t, repeated: false, decoder: nil, connection) { _, apply in
                 guard let fields = h.fields else { return h.undecodableReason ?? "not decodable" }
                 for field in fields {
@@ -386,18 +343,22 @@ final class H2Session {
                 return nil
             }
             return
+        case .priority, .continuation:
+            // Not part of the timeline (a CONTINUATION's block is reported with its HEADERS).
+            return
         default:
             break
         }
-        if keeping(important) {
-            if detail.isEmpty { detail = frame.description }
-            if kind.rawValue.isEmpty { kind = EventKind(rawValue: frame.type.name.lowercased().replacingOccurrences("_", "-")) }
-            connection.record(Event(t: t, source: .h2, kind: kind, direction: connection.dir(side), detail: detail,
-                                    fields: [("stream_id", .int(Int64(id))), ("len", .int(Int64(frame.length)))] + f))
+        // Strings are built only for an event that is kept.
+        if connection.wants(important: important) {
+            connection.record(HTTP2FrameEvent.event(frame, from: H2Session.sender(side), direction: connection.dir(side),
+                                                    at: t, notes: notes))
         }
     }
 
-    /// A HEADERS frame's header block (its fields in `headerScratch` when `decoded`).
+    /// The decoder's name for a side (0 client, 1 server).
+    static func sender(_ side: Int) -> HTTP2FrameDecoder.Side { side == 0 ? .client : .server }
+
     /// A HEADERS frame's header block. `decode` hands every field to the closure it is given
     /// and returns nil, or returns why the block could not be decoded. Fields go to the
     /// stream's record only when the whole block decoded, and are copied (into the reused
@@ -450,7 +411,6 @@ final class H2Session {
             if id > highestStream[s.openedBy] { highestStream[s.openedBy] = id }
             return (isTrailers, s.grpcStatus, s.endStream.c && s.endStream.s)
         }
-        let kind: EventKind = isTrailers ? "trailers" : "headers"
         let important = decoded && grpcStatus != nil && grpcStatus != .ok && (isTrailers || endStream)
         if endStream && closing { finish(id, at: t) }
         guard conn.wants(important: important) else { return }
@@ -459,19 +419,10 @@ final class H2Session {
             scratch.reset()
             _ = decode(decoder) { name, value in scratch.add(name, value) }
         }
-        var detail: String
-        var f: [(String, JSONValue)] = [("stream_id", .int(Int64(id))), ("len", .int(Int64(length)))]
-        if decoded {
-            let fields = scratch.headers()
-            let interesting = fields.filter { [":method", ":path", ":status", "grpc-status", "grpc-message", "content-type"].contains($0.name) }
-            detail = (isTrailers ? "trailers" : "HEADERS") + " stream \(id) from the \(H2Session.name(side)) " + interesting.map { "\($0.name)=\($0.value)" }.joined(separator: " ")
-            f.append(("headers", .object(fields.map { ($0.name, .string($0.value)) })))
-        } else {
-            detail = (isTrailers ? "trailers" : "HEADERS") + " stream \(id) from the \(H2Session.name(side)), headers \(reason ?? "not decodable")"
-            f.append(("undecodable", .string(reason ?? "not decodable")))
-        }
-        f.append(("end_stream", .bool(endStream)))
-        conn.record(Event(t: t, source: .h2, kind: kind, direction: conn.dir(side), detail: detail, fields: f))
+        let event = HTTP2FrameEvent.headers(streamID: id, length: length, endStream: endStream, fields: decoded ? scratch.headers() : nil,
+                                            undecodable: reason ?? "not decodable", isTrailers: isTrailers,
+                                            from: H2Session.sender(side), direction: conn.dir(side), at: t)
+        conn.record(event)
     }
 
     /// What the last header block decoded whole in each direction said, with the decoder's
@@ -605,15 +556,6 @@ final class H2Session {
             for p in pendingPings[side] where endedAt - p.t > 0.5 || how != nil { unansweredPings.append((side, p.t)) }
         }
     }
-}
-
-func hex16(_ v: UInt64) -> String {
-    let s = String(v, radix: 16)
-    return String(repeating: "0", count: 16 - s.count) + s
-}
-
-extension String {
-    func replacingOccurrences(_ a: Character, _ b: Character) -> String { String(map { $0 == a ? b : $0 }) }
 }
 
 /// A stream's id as a dictionary key: hashed by a seeded multiply-xorshift mix of the one
