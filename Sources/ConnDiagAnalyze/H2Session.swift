@@ -1,6 +1,5 @@
 import ConnDiagCore
 import ConnDiagHTTP2
-import ConnDiagHTTP2Engine
 import ConnDiagDiagnosis
 
 /// Two values indexed by side (0 client, 1 server), stored inline (no heap).

@@ -87,7 +87,9 @@ public final class GoawayTraceEngine {
     private var pingsSent = 0
     private var pingRTTs = SampleSummary()
     private var serverPingsAfterGoaway = 0
-    var lastDrain: Drain?
+    var lastDrain: GoawayDrain?
+    /// RST_STREAMs from the server, as evidence for the diagnosers.
+    var inboundResets: [RSTStreamEvidence] = []
     /// Set when a GOAWAY arrives: with --new-stream-interval one stream is tried at once, to
     /// show that a draining connection refuses new streams.
     private var probeAfterGoaway = false
@@ -312,6 +314,7 @@ public final class GoawayTraceEngine {
             let text = String(decoding: debug.prefix(200), as: UTF8.self)
             protocolErrors.append((now, "conndiag's HTTP/2 stack answered GOAWAY \(code.name)" + (text.isEmpty ? "" : " (\"\(text)\")")))
         case .rstStream(let code) where direction == .inbound:
+            inboundResets.append(RSTStreamEvidence(t: now, from: .server, streamID: frame.streamID, code: code))
             if let i = streams.firstIndex(where: { $0.id == frame.streamID }) { streams[i].inboundReset = code }
         default: break
         }
