@@ -62,7 +62,8 @@ let package = Package(
         .testTarget(name: "LabTests", dependencies: ["ConnDiagLab", "ConnDiagScenarios", "ConnDiagTCP", "ConnDiagCore", "ConnDiagHTTP2Engine"]),
         .testTarget(name: "CLITests", dependencies: ["ConnDiagCore"]),
         .testTarget(name: "DiagnosisTests", dependencies: ["ConnDiagDiagnosis", "ConnDiagCore", "ConnDiagHTTP2"]),
-        .testTarget(name: "AnalyzeTests", dependencies: ["ConnDiagAnalyze", "ConnDiagCore", "ConnDiagPacket", "ConnDiagTCP"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "AnalyzeTests", dependencies: ["ConnDiagAnalyze", "ConnDiagCore", "ConnDiagPacket", "ConnDiagTCP",
+                                                    "ConnDiagHTTP2Engine", "ConnDiagDiagnosis"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -66,13 +66,16 @@ extension GoawayTraceEngine {
                            extra: extra + [("protocol_errors", .array(unique.map { .string($0) }))])
         }
         guard let d else {
-            // No GOAWAY: the connection ended under us, or the run ended.
+            // No GOAWAY. A stream reset with an error says more than how the connection ended
+            // (analyze decides in the same order).
+            if let reset = ProxyResetDiagnoser.diagnose(evidence) {
+                var o = reset.outcome
+                o.extra = extra + [("streams_reset", .int(Int64(ProxyResetDiagnoser.errorResets(in: evidence).count)))]
+                return o
+            }
+            // The connection ended under us, or the run ended.
             guard let end = ended else {
-                var note = open.isEmpty ? "every stream finished" : "\(open.count) stream\(open.count == 1 ? "" : "s") still open"
-                if let reset = ProxyResetDiagnoser.diagnose(evidence) {
-                    note = reset.outcome.summary
-                    extra.append(("streams_reset", .int(Int64(ProxyResetDiagnoser.errorResets(in: evidence).count))))
-                }
+                let note = open.isEmpty ? "every stream finished" : "\(open.count) stream\(open.count == 1 ? "" : "s") still open"
                 return Outcome(status: .survived, mechanism: .none, summary: "no GOAWAY and no close in \(DurationText.format(stopAt - established)); \(note)", extra: extra)
             }
             let rst: Bool = { if case .error(let e) = end.how { return e == ECONNRESET }; return false }()
