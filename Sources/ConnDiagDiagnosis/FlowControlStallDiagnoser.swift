@@ -10,9 +10,9 @@ public enum FlowControlStallDiagnoser {
         guard let st = e.stalls.max(by: { $0.duration < $1.duration }) else { return nil }
         let sender = st.sender.rawValue, reader = st.sender.peer.rawValue
         let scope = st.scope == 0 ? "connection" : "stream \(st.scope)"
-        let since = st.receiverLastUpdate.map { " (its last WINDOW_UPDATE at \(at($0)))" } ?? " (no WINDOW_UPDATE from it in the capture)"
+        let since = st.receiverLastUpdate.map { " (its last WINDOW_UPDATE at \(timeText($0)))" } ?? " (no WINDOW_UPDATE from it in the capture)"
         var summary = "flow-control stall: the \(reader) stopped reading\(since); the \(sender)'s \(scope) send window has been "
-            + (st.windowKnown ? "0" : "used up") + " since \(at(st.since)) with \(st.bytesWaiting) bytes waiting unread, "
+            + (st.windowKnown ? "0" : "used up") + " since \(timeText(st.since)) with \(st.bytesWaiting) bytes waiting unread, "
             + (st.ongoing ? "still at the end of the capture" : "for \(DurationText.elapsed(st.duration))")
         summary += st.pingsAnswered > 0 ? "; \(st.pingsAnswered) PINGs answered meanwhile, so the peer is alive" : ""
         if e.stalls.count > 1 && Set(e.stalls.map(\.sender)).count == 2 {
@@ -22,7 +22,7 @@ public enum FlowControlStallDiagnoser {
         let findings = e.stalls.map { x in
             let sc = x.scope == 0 ? "connection" : "stream \(x.scope)"
             return HTTP2Finding(severity: .critical, kind: "flow-control-stall", t: x.since,
-                                summary: "the \(x.sender.peer.rawValue) stopped reading: the \(x.sender.rawValue)'s \(sc) window is exhausted from \(at(x.since)) to \(at(x.until)) with \(x.bytesWaiting) bytes waiting unread; \(x.pingsAnswered) PINGs answered meanwhile")
+                                summary: "the \(x.sender.peer.rawValue) stopped reading: the \(x.sender.rawValue)'s \(sc) window is exhausted from \(timeText(x.since)) to \(timeText(x.until)) with \(x.bytesWaiting) bytes waiting unread; \(x.pingsAnswered) PINGs answered meanwhile")
         }
         var extra: [(String, JSONValue)] = [("diagnosis", .string("flow-control-stall")), ("stalled_sender", .string(sender)),
                                             ("stopped_reading", .string(reader)), ("stalled_since", .double(round6(st.since))),

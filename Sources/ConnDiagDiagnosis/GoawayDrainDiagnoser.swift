@@ -14,21 +14,21 @@ public enum GoawayDrainDiagnoser {
         let expiry: GoawayDrain.GraceExpiry? = cutShort.isEmpty ? nil
             : cutShort.contains { $0.endedWithTrailers } ? .trailersAndReset : .connectionClosedUnderStreams
         let drain = (second != nil ? "double GOAWAY (A9 graceful drain)" : "GOAWAY \(g1.code.name)") + (g1.debug.isEmpty ? "" : " \"\(g1.summarisedDebug)\"")
-            + " from the server at \(at(g1.t))" + (age.map { " after a connection age of \(DurationText.elapsed($0))" } ?? "")
+            + " from the server at \(timeText(g1.t))" + (age.map { " after a connection age of \(DurationText.elapsed($0))" } ?? "")
         let refusedNote = refused == 0 ? nil
             : "\(plural(refused, "stream")) opened after the GOAWAY \(refused == 1 ? "was" : "were") refused on this connection (not processed: safe to retry elsewhere)"
 
         let diagnosis: HTTP2Diagnosis
         if let close = e.close {
             if let expiry {
-                let summary = "\(drain); the grace period (\(grace.map { DurationText.elapsed($0) } ?? "?")) expired with \(plural(cutShort.count, "stream")) open; \(close.text) at \(at(close.at))"
+                let summary = "\(drain); the grace period (\(grace.map { DurationText.elapsed($0) } ?? "?")) expired with \(plural(cutShort.count, "stream")) open; \(close.text) at \(timeText(close.at))"
                 let explanation = [expiry.rawValue, "streams open at the end: " + cutShort.prefix(5).map { "\($0.id) (\($0.endName))" }.joined(separator: ", "), refusedNote]
                     .compactMap { $0 }.joined(separator: "; ")
                 diagnosis = HTTP2Diagnosis(
                     outcome: Outcome(status: .closed, mechanism: .goawayGraceExpired, detectedAt: close.at, summary: summary, explanation: explanation),
                     findings: [HTTP2Finding(severity: .warning, kind: "goaway-grace-expired", t: close.at, summary: summary)])
             } else {
-                let summary = "\(drain); every stream finished before the close (graceful); \(close.text) at \(at(close.at))"
+                let summary = "\(drain); every stream finished before the close (graceful); \(close.text) at \(timeText(close.at))"
                 diagnosis = HTTP2Diagnosis(
                     outcome: Outcome(status: .closed, mechanism: .goaway, detectedAt: close.at, summary: summary, explanation: refusedNote),
                     findings: [HTTP2Finding(severity: .info, kind: "goaway", t: g1.t, summary: summary)])
@@ -37,7 +37,7 @@ public enum GoawayDrainDiagnoser {
             let open = e.streams.filter { $0.end == .open }
             let openText = open.isEmpty ? "no stream open"
                 : "stream\(open.count == 1 ? "" : "s") \(open.map { String($0.id) }.joined(separator: ", ")) still open on a draining connection"
-            let summary = "\(drain); \(openText) when the \(e.observation) ended at \(at(e.observedUntil))"
+            let summary = "\(drain); \(openText) when the \(e.observation) ended at \(timeText(e.observedUntil))"
             let explanation = open.isEmpty ? refusedNote
                 : ["without a grace period the server waits for the streams to finish; a stream that never ends keeps the old connection alive", refusedNote]
                     .compactMap { $0 }.joined(separator: "; ")

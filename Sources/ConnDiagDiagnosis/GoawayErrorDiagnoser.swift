@@ -12,7 +12,7 @@ public enum GoawayErrorDiagnoser {
 
     public static func diagnose(_ e: HTTP2Evidence) -> HTTP2Diagnosis? {
         guard let g = goaway(in: e) else { return nil }
-        var summary = "GOAWAY \(g.code.name)" + (g.debug.isEmpty ? "" : " \"\(g.summarisedDebug)\"") + " from the \(g.from.rawValue) at \(at(g.t))"
+        var summary = "GOAWAY \(g.code.name)" + (g.debug.isEmpty ? "" : " \"\(g.summarisedDebug)\"") + " from the \(g.from.rawValue) at \(timeText(g.t))"
             + " after \(plural(e.clientPingsSent, "client PING"))"
         if g.isTooManyPings {
             summary += ": the client pings more often than the server permits (a strike for each PING sooner than the server allows; the third strike ends the connection)"

@@ -13,6 +13,6 @@ public struct HTTP2Diagnosis: Sendable {
 }
 
 /// "t=1.25 s": how the diagnoses print a time.
-func at(_ t: Double) -> String { "t=" + DurationText.trimmed(t) + " s" }
+func timeText(_ t: Double) -> String { "t=" + DurationText.trimmed(t) + " s" }
 
 func plural(_ n: Int, _ word: String) -> String { "\(n) \(word)\(n == 1 ? "" : "s")" }

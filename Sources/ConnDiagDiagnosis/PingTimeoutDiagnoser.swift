@@ -6,7 +6,7 @@ public enum PingTimeoutDiagnoser {
     public static func diagnose(_ e: HTTP2Evidence) -> HTTP2Diagnosis? {
         guard let p = e.unansweredPings.first, let close = e.close, close.by == p.from, close.at > p.sentAt else { return nil }
         let who = p.from.rawValue
-        var summary = "PING from the \(who) at \(at(p.sentAt)) never acknowledged; the \(who) closed the connection at \(at(close.at))"
+        var summary = "PING from the \(who) at \(timeText(p.sentAt)) never acknowledged; the \(who) closed the connection at \(timeText(close.at))"
             + " after \(DurationText.elapsed(close.at - p.sentAt)) (h2-ping-timeout)"
         if let timeout = e.pingTimeout { summary += "; its ping timeout is \(DurationText.format(timeout))" }
         return HTTP2Diagnosis(

@@ -13,7 +13,7 @@ public enum ProxyResetDiagnoser {
         let resets = errorResets(in: e)
         guard let r = resets.first else { return nil }
         let status = GRPCStatusCode(rstStream: r.code)
-        var summary = "the server reset stream \(r.streamID) with RST_STREAM \(r.code.name) at \(at(r.t)): clients report \(status.name)"
+        var summary = "the server reset stream \(r.streamID) with RST_STREAM \(r.code.name) at \(timeText(r.t)): clients report \(status.name)"
         if r.code == .internalError { summary += "; a proxy does this when its upstream fails (which is why clients see INTERNAL rather than UNAVAILABLE)" }
         if resets.count > 1 { summary += " (\(resets.count) streams reset)" }
         return HTTP2Diagnosis(outcome: Outcome(status: .error, mechanism: .none, detectedAt: r.t, summary: summary),
