@@ -31,6 +31,14 @@ final class H2Direction: HTTP2FrameSink {
         }
     }
 
+    /// Why this direction's bytes end inside a frame or header block, and when that frame
+    /// began (`endedAt` when its segment is no longer known); nil when they end on a boundary.
+    func finish(endedAt: Double) -> (reason: String, t: Double)? {
+        guard case .truncated(let reason, let offset)? = decoder.finish() else { return nil }
+        let known = !segments.isEmpty && segments[0].start <= offset
+        return (reason, known ? time(offset) : endedAt)
+    }
+
     /// The capture time of the segment holding the last header byte of the frame at `offset`.
     @inline(__always)
     private func time(_ offset: Int) -> Double {

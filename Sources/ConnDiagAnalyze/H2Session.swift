@@ -534,6 +534,13 @@ final class H2Session {
 
     /// Settles open streams, stalls and PINGs when the connection ends (or the capture does).
     func finalize(endedAt: Double, how: String?) {
+        for side in 0..<2 where lost[side] == nil {
+            // The bytes of a direction that end inside a frame: shown, as any broken input.
+            if let (reason, t) = directions[side]?.finish(endedAt: endedAt), connection.wants(important: true) {
+                connection.record(Event(t: t, source: .h2, kind: .truncated, direction: connection.dir(side),
+                                        detail: "HTTP/2 from the \(H2Session.name(side)) is cut short: \(reason)"))
+            }
+        }
         for side in 0..<2 {
             // Mid-connection captures: window sizes unknown, so infer the stall from its shape:
             // a full window's worth sent, then nothing and no WINDOW_UPDATE for too long.

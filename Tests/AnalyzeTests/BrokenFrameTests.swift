@@ -82,4 +82,13 @@ struct SyntheticConnection {
             #expect(pings.count == 1, "\(c.name), \(label): decoding goes on after the broken frame")
         }
     }
+
+    @Test func bytesEndingInsideAFrameAreShownAsTruncated() {
+        let bytes = BrokenFrameTests.preface + Array(BrokenFrameTests.ping[..<12])
+        for pieces in [[bytes], [BrokenFrameTests.preface, Array(bytes[BrokenFrameTests.preface.count...])]] {
+            let result = SyntheticConnection.http2(client: pieces).analyze()
+            let truncated = result.connections.flatMap { $0.events("truncated").map(\.detail) }
+            #expect(truncated == ["HTTP/2 from the client is cut short: input ended inside a PING frame (3 of 8 payload bytes)"])
+        }
+    }
 }
