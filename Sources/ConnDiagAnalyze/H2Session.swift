@@ -165,7 +165,8 @@ final class H2Session {
 
     /// A frame the decoder found broken; decoding goes on.
     func invalid(side: Int, _ reason: String, at t: Double) {
-        problems.append("\(H2Session.name(side)): \(reason)")
+        // The report lists the first 20; a stream of broken frames must not grow this without bound.
+        if problems.count < 64 { problems.append("\(H2Session.name(side)): \(reason)") }
         if connection.wants(important: true) {
             connection.record(Event(t: t, source: .h2, kind: .invalid, direction: connection.dir(side),
                                     detail: "invalid HTTP/2 from the \(H2Session.name(side)): \(reason)"))
