@@ -40,16 +40,19 @@ let package = Package(
             "ConnDiagCore", "ConnDiagPacket", "ConnDiagDiagnosis", "ConnDiagPlatform", "CPcap", "CNetShims",
             .product(name: "SystemPackage", package: "swift-system"),
         ]),
-        .target(name: "ConnDiagHTTP2", dependencies: ["CNghttp2", "ConnDiagPlatform"]),
-        // Engines that drive HTTP/2 sessions (keepalive PINGs, GOAWAY traces) over the TCP core.
+        // Exclusivity checks off as in ConnDiagAnalyze below: the frame decoder touches its
+        // state a few times per frame, and a capture holds millions of frames.
+        .target(name: "ConnDiagHTTP2", dependencies: ["CNghttp2", "ConnDiagPlatform"],
+                swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         .target(name: "ConnDiagTLS", dependencies: ["CTLS", "ConnDiagPlatform"]),
-        .target(name: "ConnDiagHTTP2Engine", dependencies: ["ConnDiagCore", "ConnDiagPlatform", "ConnDiagTCP", "ConnDiagHTTP2", "ConnDiagTLS"]),
+        // Engines that drive HTTP/2 sessions (keepalive PINGs, GOAWAY traces) over the TCP core.
+        .target(name: "ConnDiagHTTP2Engine", dependencies: ["ConnDiagCore", "ConnDiagPlatform", "ConnDiagTCP", "ConnDiagHTTP2", "ConnDiagTLS", "ConnDiagDiagnosis"]),
         .target(name: "ConnDiagLab", dependencies: ["ConnDiagCore", "ConnDiagPlatform", "ConnDiagTCP", "CNetShims"]),
         // Offline capture analysis (`analyze`): many connections, HTTP/2 inside, stalls.
         // Runtime exclusivity checks off here only: they were a fifth of the per-packet time
         // (every access to a connection's state is a class property access); the engine is
         // single-threaded and its accesses are checked statically as everywhere else.
-        .target(name: "ConnDiagAnalyze", dependencies: ["ConnDiagCore", "ConnDiagPacket", "ConnDiagTCP", "ConnDiagHTTP2", "ConnDiagHTTP2Engine"],
+        .target(name: "ConnDiagAnalyze", dependencies: ["ConnDiagCore", "ConnDiagPacket", "ConnDiagTCP", "ConnDiagHTTP2", "ConnDiagDiagnosis"],
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         // The `lab` matrix: reproducible failure scenarios run by the same engines.
         .target(name: "ConnDiagScenarios", dependencies: ["ConnDiagCore", "ConnDiagPlatform", "ConnDiagTCP", "ConnDiagHTTP2Engine", "ConnDiagLab", "ConnDiagAnalyze"]),
@@ -63,12 +66,13 @@ let package = Package(
         .testTarget(name: "ConnDiagPacketTests", dependencies: ["ConnDiagPacket"]),
         .testTarget(name: "ConnDiagPlatformTests", dependencies: ["ConnDiagPlatform", "ConnDiagCore"]),
         .testTarget(name: "ConnDiagTCPTests", dependencies: ["ConnDiagTCP", "ConnDiagPlatform"]),
-        .testTarget(name: "DiagnosisTests", dependencies: ["ConnDiagDiagnosis", "ConnDiagCore"]),
+        .testTarget(name: "DiagnosisTests", dependencies: ["ConnDiagDiagnosis", "ConnDiagCore", "ConnDiagHTTP2"]),
         .testTarget(name: "ConnDiagHTTP2Tests", dependencies: ["ConnDiagHTTP2"]),
         .testTarget(name: "ConnDiagTLSTests", dependencies: ["ConnDiagTLS", "ConnDiagPlatform", "ConnDiagHTTP2Engine", "ConnDiagTCP", "ConnDiagCore"]),
         .testTarget(name: "LabTests", dependencies: ["ConnDiagLab", "ConnDiagScenarios", "ConnDiagPlatform", "ConnDiagTCP", "ConnDiagCore", "ConnDiagHTTP2Engine"]),
         .testTarget(name: "CLITests", dependencies: ["ConnDiagCore"]),
-        .testTarget(name: "AnalyzeTests", dependencies: ["ConnDiagAnalyze", "ConnDiagCore", "ConnDiagOutput", "ConnDiagPacket", "ConnDiagTCP"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "AnalyzeTests", dependencies: ["ConnDiagAnalyze", "ConnDiagCore", "ConnDiagOutput", "ConnDiagPacket", "ConnDiagTCP",
+                                                    "ConnDiagHTTP2Engine", "ConnDiagDiagnosis"], resources: [.copy("Fixtures")]),
         .testTarget(name: "OutputTests", dependencies: ["ConnDiagOutput", "ConnDiagCore"]),
     ],
     swiftLanguageModes: [.v5]

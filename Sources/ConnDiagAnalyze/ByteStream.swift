@@ -70,7 +70,7 @@ extension Connection {
                 return
             }
         }
-        h2.feed(side: side, p, at: t, connection: self)
+        h2.feed(side: side, p, at: t)
         bs.next = seq &+ UInt32(p.count)
         if s.capturedPayloadLength < s.payloadLength {
             bs.mode = .stopped
@@ -90,7 +90,7 @@ extension Connection {
             let skip = Int(next &- item.seq)
             if skip < item.bytes.count {
                 item.bytes.withUnsafeBytes { raw in
-                    h2.feed(side: side, UnsafeRawBufferPointer(rebasing: raw[skip...]), at: item.t, connection: self)
+                    h2.feed(side: side, UnsafeRawBufferPointer(rebasing: raw[skip...]), at: item.t)
                 }
                 streams[side].next = item.seq &+ UInt32(item.bytes.count)
             }
@@ -125,7 +125,7 @@ extension Connection {
             h2 = H2Session(connection: self, fromStart: !midConnection, stallThreshold: stallThreshold)
             if side == 0 && fromPreface { clientChosenBy = clientChosenBy == "syn" ? "syn" : "preface" }
         }
-        h2?.startDirection(side: side, expectPreface: fromStart && side == 0, at: t, syncedMidStream: !fromStart)
+        h2?.startDirection(side: side, fromConnectionStart: fromStart, at: t, syncedMidStream: !fromStart)
         streams[side].start(at: seq)
         return true
     }

@@ -1,6 +1,6 @@
 import ConnDiagCore
 import ConnDiagHTTP2
-import ConnDiagHTTP2Engine
+import ConnDiagDiagnosis
 
 extension Connection {
     private func s(_ t: Double) -> String { "t=" + DurationText.trimmed(t) + " s" }
@@ -225,7 +225,9 @@ extension Connection {
 
     // MARK: - HTTP/2
 
-    private func h2Verdict(_ h2: H2Session, findings: inout [Finding]) -> Outcome? {
+    /// What the capture showed of this connection's HTTP/2, for the diagnosers (the same
+    /// evidence the live engines build).
+    private func h2Evidence(_ h2: H2Session) -> HTTP2Evidence {
         let closeAt = closedAt ?? [sides[0].finAt, sides[1].finAt, sides[0].rstAt, sides[1].rstAt].compactMap { $0 }.min()
         let closer: Int? = {
             let c = [0, 1].compactMap { i -> (Int, Double)? in
@@ -234,95 +236,51 @@ extension Connection {
             }
             return c.min { $0.1 < $1.1 }?.0
         }()
-        // Unanswered PINGs, then the pinging side closed: an HTTP/2 keepalive timeout.
-        if let p = h2.unansweredPings.first, let ca = closeAt, let cl = closer, cl == p.side, ca > p.t {
-            let who = Connection.name(p.side)
-            let summary = "PING from the \(who) at \(s(p.t)) never acknowledged; the \(who) closed the connection at \(s(ca)) after \(DurationText.elapsed(ca - p.t)) (h2-ping-timeout)"
-            findings.append(Finding(severity: .critical, kind: "h2-ping-timeout", connection: index, t: ca, summary: summary))
-            return Outcome(status: .detected, mechanism: .h2PingTimeout, detectedAt: ca, summary: summary)
+        var e = HTTP2Evidence(observedUntil: lastAt, observation: "capture")
+        e.connectionStartedAt = midConnection ? nil : (sides[0].synTimes.first ?? firstAt)
+        e.goaways = h2.goaways.map { GoawayEvidence(t: $0.t, from: H2Session.sender($0.side), lastStreamID: $0.last, code: $0.code, debug: $0.debug) }
+        e.rstStreams = h2.rstStreams.map { RSTStreamEvidence(t: $0.t, from: H2Session.sender($0.side), streamID: $0.stream, code: $0.code) }
+        e.clientPingsSent = h2.pingsSent[0]
+        e.unansweredPings = h2.unansweredPings.map { PingEvidence(sentAt: $0.t, from: H2Session.sender($0.side)) }
+        e.streams = h2.closedStreams.map { s in
+            StreamEvidence(id: s.id, openedAt: s.openedAt, endedAt: s.endedAt, end: s.end,
+                           resetBy: s.reset.map { H2Session.sender($0.by) }, resetAt: s.reset?.at)
         }
-        if let g = h2.goaways.first(where: { $0.code == .enhanceYourCalm && $0.debug.contains("too_many_pings") }) {
-            let summary = "GOAWAY ENHANCE_YOUR_CALM \"too_many_pings\" from the \(Connection.name(g.side)) at \(s(g.t)): the client pings more often than the server permits"
-            findings.append(Finding(severity: .warning, kind: "too-many-pings", connection: index, t: g.t, summary: summary))
-            return Outcome(status: .closed, mechanism: .goaway, detectedAt: g.t, summary: summary,
-                           explanation: "raise the client's keepalive time to the server's minimum (grpc default 5 min) or allow it on the server (grpc.http2.min_ping_interval_without_data_ms, grpc.keepalive_permit_without_calls)")
+        e.stalls = h2.stalls.map { x in
+            FlowControlStall(sender: H2Session.sender(x.sender), since: x.since, until: x.until, ongoing: x.ongoing, scope: x.scope,
+                             bytesWaiting: x.waiting, windowKnown: x.exact, pingsAnswered: x.pingsAnswered, receiverLastUpdate: x.receiverLastUpdate)
         }
-        let stall = h2.stalls.max { ($0.until - $0.since) < ($1.until - $1.since) }
-        if let g1 = h2.goaways.first(where: { $0.side == 1 }) {
-            let second = h2.goaways.first { $0.side == 1 && $0.t > g1.t && g1.last == Int32.max }
-            let double = second != nil
-            let killed = h2.closedStreams.filter {
-                if case .killedByConnectionClose = $0.end { return true }
-                if case .reset(_, _) = $0.end, let r = $0.reset, r.by == 1, r.at >= g1.t { return true }
-                if case .completed(_, let g?, _) = $0.end, g == .unavailable, ($0.endedAt ?? 0) >= g1.t { return true }
-                return false
-            }
-            let start = midConnection ? nil : (sides[0].synTimes.first ?? firstAt)
-            let age = start.map { g1.t - $0 }
-            let graceFrom = (second ?? g1).t
-            let grace = closeAt.map { $0 - graceFrom }
-            var extra: [(String, JSONValue)] = [("double_goaway", .bool(double)), ("connection_age_s", age.map { .double(round6($0)) } ?? .null),
-                                                ("grace_s", grace.map { .double(round6($0)) } ?? .null), ("goaway_at", .double(round6(g1.t)))]
-            extra.append(("goaway_debug", .string(g1.debug)))
-            let drain = (double ? "double GOAWAY (A9 graceful drain)" : "GOAWAY \(g1.code.name)") + (g1.debug.isEmpty ? "" : " \"\(g1.debug)\"")
-                + " from the server at \(s(g1.t))" + (age.map { " after a connection age of \(DurationText.elapsed($0))" } ?? "")
-            if let ca = closeAt {
-                if !killed.isEmpty {
-                    let summary = "\(drain); the grace period (\(grace.map { DurationText.elapsed($0) } ?? "?")) expired with \(killed.count) stream\(killed.count == 1 ? "" : "s") open; \(closerText(closer)) at \(s(ca))"
-                    findings.append(Finding(severity: .warning, kind: "goaway-grace-expired", connection: index, t: ca, summary: summary))
-                    return Outcome(status: .closed, mechanism: .goawayGraceExpired, detectedAt: ca, summary: summary,
-                                   explanation: "streams open at the end: " + killed.prefix(5).map { "\($0.id) (\(H2Session.endName($0.end)))" }.joined(separator: ", "), extra: extra)
-                }
-                let summary = "\(drain); every stream finished before the close (graceful); \(closerText(closer)) at \(s(ca))"
-                findings.append(Finding(severity: .info, kind: "goaway", connection: index, t: g1.t, summary: summary))
-                return Outcome(status: .closed, mechanism: .goaway, detectedAt: ca, summary: summary, extra: extra)
-            }
-            if stall == nil {
-                let summary = "\(drain); the connection is still open at the end of the capture"
-                findings.append(Finding(severity: .notice, kind: "goaway", connection: index, t: g1.t, summary: summary))
-                return Outcome(status: .closed, mechanism: .goaway, detectedAt: g1.t, summary: summary, extra: extra)
-            }
+        if let closeAt {
+            let rst = closer.map { sides[$0].rstAt != nil && (sides[$0].finAt == nil || sides[$0].rstAt! < sides[$0].finAt!) } ?? false
+            e.close = ConnectionClose(at: closeAt, by: closer.map(H2Session.sender), how: rst ? .rst : .fin)
         }
-        if let st = stall {
-            let sender = Connection.name(st.sender), reader = Connection.name(1 - st.sender)
-            let scope = st.scope == 0 ? "connection" : "stream \(st.scope)"
-            let since = st.receiverLastUpdate.map { " (its last WINDOW_UPDATE at \(s($0)))" } ?? " (no WINDOW_UPDATE from it in the capture)"
-            var summary = "flow-control stall: the \(reader) stopped reading\(since); the \(sender)'s \(scope) send window has been "
-                + (st.exact ? "0" : "used up") + " since \(s(st.since)) with \(st.waiting) bytes waiting unread, "
-                + (st.ongoing ? "still at the end of the capture" : "for \(DurationText.elapsed(st.until - st.since))")
-            summary += st.pingsAnswered > 0 ? "; \(st.pingsAnswered) PINGs answered meanwhile, so the peer is alive" : ""
-            let both = h2.stalls.count > 1 && Set(h2.stalls.map { $0.sender }).count == 2
-            if both { summary += "; both directions are stalled (bidirectional-stream deadlock: each side waits for the other to read)" }
-            if !st.exact { summary += " (window sizes inferred: the capture began mid-connection)" }
-            for x in h2.stalls {
-                let sc = x.scope == 0 ? "connection" : "stream \(x.scope)"
-                findings.append(Finding(severity: .critical, kind: "flow-control-stall", connection: index, t: x.since,
-                                        summary: "the \(Connection.name(1 - x.sender)) stopped reading: the \(Connection.name(x.sender))'s \(sc) window is exhausted from \(s(x.since)) to \(s(x.until)) with \(x.waiting) bytes waiting unread; \(x.pingsAnswered) PINGs answered meanwhile"))
-            }
-            var extra: [(String, JSONValue)] = [("diagnosis", .string("flow-control-stall")), ("stalled_sender", .string(sender)),
-                                                ("stopped_reading", .string(reader)), ("stalled_since", .double(round6(st.since))),
-                                                ("stall_s", .double(round6(st.until - st.since))), ("bytes_waiting", .int(Int64(st.waiting))),
-                                                ("window_known", .bool(st.exact)), ("pings_answered_during_stall", .int(Int64(st.pingsAnswered)))]
-            if st.scope != 0 { extra.append(("stream_id", .int(Int64(st.scope)))) }
-            return Outcome(status: .detected, mechanism: .flowControlStall, detectedAt: st.since + stallThreshold, summary: summary, extra: extra)
-        }
-        let errorResets = h2.rstStreams.filter { $0.side == 1 && $0.code != .noError && $0.code != .cancel && $0.code != .refusedStream }
-        if let r = errorResets.first {
-            let status = GRPCStatusCode(rstStream: r.code)
-            var summary = "the server reset stream \(r.stream) with RST_STREAM \(r.code.name) at \(s(r.t)): clients report \(status.name)"
-            if r.code == .internalError { summary += "; a proxy does this when its upstream fails (which is why clients see INTERNAL rather than UNAVAILABLE)" }
-            if errorResets.count > 1 { summary += " (\(errorResets.count) streams reset)" }
-            findings.append(Finding(severity: .warning, kind: "rst-stream", connection: index, t: r.t, summary: summary))
-            return Outcome(status: .error, mechanism: .none, detectedAt: r.t, summary: summary,
-                           extra: [("stream_id", .int(Int64(r.stream))), ("error_code", .string(r.code.name))])
-        }
-        return nil
+        return e
     }
 
-    private func closerText(_ side: Int?) -> String {
-        guard let side else { return "the connection closed" }
-        return sides[side].rstAt != nil && (sides[side].finAt == nil || sides[side].rstAt! < sides[side].finAt!)
-            ? "the \(Connection.name(side)) reset the connection" : "the \(Connection.name(side)) closed the connection (FIN)"
+    private func h2Verdict(_ h2: H2Session, findings: inout [Finding]) -> Outcome? {
+        let e = h2Evidence(h2)
+        func take(_ d: HTTP2Diagnosis, extra: [(String, JSONValue)] = []) -> Outcome {
+            findings += d.findings.map { Finding($0, connection: index) }
+            var o = d.outcome
+            o.extra += extra
+            return o
+        }
+        if let d = PingTimeoutDiagnoser.diagnose(e) { return take(d) }
+        if let d = GoawayErrorDiagnoser.diagnose(e) { return take(d) }
+        // A drain still under way yields to a stall that keeps the connection stuck.
+        if let drain = GoawayDrainDiagnoser.diagnose(e), e.close != nil || e.stalls.isEmpty {
+            let g1 = drain.first
+            return take(drain.diagnosis, extra: [
+                ("double_goaway", .bool(drain.isDouble)), ("connection_age_s", drain.connectionAge.map { .double(round6($0)) } ?? .null),
+                ("grace_s", drain.grace.map { .double(round6($0)) } ?? .null), ("goaway_at", .double(round6(g1.t))),
+                ("goaway_debug", .string(g1.debug)),
+            ])
+        }
+        if let d = FlowControlStallDiagnoser.diagnose(e, threshold: stallThreshold) { return take(d) }
+        if let d = ProxyResetDiagnoser.diagnose(e), let r = ProxyResetDiagnoser.errorResets(in: e).first {
+            return take(d, extra: [("stream_id", .int(Int64(r.streamID))), ("error_code", .string(r.code.name))])
+        }
+        return nil
     }
 
     private func addSideFindings(_ findings: inout [Finding]) {

@@ -1,4 +1,5 @@
 import ConnDiagCore
+import ConnDiagDiagnosis
 
 /// How much a finding matters; findings are listed most severe first.
 public enum Severity: String, Sendable, Comparable {
@@ -28,6 +29,20 @@ public struct Finding: Sendable {
         b.add("t", t.map { JSONValue.double(round6($0)) } ?? .null)
         b.add("summary", summary)
         return b.value
+    }
+}
+
+extension Finding {
+    /// A diagnoser's finding on connection `connection`.
+    init(_ f: HTTP2Finding, connection: Int) {
+        let severity: Severity
+        switch f.severity {
+        case .critical: severity = .critical
+        case .warning: severity = .warning
+        case .notice: severity = .notice
+        case .info: severity = .info
+        }
+        self.init(severity: severity, kind: f.kind, connection: connection, t: f.t, summary: f.summary)
     }
 }
 

@@ -1,29 +1,6 @@
 import ConnDiagCore
 import ConnDiagHTTP2
-import ConnDiagHTTP2Engine
-
-/// One direction's frame scanner: finds frame boundaries in the reassembled bytes without
-/// copying DATA payloads (only their lengths matter), and collects other frames' payloads
-/// in a reused buffer.
-final class FrameScanner {
-    enum State { case idle, preface(Int), header, payload, skip, stopped }
-    var state: State = .idle
-    var header = [UInt8](repeating: 0, count: 9)
-    var headerFill = 0
-    var length = 0
-    var type: UInt8 = 0
-    var flags: UInt8 = 0
-    var stream: Int32 = 0
-    var remaining = 0
-    var payload: [UInt8] = []
-    var frameAt = 0.0
-    var frames = 0
-    var bytes = 0
-    /// This direction's frame decoder (its HPACK context).
-    let decoder: HTTP2FrameDecoder
-
-    init(decoder: HTTP2FrameDecoder) { self.decoder = decoder }
-}
+import ConnDiagDiagnosis
 
 /// Two values indexed by side (0 client, 1 server), stored inline (no heap).
 struct Pair<T> {
@@ -93,12 +70,11 @@ final class H2Session {
     let runBudget: RunBudget
     let fromStart: Bool
     let stallThreshold: Double
-    let scanners: Pair<FrameScanner>
-    /// HPACK contexts: header blocks go through the shared decoder, one per direction.
-    let decoders: [HTTP2FrameDecoder]
+    /// Each direction's frame decoder, from when its bytes are recognised as HTTP/2.
+    var directions = Pair<H2Direction?>(nil, nil)
     var lost: [String?] = [nil, nil]
     var problems: [String] = []
-    var frameCounts = Pair(0, 0)
+    var frameCounts: Pair<Int> { Pair(directions[0]?.frames ?? 0, directions[1]?.frames ?? 0) }
 
     var streams = StreamTable()
     var closedStreams: [H2Stream] = []
@@ -158,16 +134,12 @@ final class H2Session {
         runBudget = connection.runBudget
         self.fromStart = fromStart
         self.stallThreshold = stallThreshold
-        decoders = [HTTP2FrameDecoder(side: .client, fromConnectionStart: false),
-                    HTTP2FrameDecoder(side: .server, fromConnectionStart: false)]
-        scanners = Pair(FrameScanner(decoder: decoders[0]), FrameScanner(decoder: decoders[1]))
     }
 
     static func name(_ side: Int) -> String { Connection.name(side) }
 
-    func startDirection(side: Int, expectPreface: Bool, at t: Double, syncedMidStream: Bool) {
-        scanners[side].state = expectPreface ? .preface(0) : .header
-        scanners[side].payload.reserveCapacity(1024)
+    func startDirection(side: Int, fromConnectionStart: Bool, at t: Double, syncedMidStream: Bool) {
+        directions[side] = H2Direction(session: self, side: side, fromConnectionStart: fromConnectionStart)
         if syncedMidStream, connection.wants(important: true) {
             connection.record(Event(t: t, source: .h2, kind: "h2-sync", direction: connection.dir(side),
                                     detail: "HTTP/2 frames from the \(H2Session.name(side)) recognised mid-connection (frame-shape heuristics); header blocks need the HPACK state from the connection's start"))
@@ -175,199 +147,37 @@ final class H2Session {
     }
 
     func directionLost(side: Int, at t: Double, reason: String) {
-        guard lost[side] == nil else { return }
-        if case .stopped = scanners[side].state { return }
+        guard lost[side] == nil, directions[side] != nil else { return }
         lost[side] = reason
-        scanners[side].state = .stopped
         guard connection.wants(important: true) else { return }
         connection.record(Event(t: t, source: .h2, kind: .truncated, direction: connection.dir(side),
                                 detail: "HTTP/2 decoding of the \(H2Session.name(side))'s bytes stops: \(reason)"))
     }
 
-    private func stop(side: Int, at t: Double, _ reason: String) {
+    /// The decoder lost the frame boundaries (or this is not HTTP/2).
+    func stop(side: Int, at t: Double, _ reason: String) {
         problems.append(reason)
         lost[side] = reason
-        scanners[side].state = .stopped
         if connection.wants(important: true) {
             connection.record(Event(t: t, source: .h2, kind: .invalid, direction: connection.dir(side), detail: reason))
         }
     }
 
-    // MARK: - Scanning
-
-    /// Scans one in-order piece of a direction's bytes. Frame headers and whole non-DATA
-    /// payloads are read in place; only a frame split across segments is collected in the
-    /// scanner's reused buffer. DATA payloads are skipped (only their lengths matter).
-    ///
-    /// `conn` is `connection`, handed down as an argument so the per-frame path needs no
-    /// reference counting for it.
-    func feed(side: Int, _ p: UnsafeRawBufferPointer, at t: Double, connection conn: Connection) {
-        let sc = scanners[side]
-        var i = 0
-        let n = p.count
-        sc.bytes += n
-        while i < n {
-            switch sc.state {
-            case .idle, .stopped:
-                return
-            case .preface(let matched):
-                let pre = Connection.preface
-                var m = matched
-                while m < pre.count && i < n {
-                    if p[i] != pre[m] {
-                        stop(side: side, at: t, "the client's bytes do not begin with the HTTP/2 connection preface: not HTTP/2 (or not h2c)")
-                        return
-                    }
-                    m += 1; i += 1
-                }
-                sc.state = m == pre.count ? .header : .preface(m)
-            case .header:
-                var fill = sc.headerFill
-                if fill == 0 && n - i >= 9 {
-                    // The whole header in this piece: read it in place.
-                    let length = Int(p[i]) << 16 | Int(p[i + 1]) << 8 | Int(p[i + 2])
-                    let type = p[i + 3], flags = p[i + 4]
-                    let stream = Int32(bitPattern: p.be32(i + 5) & 0x7fff_ffff)
-                    i += 9
-                    beginFrame(sc, side: side, length: length, type: type, flags: flags, stream: stream, at: t, conn)
-                    if case .payload = sc.state, n - i >= length {
-                        // The whole payload too: hand it over without copying.
-                        sc.remaining = 0
-                        sc.state = .header
-                        completeFrame(sc, side: side, UnsafeRawBufferPointer(rebasing: p[i..<(i + length)]), conn)
-                        i += length
-                    }
-                    continue
-                }
-                while fill < 9 && i < n { sc.header[fill] = p[i]; fill += 1; i += 1 }
-                sc.headerFill = fill
-                guard fill == 9 else { return }
-                sc.headerFill = 0
-                let h = sc.header
-                let length = Int(h[0]) << 16 | Int(h[1]) << 8 | Int(h[2])
-                let stream = Int32(bitPattern: (UInt32(h[5]) << 24 | UInt32(h[6]) << 16 | UInt32(h[7]) << 8 | UInt32(h[8])) & 0x7fff_ffff)
-                beginFrame(sc, side: side, length: length, type: h[3], flags: h[4], stream: stream, at: t, conn)
-            case .skip:
-                let k = min(sc.remaining, n - i)
-                sc.remaining -= k
-                i += k
-                if sc.remaining == 0 { sc.state = .header }
-            case .payload:
-                let k = min(sc.remaining, n - i)
-                sc.payload.append(contentsOf: UnsafeRawBufferPointer(rebasing: p[i..<(i + k)]))
-                sc.remaining -= k
-                i += k
-                if sc.remaining == 0 {
-                    sc.state = .header
-                    let collected = sc.payload
-                    collected.withUnsafeBytes { completeFrame(sc, side: side, $0, conn) }
-                }
-            }
+    /// A frame the decoder found broken; decoding goes on.
+    func invalid(side: Int, _ reason: String, at t: Double) {
+        // The report lists the first 20; a stream of broken frames must not grow this without bound.
+        if problems.count < 64 { problems.append("\(H2Session.name(side)): \(reason)") }
+        if connection.wants(important: true) {
+            connection.record(Event(t: t, source: .h2, kind: .invalid, direction: connection.dir(side),
+                                    detail: "invalid HTTP/2 from the \(H2Session.name(side)): \(reason)"))
         }
     }
 
-    private func beginFrame(_ sc: FrameScanner, side: Int, length: Int, type: UInt8, flags: UInt8, stream: Int32, at t: Double, _ conn: Connection) {
-        sc.length = length
-        sc.type = type
-        sc.flags = flags
-        sc.stream = stream
-        sc.frameAt = t
-        sc.frames += 1
-        frameCounts[side] += 1
-        if type > 9 && type != 0x10 && type != 0x0c && type != 0x0a && type != 0x0b && length > 1 << 16 {
-            stop(side: side, at: t, "the \(H2Session.name(side))'s bytes stop looking like HTTP/2 frames (type \(type), length \(length)); frame boundaries lost")
-            return
-        }
-        if type == 0 {
-            onData(side: side, stream: stream, length: length, flags: flags, at: t, conn)
-            sc.remaining = length
-            sc.state = length > 0 ? .skip : .header
-            return
-        }
-        if length > 1 << 20 {
-            sc.remaining = length
-            sc.state = .skip
-            problems.append("\(H2Session.name(side)) sent a \(HTTP2FrameType(type).name) frame of \(length) bytes; skipped")
-            return
-        }
-        sc.payload.removeAll(keepingCapacity: true)
-        sc.remaining = length
-        if length == 0 {
-            sc.state = .header
-            completeFrame(sc, side: side, UnsafeRawBufferPointer(start: nil, count: 0), conn)
-        } else {
-            sc.state = .payload
-        }
-    }
-
-    /// The frame header (9 bytes) of the frame at hand, rebuilt for the frame decoder.
-    private func frameHeaderBytes(side: Int) -> [UInt8] {
-        let sc = scanners[side]
-        let l = sc.length, id = UInt32(bitPattern: sc.stream)
-        return [UInt8(truncatingIfNeeded: l >> 16), UInt8(truncatingIfNeeded: l >> 8), UInt8(truncatingIfNeeded: l), sc.type, sc.flags,
-                UInt8(truncatingIfNeeded: id >> 24), UInt8(truncatingIfNeeded: id >> 16), UInt8(truncatingIfNeeded: id >> 8), UInt8(truncatingIfNeeded: id)]
-    }
-
-    private func completeFrame(_ sc: FrameScanner, side: Int, _ p: UnsafeRawBufferPointer, _ conn: Connection) {
-        let t = sc.frameAt
-        let type = HTTP2FrameType(sc.type)
-        let flags = HTTP2FrameFlags(rawValue: sc.flags)
-        func u32(_ i: Int) -> UInt32 {
-            guard i + 4 <= p.count else { return 0 }
-            return p.be32(i)
-        }
-        var frame: HTTP2Frame?
-        switch type {
-        case .headers, .continuation, .pushPromise:
-            let d = sc.decoder
-            if type == .headers, let block = d.headerBlockInPlace(flags: sc.flags, streamID: sc.stream, payload: p) {
-                // The common case, decoded in place: one HEADERS frame with END_HEADERS.
-                onHeaders(side: side, id: sc.stream, length: sc.length, endStream: flags.contains(.endStream), at: t,
-                          repeated: d.isRepeatedHeaderBlock(block), decoder: d, conn) { decoder, apply in
-                    // The decoder comes as an argument (`d`), so the closure holds no reference.
-                    guard let decoder else { return "no decoder" }
-                    return decoder.decodeHeaderBlock(block, visit: apply)
-                }
-                return
-            }
-            d.append(bytes: frameHeaderBytes(side: side))
-            d.append(bytes: p)
-            while true {
-                switch d.nextFrame() {
-                case .frame(let f, _): if f.type != .continuation { onFrame(side: side, f, at: t) }
-                case .invalid(let reason, _): problems.append("\(H2Session.name(side)): \(reason)")
-                case .needMoreData, .preface: return
-                case .stopped(let reason, _): stop(side: side, at: t, reason); return
-                case .truncated: return
-                }
-            }
-        case .rstStream:
-            guard p.count == 4 else { problems.append("RST_STREAM of \(p.count) bytes"); return }
-            frame = HTTP2Frame(streamID: sc.stream, flags: flags, length: sc.length, payload: .rstStream(HTTP2ErrorCode(u32(0))))
-        case .settings:
-            var entries: [HTTP2Setting] = []
-            var i = 0
-            while i + 6 <= p.count {
-                entries.append(HTTP2Setting(HTTP2SettingIdentifier(UInt16(p[i]) << 8 | UInt16(p[i + 1])), u32(i + 2)))
-                i += 6
-            }
-            frame = HTTP2Frame(streamID: sc.stream, flags: flags, length: sc.length, payload: .settings(ack: flags.contains(.ack), entries))
-        case .ping:
-            guard p.count == 8 else { problems.append("PING of \(p.count) bytes"); return }
-            frame = HTTP2Frame(streamID: 0, flags: flags, length: 8, payload: .ping(ack: flags.contains(.ack), opaque: UInt64(u32(0)) << 32 | UInt64(u32(4))))
-        case .goAway:
-            guard p.count >= 8 else { problems.append("GOAWAY of \(p.count) bytes"); return }
-            frame = HTTP2Frame(streamID: 0, flags: flags, length: sc.length,
-                               payload: .goAway(lastStreamID: Int32(bitPattern: u32(0) & 0x7fff_ffff), errorCode: HTTP2ErrorCode(u32(4)), debugData: Array(p[8...])))
-        case .windowUpdate:
-            guard p.count == 4 else { problems.append("WINDOW_UPDATE of \(p.count) bytes"); return }
-            frame = HTTP2Frame(streamID: sc.stream, flags: flags, length: 4, payload: .windowUpdate(increment: u32(0) & 0x7fff_ffff))
-        case .priority:
-            return
-        default:
-            frame = HTTP2Frame(streamID: sc.stream, flags: flags, length: sc.length, payload: .unknown(type: type, flags: sc.flags, length: sc.length))
-        }
-        if let frame { onFrame(side: side, frame, at: t) }
+    /// Decodes one in-order piece of a direction's bytes, captured at `t`.
+    @inline(__always)
+    func feed(side: Int, _ p: UnsafeRawBufferPointer, at t: Double) {
+        guard lost[side] == nil else { return }
+        directions[side]?.feed(p, at: t)
     }
 
     // MARK: - Frames
@@ -421,9 +231,7 @@ final class H2Session {
         // A stream's last DATA frame is important while the run has room for routine events
         // (a busy connection ends thousands of streams; the counts keep them all).
         if conn.wants(important: end && conn.runBudget.routineEventsLeft) {
-            conn.record(Event(t: t, source: .h2, kind: .data, direction: conn.dir(side),
-                                    detail: "DATA stream \(id) \(length) bytes" + (end ? " END_STREAM" : ""),
-                                    fields: [("stream_id", .int(Int64(id))), ("len", .int(Int64(length))), ("end_stream", .bool(end))]))
+            conn.record(HTTP2FrameEvent.data(streamID: id, length: length, endStream: end, direction: conn.dir(side), at: t))
         }
         if end && closing { finish(id, at: t) }
     }
@@ -435,77 +243,48 @@ final class H2Session {
         let other = 1 - side
         let id = frame.streamID
         var important = true
-        var kind: EventKind = ""
-        var detail = ""
-        var decided: Bool?
-        /// Asks the connection once whether this frame's event is kept; strings are only
-        /// built for kept events.
-        func keeping(_ imp: Bool) -> Bool {
-            if let d = decided { return d }
-            let d = connection.wants(important: imp)
-            decided = d
-            return d
-        }
-        var f: [(String, JSONValue)] = []
+        var notes = HTTP2FrameEvent.Notes()
         switch frame.payload {
         case .settings(let ack, let entries):
             important = !ack
-            kind = "settings"
             if !ack {
                 settingsSeen[side] = true
+                for e in entries where e.identifier == .maxFrameSize {
+                    // The largest frame the SETTINGS sender accepts: what the other side may send.
+                    directions[other]?.decoder.maxFrameSize = Int(e.value)
+                }
                 for e in entries where e.identifier == .initialWindowSize {
                     // The SETTINGS sender's receive window: the other side's send windows.
                     let delta = Int(e.value) - initialStreamWindow[other]
                     initialStreamWindow[other] = Int(e.value)
                     for k in streams.ids { streams[k]!.sendWindow[other] += delta }
                 }
-                f.append(("settings", .object(entries.map { ($0.identifier.name, .int(Int64($0.value))) })))
-                detail = "SETTINGS " + entries.map { "\($0.identifier.name)=\($0.value)" }.joined(separator: " ")
-            } else { detail = "SETTINGS ACK" }
-            f.append(("ack", .bool(ack)))
+            }
         case .ping(let ack, let opaque):
-            if keeping(false) { f.append(("opaque", .string(hex16(opaque)))) }
+            important = false
             if ack {
-                kind = "ping-ack"
-                important = false
                 if let i = pendingPings[other].firstIndex(where: { $0.opaque == opaque }) {
                     let rtt = t - pendingPings[other][i].t
                     pendingPings[other].remove(at: i)
                     if pingRTTs.count < 100_000 { pingRTTs.append(rtt) }
                     pingAckTimes.append(t)
                     if pingAckTimes.count > 4096 { pingAckTimes.removeFirst(2048) }
-                    if keeping(false) {
-                        f.append(("rtt_ms", .double((rtt * 1e6).rounded() / 1e3)))
-                        detail = "PING ACK \(hex16(opaque)) from the \(H2Session.name(side)), RTT \(DurationText.elapsed(rtt))"
-                    }
-                } else if keeping(false) {
-                    detail = "PING ACK \(hex16(opaque)) from the \(H2Session.name(side)) (its PING was not captured)"
+                    notes.pingRTT = rtt
+                } else {
+                    notes.pingNotCaptured = true
                 }
             } else {
-                kind = "ping"
-                important = false
                 pingsSent[side] += 1
                 if pendingPings[side].count >= 16 {
                     let old = pendingPings[side].removeFirst()
                     unansweredPings.append((side, old.t))
                 }
                 pendingPings[side].append((opaque, t))
-                if keeping(false) { detail = "PING \(hex16(opaque)) from the \(H2Session.name(side))" }
             }
         case .goAway(let last, let code, let debug):
-            let text = String(decoding: debug.prefix(256), as: UTF8.self)
-            goaways.append((t, side, last, code, text))
-            f.append(("last_stream_id", .int(Int64(last))))
-            f.append(("error_code", .string(code.name)))
-            f.append(("debug_data", .string(text)))
-            detail = "GOAWAY from the \(H2Session.name(side)) last_stream_id=\(last) \(code.name)" + (text.isEmpty ? "" : " \"\(text)\"")
-            if last == Int32.max { detail += " — drain announced (A9: the real last-stream-id follows after a PING round trip)" }
-            if code == .enhanceYourCalm && text.contains("too_many_pings") { detail += " — the client pings more often than the server allows" }
+            goaways.append((t, side, last, code, String(decoding: debug.prefix(256), as: UTF8.self)))
         case .rstStream(let code):
             rstStreams.append((t, side, id, code))
-            f.append(("error_code", .string(code.name)))
-            kind = "rst-stream"
-            detail = "RST_STREAM stream \(id) \(code.name) from the \(H2Session.name(side))"
             if streams[id] == nil, let k = closedStreams.lastIndex(where: { $0.id == id }), closedStreams[k].reset == nil {
                 // A reset right after END_STREAM both ways (grpc C-core ends a drained stream
                 // with trailers, then RST_STREAM): the trailers decide, the reset is recorded.
@@ -525,7 +304,6 @@ final class H2Session {
             }
         case .windowUpdate(let inc):
             important = false
-            var reopened: Double?
             lastWindowUpdateAt[side] = t
             if id == 0 {
                 connWindow[other] += Int(inc)
@@ -549,18 +327,13 @@ final class H2Session {
                         blocked[other] = Blocked(since: b.since, scope: s.id, waiting: s.sentSinceUpdate[other], exact: true)
                     } else {
                         important = true
-                        reopened = t - b.since
+                        notes.windowReopenedAfter = t - b.since
                     }
                 }
             }
-            if keeping(important) {
-                f.append(("increment", .int(Int64(inc))))
-                detail = "WINDOW_UPDATE stream \(id) +\(inc) from the \(H2Session.name(side))"
-                if let r = reopened { detail += " (the \(H2Session.name(other))'s send window reopens after \(DurationText.elapsed(r)))" }
-            }
         case .headers(let h):
-            // The slow path (CONTINUATION, PUSH_PROMISE, odd frames): the same handling as
-            // a block decoded in place.
+            // A block the decoder decoded itself (after CONTINUATION, or one it could not
+            // decode): the same handling as a block decoded in place.
             onHeaders(side: side, id: id, length: frame.length, endStream: h.endStream, at: t, repeated: false, decoder: nil, connection) { _, apply in
                 guard let fields = h.fields else { return h.undecodableReason ?? "not decodable" }
                 for field in fields {
@@ -570,18 +343,22 @@ final class H2Session {
                 return nil
             }
             return
+        case .priority, .continuation:
+            // Not part of the timeline (a CONTINUATION's block is reported with its HEADERS).
+            return
         default:
             break
         }
-        if keeping(important) {
-            if detail.isEmpty { detail = frame.description }
-            if kind.rawValue.isEmpty { kind = EventKind(rawValue: frame.type.name.lowercased().replacingOccurrences("_", "-")) }
-            connection.record(Event(t: t, source: .h2, kind: kind, direction: connection.dir(side), detail: detail,
-                                    fields: [("stream_id", .int(Int64(id))), ("len", .int(Int64(frame.length)))] + f))
+        // Strings are built only for an event that is kept.
+        if connection.wants(important: important) {
+            connection.record(HTTP2FrameEvent.event(frame, from: H2Session.sender(side), direction: connection.dir(side),
+                                                    at: t, notes: notes))
         }
     }
 
-    /// A HEADERS frame's header block (its fields in `headerScratch` when `decoded`).
+    /// The decoder's name for a side (0 client, 1 server).
+    static func sender(_ side: Int) -> HTTP2FrameDecoder.Side { side == 0 ? .client : .server }
+
     /// A HEADERS frame's header block. `decode` hands every field to the closure it is given
     /// and returns nil, or returns why the block could not be decoded. Fields go to the
     /// stream's record only when the whole block decoded, and are copied (into the reused
@@ -591,7 +368,7 @@ final class H2Session {
     /// `HTTP2FrameDecoder.isRepeatedHeaderBlock`), and would again if called twice. Then
     /// what the fields say is reused when it was noted under the decoder's generation,
     /// and the fields are copied only for an event that is kept.
-    private func onHeaders(side: Int, id: Int32, length: Int, endStream: Bool, at t: Double,
+    func onHeaders(side: Int, id: Int32, length: Int, endStream: Bool, at t: Double,
                            repeated: Bool, decoder: HTTP2FrameDecoder?, _ conn: Connection,
                            decode: (HTTP2FrameDecoder?, (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void) -> String?) {
         guard let index = openStream(id, at: t) else { return }
@@ -634,7 +411,6 @@ final class H2Session {
             if id > highestStream[s.openedBy] { highestStream[s.openedBy] = id }
             return (isTrailers, s.grpcStatus, s.endStream.c && s.endStream.s)
         }
-        let kind: EventKind = isTrailers ? "trailers" : "headers"
         let important = decoded && grpcStatus != nil && grpcStatus != .ok && (isTrailers || endStream)
         if endStream && closing { finish(id, at: t) }
         guard conn.wants(important: important) else { return }
@@ -643,19 +419,10 @@ final class H2Session {
             scratch.reset()
             _ = decode(decoder) { name, value in scratch.add(name, value) }
         }
-        var detail: String
-        var f: [(String, JSONValue)] = [("stream_id", .int(Int64(id))), ("len", .int(Int64(length)))]
-        if decoded {
-            let fields = scratch.headers()
-            let interesting = fields.filter { [":method", ":path", ":status", "grpc-status", "grpc-message", "content-type"].contains($0.name) }
-            detail = (isTrailers ? "trailers" : "HEADERS") + " stream \(id) from the \(H2Session.name(side)) " + interesting.map { "\($0.name)=\($0.value)" }.joined(separator: " ")
-            f.append(("headers", .object(fields.map { ($0.name, .string($0.value)) })))
-        } else {
-            detail = (isTrailers ? "trailers" : "HEADERS") + " stream \(id) from the \(H2Session.name(side)), headers \(reason ?? "not decodable")"
-            f.append(("undecodable", .string(reason ?? "not decodable")))
-        }
-        f.append(("end_stream", .bool(endStream)))
-        conn.record(Event(t: t, source: .h2, kind: kind, direction: conn.dir(side), detail: detail, fields: f))
+        let event = HTTP2FrameEvent.headers(streamID: id, length: length, endStream: endStream, fields: decoded ? scratch.headers() : nil,
+                                            undecodable: reason ?? "not decodable", isTrailers: isTrailers,
+                                            from: H2Session.sender(side), direction: conn.dir(side), at: t)
+        conn.record(event)
     }
 
     /// What the last header block decoded whole in each direction said, with the decoder's
@@ -693,11 +460,6 @@ final class H2Session {
         let s = String(decoding: value, as: UTF8.self)
         interned[slot] = s
         return s
-    }
-
-    private func maybeClose(_ id: Int32, at t: Double) {
-        guard let i = streams.index(forKey: id), streams.values[i].endStream.c, streams.values[i].endStream.s else { return }
-        finish(id, at: t)
     }
 
     /// Mid-connection captures: window sizes unknown, so a stall is inferred from its shape:
@@ -773,6 +535,13 @@ final class H2Session {
 
     /// Settles open streams, stalls and PINGs when the connection ends (or the capture does).
     func finalize(endedAt: Double, how: String?) {
+        for side in 0..<2 where lost[side] == nil {
+            // The bytes of a direction that end inside a frame: shown, as any broken input.
+            if let (reason, t) = directions[side]?.finish(endedAt: endedAt), connection.wants(important: true) {
+                connection.record(Event(t: t, source: .h2, kind: .truncated, direction: connection.dir(side),
+                                        detail: "HTTP/2 from the \(H2Session.name(side)) is cut short: \(reason)"))
+            }
+        }
         for side in 0..<2 {
             // Mid-connection captures: window sizes unknown, so infer the stall from its shape:
             // a full window's worth sent, then nothing and no WINDOW_UPDATE for too long.
@@ -793,23 +562,6 @@ final class H2Session {
         for side in 0..<2 {
             for p in pendingPings[side] where endedAt - p.t > 0.5 || how != nil { unansweredPings.append((side, p.t)) }
         }
-    }
-}
-
-func hex16(_ v: UInt64) -> String {
-    let s = String(v, radix: 16)
-    return String(repeating: "0", count: 16 - s.count) + s
-}
-
-extension String {
-    func replacingOccurrences(_ a: Character, _ b: Character) -> String { String(map { $0 == a ? b : $0 }) }
-}
-
-extension UnsafeRawBufferPointer {
-    /// Big-endian 32-bit read; the caller has bounds-checked.
-    @inline(__always)
-    fileprivate func be32(_ i: Int) -> UInt32 {
-        UInt32(self[i]) << 24 | UInt32(self[i + 1]) << 16 | UInt32(self[i + 2]) << 8 | UInt32(self[i + 3])
     }
 }
 

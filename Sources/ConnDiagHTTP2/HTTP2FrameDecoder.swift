@@ -1,14 +1,20 @@
-/// Incremental HTTP/2 frame decoder for the captured bytes of one direction of one
-/// connection (offline pcap analysis).
+/// Incremental HTTP/2 frame decoder for the bytes of one direction of one connection: the
+/// one place that reads frame headers, checks each type's length, stream and padding rules,
+/// sequences CONTINUATION and decodes header blocks (nghttp2's HPACK inflater).
 ///
-/// Feed reassembled TCP payload with `append(bytes:)`, then call `nextFrame()` until it
-/// returns `.needMoreData` (or `.stopped`). Every result carries the absolute byte offset
-/// (from the first appended byte) where the frame or problem starts, so the caller can map
-/// it back onto the capture timestamp of the segment that carried it.
+/// Two ways to use it, with the same decoding behind both:
+/// - push, zero-copy (offline analysis): `feed(_:to:)` scans frames where they lie in the
+///   bytes handed in, skips DATA payloads, and reports to an `HTTP2FrameSink`; only a frame
+///   split across calls is collected in a reused buffer.
+/// - pull (live sessions, tests, fuzzing): `append(bytes:)`, then `nextFrame()` until it
+///   returns `.needMoreData` (or `.stopped`).
+///
+/// Every result carries the absolute byte offset (from the first byte fed) where the frame
+/// or problem starts, so the caller can map it back onto the segment that carried it.
 ///
 /// Broken input never traps: problems become `.invalid` results and decoding continues
 /// with the next frame when the frame boundaries are still known, or `.stopped` when they
-/// are not (after which every call returns the same `.stopped`).
+/// are not (after which nothing more is decoded).
 ///
 /// HEADERS/PUSH_PROMISE header blocks (including CONTINUATION fragments) are decoded with
 /// one HPACK context per decoder, i.e. per direction. A HEADERS frame whose block does not
@@ -41,14 +47,18 @@ public final class HTTP2FrameDecoder {
     public var maxFrameSize: Int
     /// Frames longer than this stop the decoder: the length field is not believed.
     public let frameSizeLimit: Int
-    /// A header block (HEADERS + CONTINUATION fragments) larger than this is not decoded.
+    /// A header block (HEADERS + CONTINUATION fragments) larger than this is not decoded;
+    /// a non-DATA frame longer than this is skipped, not collected.
     public let maxHeaderBlockSize: Int
+    /// A frame of an unknown type longer than this stops the decoder: real extension frames
+    /// are small, so such a header is more likely bytes that are not a frame at all.
+    public static let unknownFrameLengthLimit = 1 << 16
 
-    private enum State {
+    private enum Phase {
         case preface
         case firstFrame
         case frames
-        case stopped(reason: String, offset: Int)
+        case stopped
     }
 
     private struct PendingBlock {
@@ -60,15 +70,24 @@ public final class HTTP2FrameDecoder {
         var oversized = false
     }
 
-    private var state: State
-    private var buffer: [UInt8] = []
-    private var readIndex = 0
-    /// Absolute offset of buffer[0].
-    private var baseOffset = 0
-    private var output: [Result] = []
-    private var outputIndex = 0
+    private var phase: Phase
+    /// Why and where decoding stopped (phase `.stopped`).
+    private var stopped = (reason: "", offset: 0)
+    /// The start of a unit (preface or frame) that did not arrive whole, collected here
+    /// (reused); `carryOffset` is where it starts.
+    private var carry: [UInt8] = []
+    private var carryOffset = 0
+    /// DATA payload bytes still to skip, and that frame's offset and length (for `finish`).
+    private var skipRemaining = 0
+    private var skipFrame = (offset: 0, length: 0)
+    /// Absolute offset of the next byte fed.
+    private var fedOffset = 0
     private var pendingBlock: PendingBlock?
     private let hpack: HPACKInflater
+    /// The pull API: bytes appended but not decoded yet, and results not returned yet.
+    private var input: [UInt8] = []
+    private lazy var queue = ResultQueue()
+    private var queueIndex = 0
 
     /// - Parameters:
     ///   - side: who sent these bytes. With `fromConnectionStart`, the client side must
@@ -90,67 +109,70 @@ public final class HTTP2FrameDecoder {
         self.hpack = HPACKInflater(maxDecodedSize: max(maxHeaderBlockSize, 64 * 1024),
                                    maxTableSize: headerTableSize)
         if fromConnectionStart {
-            state = side == .client ? .preface : .firstFrame
+            phase = side == .client ? .preface : .firstFrame
         } else {
-            state = .frames
+            phase = .frames
         }
     }
 
-    /// Offset of the first byte not yet consumed by a complete frame.
-    public var consumedOffset: Int { baseOffset + readIndex }
+    /// Offset of the first byte not yet consumed (skipped DATA bytes count as consumed).
+    public var consumedOffset: Int { fedOffset - carry.count }
 
     /// Bytes received but not yet consumed.
-    public var bufferedByteCount: Int { buffer.count - readIndex }
+    public var bufferedByteCount: Int { carry.count + input.count }
+
+    /// True once frame boundaries are lost: nothing more will be decoded.
+    public var isStopped: Bool { phase == .stopped }
+
+    // MARK: - Pull API
 
     public func append<Bytes: Sequence>(bytes: Bytes) where Bytes.Element == UInt8 {
-        if case .stopped = state { return }
-        if readIndex > 0 && (readIndex >= 64 * 1024 || readIndex == buffer.count) {
-            buffer.removeFirst(readIndex)
-            baseOffset += readIndex
-            readIndex = 0
-        }
-        buffer.append(contentsOf: bytes)
+        if phase == .stopped { return }
+        input.append(contentsOf: bytes)
     }
 
     /// The next decoded item, `.needMoreData` when the buffered bytes end inside a frame.
     public func nextFrame() -> Result {
-        while true {
-            if outputIndex < output.count {
-                let result = output[outputIndex]
-                outputIndex += 1
-                if outputIndex == output.count {
-                    output.removeAll(keepingCapacity: true)
-                    outputIndex = 0
-                }
-                return result
-            }
-            if case let .stopped(reason, offset) = state {
-                return .stopped(reason: reason, offset: offset)
-            }
-            if !decodeOne() && outputIndex >= output.count {
-                return .needMoreData
-            }
+        let q = queue
+        if queueIndex >= q.results.count && !input.isEmpty {
+            q.results.removeAll(keepingCapacity: true)
+            queueIndex = 0
+            let bytes = input
+            input.removeAll(keepingCapacity: true)
+            bytes.withUnsafeBytes { feed($0, to: q) }
         }
+        if queueIndex < q.results.count {
+            queueIndex += 1
+            return q.results[queueIndex - 1]
+        }
+        if phase == .stopped {
+            return .stopped(reason: stopped.reason, offset: stopped.offset)
+        }
+        return .needMoreData
     }
 
     /// Call when the capture has no more bytes for this direction: reports a frame or
     /// header block cut short, or nil when the input ended on a frame boundary.
+    /// (With the pull API, drain `nextFrame()` first.)
     public func finish() -> Result? {
-        if case .stopped = state { return nil }
-        let available = bufferedByteCount
-        if case .preface = state, available > 0 {
+        if phase == .stopped { return nil }
+        let available = carry.count
+        if phase == .preface, available > 0 {
             return .truncated(reason: "input ended inside the client preface (\(available) of 24 bytes)",
-                              offset: consumedOffset)
+                              offset: carryOffset)
+        }
+        if skipRemaining > 0 {
+            return .truncated(reason: "input ended inside a DATA frame (\(skipFrame.length - skipRemaining) of \(skipFrame.length) payload bytes)",
+                              offset: skipFrame.offset)
         }
         if available > 0 {
             if available < 9 {
                 return .truncated(reason: "input ended inside a frame header (\(available) of 9 bytes)",
-                                  offset: consumedOffset)
+                                  offset: carryOffset)
             }
-            let length = Int(buffer[readIndex]) << 16 | Int(buffer[readIndex + 1]) << 8 | Int(buffer[readIndex + 2])
-            let type = HTTP2FrameType(buffer[readIndex + 3])
-            return .truncated(reason: "input ended inside a \(type.name) frame (\(available - 9) of \(length) payload bytes)",
-                              offset: consumedOffset)
+            let header = carry.withUnsafeBytes { HTTP2FrameHeader($0, 0) }
+            return .truncated(reason: "input ended inside a \(header.type.name) frame (\(available - 9) of \(header.length) payload bytes)",
+                              offset: carryOffset)
         }
         if let pending = pendingBlock {
             return .truncated(reason: "input ended inside the header block of \(pending.frame.type.name) on stream \(pending.streamID) (no END_HEADERS)",
@@ -159,42 +181,12 @@ public final class HTTP2FrameDecoder {
         return nil
     }
 
-    /// Fast path for a caller that finds frame boundaries itself (offline analysis): takes
-    /// one whole HEADERS frame with END_HEADERS and returns its header block as a view into
-    /// `payload` (padding and priority fields stripped), for `decodeHeaderBlock`. No copy.
-    ///
-    /// Applies only when the result is the same as `append(bytes:)` + `nextFrame()` would
-    /// give with nothing else reported: no buffered bytes, no header block pending, a
-    /// non-zero stream, the length within `maxFrameSize` and sane padding. Otherwise returns
-    /// nil without touching any state, and the frame goes through `append(bytes:)`.
-    public func headerBlockInPlace(flags rawFlags: UInt8, streamID: Int32, payload p: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
-        guard case .frames = state, pendingBlock == nil, readIndex == buffer.count, outputIndex >= output.count else { return nil }
-        let flags = HTTP2FrameFlags(rawValue: rawFlags)
-        let length = p.count
-        guard flags.contains(.endHeaders), streamID != 0, length <= maxFrameSize, length <= maxHeaderBlockSize else { return nil }
-        var start = 0
-        var end = length
-        if flags.contains(.padded) {
-            guard length >= 1 else { return nil }
-            start = 1
-            end = length - Int(p[0])
-        }
-        if flags.contains(.priority) { start += 5 }
-        guard start <= end else { return nil }
-        // Keep absolute offsets right for a later slow-path frame.
-        if readIndex > 0 {
-            buffer.removeAll(keepingCapacity: true)
-            baseOffset += readIndex
-            readIndex = 0
-        }
-        baseOffset += 9 + length
-        return UnsafeRawBufferPointer(rebasing: p[start..<end])
-    }
+    // MARK: - HPACK
 
-    /// Decodes a header block from `headerBlockInPlace` with this decoder's HPACK context:
-    /// each field goes to `visit` as views valid only during the call, with no copy and no
-    /// allocation. Returns nil when the block decoded, else why not (the context was reset,
-    /// as for `HTTP2Frame.Headers.undecodableReason`).
+    /// Decodes a header block handed to `HTTP2FrameSink.decodedHeaders` with this decoder's
+    /// HPACK context: each field goes to `visit` as views valid only during the call, with
+    /// no copy and no allocation. Returns nil when the block decoded, else why not (the
+    /// context was reset, as for `HTTP2Frame.Headers.undecodableReason`).
     public func decodeHeaderBlock(_ block: UnsafeRawBufferPointer,
                                   visit: (_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Void) -> String? {
         hpack.decode(block, visit: visit)?.reason
@@ -212,125 +204,263 @@ public final class HTTP2FrameDecoder {
     /// block while the generation has not changed.
     public var headerBlockGeneration: Int { hpack.generation }
 
-    // MARK: - Decoding
-
-    private func emit(_ result: Result) { output.append(result) }
-
-    private func invalid(_ offset: Int, _ code: HTTP2ErrorCode?, _ text: String) {
-        let reason = code.map { "\($0.name): \(text)" } ?? text
-        emit(.invalid(reason: reason, offset: offset))
+    /// The fields of a header block, decoded with this decoder's HPACK context.
+    func decodeFields(_ block: UnsafeRawBufferPointer) -> (fields: [HTTP2Header]?, reason: String?) {
+        var fields: [HTTP2Header] = []
+        if let failure = hpack.decode(block, visit: { name, value in
+            fields.append(HTTP2Header(headerString(name), headerString(value)))
+        }) {
+            return (nil, failure.reason)
+        }
+        return (fields, nil)
     }
 
-    private func stop(_ offset: Int, _ reason: String) {
-        state = .stopped(reason: reason, offset: offset)
-        readIndex = buffer.count
-    }
+    // MARK: - Push API
 
-    /// Decode one unit from the buffer into `output`. False when more bytes are needed.
-    private func decodeOne() -> Bool {
-        let available = buffer.count - readIndex
-        let offset = consumedOffset
-
-        if case .preface = state {
-            let preface = HTTP2Defaults.clientPreface
-            let compared = min(available, preface.count)
-            for i in 0..<compared where buffer[readIndex + i] != preface[i] {
-                stop(offset, "client bytes do not start with the HTTP/2 connection preface; they begin "
-                     + printablePrefix(at: readIndex))
-                return true
+    /// Decodes `bytes`, the next bytes of this direction, reporting to `sink` during the
+    /// call. Whole frames are read where they lie; DATA payloads are skipped.
+    public func feed(_ bytes: UnsafeRawBufferPointer, to sink: HTTP2FrameSink) {
+        let base = fedOffset
+        let n = bytes.count
+        fedOffset += n
+        var i = 0
+        while i < n {
+            if skipRemaining > 0 {
+                let k = min(skipRemaining, n - i)
+                skipRemaining -= k
+                i += k
+                continue
             }
-            guard available >= preface.count else { return false }
-            readIndex += preface.count
-            state = .firstFrame
-            emit(.preface(offset: offset))
-            return true
+            switch phase {
+            case .stopped:
+                return
+            case .preface:
+                i = matchPreface(bytes, from: i, base: base, sink)
+                continue
+            case .firstFrame, .frames:
+                break
+            }
+            if !carry.isEmpty {
+                i = continueCarried(bytes, from: i, base: base, sink)
+                continue
+            }
+            // In place: a whole frame header here?
+            guard n - i >= 9 else {
+                startCarry(bytes, from: i, base: base)
+                return
+            }
+            let header = HTTP2FrameHeader(bytes, i)
+            guard begin(header, at: base + i, prefix: { quote(bytes, from: i) }, sink) else { return }
+            if header.type == .data && !header.flags.contains(.padded) {
+                sink.decodedData(header, dataLength: header.length, offset: base + i)
+                checkData(header, at: base + i, sink)
+                skipFrame = (base + i, header.length)
+                skipRemaining = header.length
+                i += 9
+                continue
+            }
+            if header.length > maxHeaderBlockSize && header.type != .data {
+                skipOversized(header, at: base + i, sink)
+                i += 9
+                continue
+            }
+            guard n - i >= 9 + header.length else {
+                startCarry(bytes, from: i, base: base)
+                return
+            }
+            decodeFrame(header, UnsafeRawBufferPointer(rebasing: bytes[(i + 9)..<(i + 9 + header.length)]),
+                        at: base + i, sink)
+            i += 9 + header.length
         }
+    }
 
-        guard available >= 9 else { return false }
-        let h = readIndex
-        let length = Int(buffer[h]) << 16 | Int(buffer[h + 1]) << 8 | Int(buffer[h + 2])
-        let type = HTTP2FrameType(buffer[h + 3])
-        let flags = HTTP2FrameFlags(rawValue: buffer[h + 4])
-        let streamID = Int32(bitPattern: readUInt32(buffer, h + 5) & 0x7fff_ffff)
+    private func startCarry(_ bytes: UnsafeRawBufferPointer, from i: Int, base: Int) {
+        carryOffset = base + i
+        carry.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[i...]))
+    }
 
+    /// Adds to the carried unit only the bytes it still needs, and decodes it once whole.
+    /// Returns the index of the first byte not taken.
+    private func continueCarried(_ bytes: UnsafeRawBufferPointer, from start: Int, base: Int, _ sink: HTTP2FrameSink) -> Int {
+        var i = start
+        let n = bytes.count
+        if carry.count < 9 {
+            let take = min(9 - carry.count, n - i)
+            carry.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[i..<(i + take)]))
+            i += take
+            guard carry.count == 9 else { return i }
+            let header = carry.withUnsafeBytes { HTTP2FrameHeader($0, 0) }
+            let offset = carryOffset
+            let carried = carry
+            let rest = bytes
+            let accepted = begin(header, at: offset, prefix: {
+                carried.withUnsafeBytes { c in quote(c, from: 0, then: UnsafeRawBufferPointer(rebasing: rest[i...])) }
+            }, sink)
+            guard accepted else { carry.removeAll(keepingCapacity: true); return n }
+            if header.type == .data && !header.flags.contains(.padded) {
+                carry.removeAll(keepingCapacity: true)
+                sink.decodedData(header, dataLength: header.length, offset: offset)
+                checkData(header, at: offset, sink)
+                skipFrame = (offset, header.length)
+                skipRemaining = header.length
+                return i
+            }
+            if header.length > maxHeaderBlockSize && header.type != .data {
+                carry.removeAll(keepingCapacity: true)
+                skipOversized(header, at: offset, sink)
+                return i
+            }
+        }
+        let header = carry.withUnsafeBytes { HTTP2FrameHeader($0, 0) }
+        let take = min(9 + header.length - carry.count, n - i)
+        carry.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[i..<(i + take)]))
+        i += take
+        guard carry.count == 9 + header.length else { return i }
+        let whole = carry
+        carry.removeAll(keepingCapacity: true)
+        whole.withUnsafeBytes { decodeFrame(header, UnsafeRawBufferPointer(rebasing: $0[9...]), at: carryOffset, sink) }
+        return i
+    }
+
+    private func matchPreface(_ bytes: UnsafeRawBufferPointer, from start: Int, base: Int, _ sink: HTTP2FrameSink) -> Int {
+        let preface = HTTP2Defaults.clientPreface
+        var i = start
+        if carry.isEmpty { carryOffset = base + i }
+        while carry.count < preface.count && i < bytes.count {
+            if bytes[i] != preface[carry.count] {
+                let text = carry.withUnsafeBytes { quote($0, from: 0, then: UnsafeRawBufferPointer(rebasing: bytes[i...])) }
+                stop(carryOffset, "client bytes do not start with the HTTP/2 connection preface; they begin " + text, sink)
+                carry.removeAll()
+                return bytes.count
+            }
+            carry.append(bytes[i])
+            i += 1
+        }
+        if carry.count == preface.count {
+            carry.removeAll(keepingCapacity: true)
+            phase = .firstFrame
+            sink.decoded(.preface(offset: carryOffset))
+        }
+        return i
+    }
+
+    /// Checks a frame header before its payload: false when decoding stopped here.
+    private func begin(_ header: HTTP2FrameHeader, at offset: Int, prefix: () -> String, _ sink: HTTP2FrameSink) -> Bool {
+        let type = header.type, length = header.length
         if length > frameSizeLimit {
-            stop(offset, "\(type.name) frame length \(length) exceeds the limit of \(frameSizeLimit) bytes; frame boundaries lost")
-            return true
+            stop(offset, "\(type.name) frame length \(length) exceeds the limit of \(frameSizeLimit) bytes; frame boundaries lost", sink)
+            return false
         }
-        if case .firstFrame = state {
+        if phase == .firstFrame {
             if type != .settings {
                 if type.rawValue <= HTTP2FrameType.continuation.rawValue && length <= maxFrameSize {
-                    invalid(offset, .protocolError, "first frame from the \(side.rawValue) is \(type.name), not SETTINGS")
+                    invalid(offset, .protocolError, "first frame from the \(side.rawValue) is \(type.name), not SETTINGS", sink)
                 } else {
                     stop(offset, "first frame from the \(side.rawValue) is not SETTINGS (type \(type.name), length \(length)); not HTTP/2? bytes begin "
-                         + printablePrefix(at: readIndex))
-                    return true
+                         + prefix(), sink)
+                    return false
                 }
             }
-            state = .frames
+            phase = .frames
         }
-        guard available >= 9 + length else { return false }
-        readIndex += 9 + length
-        let payload = Array(buffer[(h + 9)..<(h + 9 + length)])
+        if type.rawValue > HTTP2FrameType.continuation.rawValue && type.name.hasPrefix("0x") && length > Self.unknownFrameLengthLimit {
+            stop(offset, "the \(side.rawValue)'s bytes stop looking like HTTP/2 frames (type \(type.name), length \(length)); frame boundaries lost", sink)
+            return false
+        }
+        return true
+    }
 
+    /// What a DATA frame breaks besides its padding: the stream, the frame size, and a
+    /// header block it interrupts.
+    private func checkData(_ header: HTTP2FrameHeader, at offset: Int, _ sink: HTTP2FrameSink) {
+        if header.streamID == 0 { invalid(offset, .protocolError, "DATA frame on stream 0", sink) }
+        if header.length > maxFrameSize { frameTooLong(offset, header.type, header.length, sink) }
+    }
+
+    private func skipOversized(_ header: HTTP2FrameHeader, at offset: Int, _ sink: HTTP2FrameSink) {
+        if let pending = pendingBlock {
+            pendingBlock = nil
+            abandonBlock(pending, interruptedBy: header.type, streamID: header.streamID, at: offset, sink)
+        }
+        if [.headers, .pushPromise, .continuation].contains(header.type) { hpack.reset() }
+        invalid(offset, nil, "\(header.type.name) frame of \(header.length) bytes on stream \(header.streamID) is larger than \(maxHeaderBlockSize) bytes; skipped", sink)
+        skipFrame = (offset, header.length)
+        skipRemaining = header.length
+    }
+
+    // MARK: - Decoding
+
+    private func invalid(_ offset: Int, _ code: HTTP2ErrorCode?, _ text: String, _ sink: HTTP2FrameSink) {
+        let reason = code.map { "\($0.name): \(text)" } ?? text
+        sink.decoded(.invalid(reason: reason, offset: offset))
+    }
+
+    private func stop(_ offset: Int, _ reason: String, _ sink: HTTP2FrameSink) {
+        phase = .stopped
+        stopped = (reason, offset)
+        skipRemaining = 0
+        sink.decoded(.stopped(reason: reason, offset: offset))
+    }
+
+    private func frameTooLong(_ offset: Int, _ type: HTTP2FrameType, _ length: Int, _ sink: HTTP2FrameSink) {
+        invalid(offset, .frameSizeError, "\(type.name) frame length \(length) exceeds SETTINGS_MAX_FRAME_SIZE \(maxFrameSize)", sink)
+    }
+
+    /// One whole frame (all but unpadded DATA, which `feed` reports from its header).
+    private func decodeFrame(_ header: HTTP2FrameHeader, _ p: UnsafeRawBufferPointer, at offset: Int, _ sink: HTTP2FrameSink) {
+        let type = header.type, length = header.length, streamID = header.streamID, flags = header.flags
         // A header block must be continued by CONTINUATION frames on the same stream only.
         if var pending = pendingBlock {
             if type == .continuation && streamID == pending.streamID {
                 let frame = HTTP2Frame(streamID: streamID, flags: flags, length: length,
                                        payload: .continuation(endHeaders: flags.contains(.endHeaders)))
                 pending.continuations.append((frame, offset))
-                if pending.fragments.count + payload.count > maxHeaderBlockSize {
+                if pending.fragments.count + p.count > maxHeaderBlockSize {
                     pending.oversized = true
                     pending.fragments = []
                 } else if !pending.oversized {
-                    pending.fragments += payload
+                    pending.fragments.append(contentsOf: p)
                 }
-                if length > maxFrameSize { pendingFrameTooLong(offset, type, length) }
+                if length > maxFrameSize { frameTooLong(offset, type, length, sink) }
                 if flags.contains(.endHeaders) {
                     pendingBlock = nil
-                    completeBlock(pending)
+                    completeBlock(pending, sink)
                 } else {
                     pendingBlock = pending
                 }
-                return true
+                return
             }
             pendingBlock = nil
-            abandonBlock(pending, interruptedBy: type, streamID: streamID, at: offset)
+            abandonBlock(pending, interruptedBy: type, streamID: streamID, at: offset, sink)
         }
-
         let tooLong = length > maxFrameSize
-        decodePayload(type: type, flags: flags, streamID: streamID, payload: payload, offset: offset)
-        if tooLong { pendingFrameTooLong(offset, type, length) }
-        return true
-    }
-
-    private func pendingFrameTooLong(_ offset: Int, _ type: HTTP2FrameType, _ length: Int) {
-        invalid(offset, .frameSizeError, "\(type.name) frame length \(length) exceeds SETTINGS_MAX_FRAME_SIZE \(maxFrameSize)")
+        decodePayload(type: type, flags: flags, streamID: streamID, payload: p, offset: offset, sink)
+        if tooLong && type != .data { frameTooLong(offset, type, length, sink) }
     }
 
     private func decodePayload(type: HTTP2FrameType, flags: HTTP2FrameFlags, streamID: Int32,
-                               payload p: [UInt8], offset: Int) {
+                               payload p: UnsafeRawBufferPointer, offset: Int, _ sink: HTTP2FrameSink) {
         let length = p.count
         func frame(_ payload: HTTP2Frame.Payload) -> HTTP2Frame {
             HTTP2Frame(streamID: streamID, flags: flags, length: length, payload: payload)
         }
         func requireStream(_ expectZero: Bool) {
             if expectZero && streamID != 0 {
-                invalid(offset, .protocolError, "\(type.name) frame on stream \(streamID), must be stream 0")
+                invalid(offset, .protocolError, "\(type.name) frame on stream \(streamID), must be stream 0", sink)
             } else if !expectZero && streamID == 0 {
-                invalid(offset, .protocolError, "\(type.name) frame on stream 0")
+                invalid(offset, .protocolError, "\(type.name) frame on stream 0", sink)
             }
         }
         /// Strips padding; nil (after reporting) when the pad length is impossible.
         func unpadded(_ start: Int) -> Range<Int>? {
             guard flags.contains(.padded) else { return start..<length }
             guard length >= 1 else {
-                invalid(offset, .frameSizeError, "\(type.name) frame is PADDED but has no pad length octet")
+                invalid(offset, .frameSizeError, "\(type.name) frame is PADDED but has no pad length octet", sink)
                 return nil
             }
             let padLength = Int(p[0])
             guard start + padLength <= length else {
-                invalid(offset, .protocolError, "\(type.name) pad length \(padLength) exceeds the payload (\(length) bytes)")
+                invalid(offset, .protocolError, "\(type.name) pad length \(padLength) exceeds the payload (\(length) bytes)", sink)
                 return nil
             }
             return start..<(length - padLength)
@@ -339,19 +469,19 @@ public final class HTTP2FrameDecoder {
         switch type {
         case .data:
             guard let body = unpadded(flags.contains(.padded) ? 1 : 0) else { return }
-            emit(.frame(frame(.data(length: body.count, endStream: flags.contains(.endStream),
-                                    padded: flags.contains(.padded))), offset: offset))
-            requireStream(false)
+            let header = HTTP2FrameHeader(length: length, type: type, flags: flags, streamID: streamID)
+            sink.decodedData(header, dataLength: body.count, offset: offset)
+            checkData(header, at: offset, sink)
 
         case .headers:
             var start = flags.contains(.padded) ? 1 : 0
             var priority: HTTP2PrioritySpec?
             if flags.contains(.priority) {
                 guard length >= start + 5 else {
-                    invalid(offset, .frameSizeError, "HEADERS with PRIORITY flag is too short (\(length) bytes)")
+                    invalid(offset, .frameSizeError, "HEADERS with PRIORITY flag is too short (\(length) bytes)", sink)
                     return
                 }
-                priority = readPriority(p, start)
+                priority = p.readPriority(start)
                 start += 5
             }
             guard let block = unpadded(start) else {
@@ -359,44 +489,47 @@ public final class HTTP2FrameDecoder {
                 hpack.reset()
                 return
             }
-            let headers = HTTP2Frame.Headers(fields: nil, endStream: flags.contains(.endStream),
-                                             endHeaders: flags.contains(.endHeaders),
-                                             padded: flags.contains(.padded), priority: priority)
-            let pending = PendingBlock(offset: offset, streamID: streamID,
-                                       frame: frame(.headers(headers)), fragments: Array(p[block]))
             if streamID == 0 {
-                invalid(offset, .protocolError, "HEADERS frame on stream 0")
+                invalid(offset, .protocolError, "HEADERS frame on stream 0", sink)
             }
-            startBlock(pending, complete: flags.contains(.endHeaders))
+            let header = HTTP2FrameHeader(length: length, type: type, flags: flags, streamID: streamID)
+            if flags.contains(.endHeaders) && block.count <= maxHeaderBlockSize {
+                // The common case: the whole block in this frame, decoded where it lies.
+                sink.decodedHeaders(header, priority: priority, block: UnsafeRawBufferPointer(rebasing: p[block]),
+                                    offset: offset, decoder: self)
+                return
+            }
+            startBlock(HTTP2Frame(header, priority: priority), UnsafeRawBufferPointer(rebasing: p[block]), at: offset,
+                       complete: flags.contains(.endHeaders), sink)
 
         case .priority:
             guard length == 5 else {
-                invalid(offset, .frameSizeError, "PRIORITY frame length \(length), expected 5")
+                invalid(offset, .frameSizeError, "PRIORITY frame length \(length), expected 5", sink)
                 return
             }
-            let spec = readPriority(p, 0)
-            emit(.frame(frame(.priority(spec)), offset: offset))
+            let spec = p.readPriority(0)
+            sink.decoded(.frame(frame(.priority(spec)), offset: offset))
             requireStream(false)
             if spec.dependency == streamID && streamID != 0 {
-                invalid(offset, .protocolError, "stream \(streamID) depends on itself")
+                invalid(offset, .protocolError, "stream \(streamID) depends on itself", sink)
             }
 
         case .rstStream:
             guard length == 4 else {
-                invalid(offset, .frameSizeError, "RST_STREAM frame length \(length), expected 4")
+                invalid(offset, .frameSizeError, "RST_STREAM frame length \(length), expected 4", sink)
                 return
             }
-            emit(.frame(frame(.rstStream(HTTP2ErrorCode(readUInt32(p, 0)))), offset: offset))
+            sink.decoded(.frame(frame(.rstStream(HTTP2ErrorCode(p.readUInt32(0)))), offset: offset))
             requireStream(false)
 
         case .settings:
             let ack = flags.contains(.ack)
             if ack && length != 0 {
-                invalid(offset, .frameSizeError, "SETTINGS ACK with a \(length)-byte payload")
+                invalid(offset, .frameSizeError, "SETTINGS ACK with a \(length)-byte payload", sink)
                 return
             }
             guard length % 6 == 0 else {
-                invalid(offset, .frameSizeError, "SETTINGS frame length \(length) is not a multiple of 6")
+                invalid(offset, .frameSizeError, "SETTINGS frame length \(length) is not a multiple of 6", sink)
                 return
             }
             var settings: [HTTP2Setting] = []
@@ -404,21 +537,21 @@ public final class HTTP2FrameDecoder {
             var i = 0
             while i + 6 <= length {
                 let id = HTTP2SettingIdentifier(UInt16(p[i]) << 8 | UInt16(p[i + 1]))
-                settings.append(HTTP2Setting(id, readUInt32(p, i + 2)))
+                settings.append(HTTP2Setting(id, p.readUInt32(i + 2)))
                 i += 6
             }
-            emit(.frame(frame(.settings(ack: ack, settings)), offset: offset))
+            sink.decoded(.frame(frame(.settings(ack: ack, settings)), offset: offset))
             requireStream(true)
             for setting in settings {
                 switch setting.identifier {
                 case .enablePush where setting.value > 1:
-                    invalid(offset, .protocolError, "SETTINGS_ENABLE_PUSH = \(setting.value)")
+                    invalid(offset, .protocolError, "SETTINGS_ENABLE_PUSH = \(setting.value)", sink)
                 case .enablePush where setting.value != 0 && side == .server:
-                    invalid(offset, .protocolError, "server sent SETTINGS_ENABLE_PUSH = \(setting.value)")
+                    invalid(offset, .protocolError, "server sent SETTINGS_ENABLE_PUSH = \(setting.value)", sink)
                 case .initialWindowSize where setting.value > UInt32(Int32.max):
-                    invalid(offset, .flowControlError, "SETTINGS_INITIAL_WINDOW_SIZE = \(setting.value)")
+                    invalid(offset, .flowControlError, "SETTINGS_INITIAL_WINDOW_SIZE = \(setting.value)", sink)
                 case .maxFrameSize where setting.value < 16_384 || setting.value > UInt32(HTTP2Defaults.maxFrameSizeLimit):
-                    invalid(offset, .protocolError, "SETTINGS_MAX_FRAME_SIZE = \(setting.value)")
+                    invalid(offset, .protocolError, "SETTINGS_MAX_FRAME_SIZE = \(setting.value)", sink)
                 default:
                     break
                 }
@@ -427,11 +560,11 @@ public final class HTTP2FrameDecoder {
         case .pushPromise:
             let start = flags.contains(.padded) ? 1 : 0
             guard length >= start + 4 else {
-                invalid(offset, .frameSizeError, "PUSH_PROMISE frame length \(length) is too short")
+                invalid(offset, .frameSizeError, "PUSH_PROMISE frame length \(length) is too short", sink)
                 hpack.reset()
                 return
             }
-            let promised = Int32(bitPattern: readUInt32(p, start) & 0x7fff_ffff)
+            let promised = Int32(bitPattern: p.readUInt32(start) & 0x7fff_ffff)
             guard let block = unpadded(start + 4) else {
                 hpack.reset()
                 return
@@ -439,108 +572,125 @@ public final class HTTP2FrameDecoder {
             let promise = HTTP2Frame.PushPromise(promisedStreamID: promised, fields: nil,
                                                  endHeaders: flags.contains(.endHeaders),
                                                  padded: flags.contains(.padded))
-            let pending = PendingBlock(offset: offset, streamID: streamID,
-                                       frame: frame(.pushPromise(promise)), fragments: Array(p[block]))
             if side == .client {
-                invalid(offset, .protocolError, "PUSH_PROMISE sent by a client")
+                invalid(offset, .protocolError, "PUSH_PROMISE sent by a client", sink)
             }
             if streamID == 0 {
-                invalid(offset, .protocolError, "PUSH_PROMISE frame on stream 0")
+                invalid(offset, .protocolError, "PUSH_PROMISE frame on stream 0", sink)
             }
-            startBlock(pending, complete: flags.contains(.endHeaders))
+            startBlock(frame(.pushPromise(promise)), UnsafeRawBufferPointer(rebasing: p[block]), at: offset,
+                       complete: flags.contains(.endHeaders), sink)
 
         case .ping:
             guard length == 8 else {
-                invalid(offset, .frameSizeError, "PING frame length \(length), expected 8")
+                invalid(offset, .frameSizeError, "PING frame length \(length), expected 8", sink)
                 return
             }
-            let opaque = UInt64(readUInt32(p, 0)) << 32 | UInt64(readUInt32(p, 4))
-            emit(.frame(frame(.ping(ack: flags.contains(.ack), opaque: opaque)), offset: offset))
+            let opaque = UInt64(p.readUInt32(0)) << 32 | UInt64(p.readUInt32(4))
+            sink.decoded(.frame(frame(.ping(ack: flags.contains(.ack), opaque: opaque)), offset: offset))
             requireStream(true)
 
         case .goAway:
             guard length >= 8 else {
-                invalid(offset, .frameSizeError, "GOAWAY frame length \(length), expected at least 8")
+                invalid(offset, .frameSizeError, "GOAWAY frame length \(length), expected at least 8", sink)
                 return
             }
-            let last = Int32(bitPattern: readUInt32(p, 0) & 0x7fff_ffff)
-            let code = HTTP2ErrorCode(readUInt32(p, 4))
-            emit(.frame(frame(.goAway(lastStreamID: last, errorCode: code, debugData: Array(p[8...]))),
+            let last = Int32(bitPattern: p.readUInt32(0) & 0x7fff_ffff)
+            let code = HTTP2ErrorCode(p.readUInt32(4))
+            sink.decoded(.frame(frame(.goAway(lastStreamID: last, errorCode: code, debugData: Array(p[8...]))),
                         offset: offset))
             requireStream(true)
 
         case .windowUpdate:
             guard length == 4 else {
-                invalid(offset, .frameSizeError, "WINDOW_UPDATE frame length \(length), expected 4")
+                invalid(offset, .frameSizeError, "WINDOW_UPDATE frame length \(length), expected 4", sink)
                 return
             }
-            let increment = readUInt32(p, 0) & 0x7fff_ffff
-            emit(.frame(frame(.windowUpdate(increment: increment)), offset: offset))
+            let increment = p.readUInt32(0) & 0x7fff_ffff
+            sink.decoded(.frame(frame(.windowUpdate(increment: increment)), offset: offset))
             if increment == 0 {
-                invalid(offset, .protocolError, "WINDOW_UPDATE with increment 0")
+                invalid(offset, .protocolError, "WINDOW_UPDATE with increment 0", sink)
             }
 
         case .continuation:
-            emit(.frame(frame(.continuation(endHeaders: flags.contains(.endHeaders))), offset: offset))
-            invalid(offset, .protocolError, "CONTINUATION on stream \(streamID) without a preceding HEADERS or PUSH_PROMISE")
+            sink.decoded(.frame(frame(.continuation(endHeaders: flags.contains(.endHeaders))), offset: offset))
+            invalid(offset, .protocolError, "CONTINUATION on stream \(streamID) without a preceding HEADERS or PUSH_PROMISE", sink)
             // Whatever block this belonged to was not seen whole.
             hpack.reset()
 
         default:
-            emit(.frame(frame(.unknown(type: type, flags: flags.rawValue, length: length)), offset: offset))
+            sink.decoded(.frame(frame(.unknown(type: type, flags: flags.rawValue, length: length)), offset: offset))
         }
     }
 
-    private func startBlock(_ pending: PendingBlock, complete: Bool) {
-        var pending = pending
-        if pending.fragments.count > maxHeaderBlockSize {
+    /// A header block starts: decoded at once when this frame ends it, else collected.
+    private func startBlock(_ frame: HTTP2Frame, _ block: UnsafeRawBufferPointer, at offset: Int,
+                            complete: Bool, _ sink: HTTP2FrameSink) {
+        if complete && block.count <= maxHeaderBlockSize {
+            deliverBlock(frame, block, at: offset, sink)
+            return
+        }
+        var pending = PendingBlock(offset: offset, streamID: frame.streamID, frame: frame, fragments: [])
+        if block.count > maxHeaderBlockSize {
             pending.oversized = true
-            pending.fragments = []
+        } else {
+            pending.fragments.append(contentsOf: block)
         }
         if complete {
-            completeBlock(pending)
+            completeBlock(pending, sink)
         } else {
             pendingBlock = pending
         }
     }
 
-    private func completeBlock(_ pending: PendingBlock) {
-        var fields: [HTTP2Header]?
-        var reason: String?
+    /// A whole header block: HEADERS go to the sink to decode in place; PUSH_PROMISE (rare)
+    /// is decoded here.
+    private func deliverBlock(_ frame: HTTP2Frame, _ block: UnsafeRawBufferPointer, at offset: Int, _ sink: HTTP2FrameSink) {
+        if case .headers(let h) = frame.payload {
+            let header = HTTP2FrameHeader(length: frame.length, type: .headers, flags: frame.flags, streamID: frame.streamID)
+            sink.decodedHeaders(header, priority: h.priority, block: block, offset: offset, decoder: self)
+            return
+        }
+        var frame = frame
+        let (fields, reason) = decodeFields(block)
+        frame.setHeaderBlock(fields: fields, reason: reason)
+        sink.decoded(.frame(frame, offset: offset))
+    }
+
+    private func completeBlock(_ pending: PendingBlock, _ sink: HTTP2FrameSink) {
         if pending.oversized {
             hpack.reset()
-            reason = "header block larger than \(maxHeaderBlockSize) bytes"
+            var frame = pending.frame
+            frame.setHeaderBlock(fields: nil, reason: "header block larger than \(maxHeaderBlockSize) bytes")
+            sink.decoded(.frame(frame, offset: pending.offset))
         } else {
-            switch hpack.decode(pending.fragments) {
-            case .success(let decoded): fields = decoded
-            case .failure(let failure): reason = failure.reason
-            }
+            pending.fragments.withUnsafeBytes { deliverBlock(pending.frame, $0, at: pending.offset, sink) }
         }
-        var frame = pending.frame
-        frame.setHeaderBlock(fields: fields, reason: reason)
-        emit(.frame(frame, offset: pending.offset))
         for (continuation, offset) in pending.continuations {
-            emit(.frame(continuation, offset: offset))
+            sink.decoded(.frame(continuation, offset: offset))
         }
     }
 
     private func abandonBlock(_ pending: PendingBlock, interruptedBy type: HTTP2FrameType,
-                              streamID: Int32, at offset: Int) {
+                              streamID: Int32, at offset: Int, _ sink: HTTP2FrameSink) {
         hpack.reset()
         var frame = pending.frame
         frame.setHeaderBlock(fields: nil, reason: "header block interrupted by \(type.name) on stream \(streamID)")
-        emit(.frame(frame, offset: pending.offset))
+        sink.decoded(.frame(frame, offset: pending.offset))
         for (continuation, continuationOffset) in pending.continuations {
-            emit(.frame(continuation, offset: continuationOffset))
+            sink.decoded(.frame(continuation, offset: continuationOffset))
         }
-        invalid(offset, .protocolError, "\(type.name) on stream \(streamID) inside the header block of stream \(pending.streamID) (expected CONTINUATION)")
+        invalid(offset, .protocolError, "\(type.name) on stream \(streamID) inside the header block of stream \(pending.streamID) (expected CONTINUATION)", sink)
     }
 
-    /// Up to 32 bytes from `index`, quoted with non-printables escaped, for error reasons.
-    private func printablePrefix(at index: Int) -> String {
-        let end = min(buffer.count, index + 32)
+    /// Up to 32 bytes of `bytes` from `index` (then of `more`), quoted with non-printables
+    /// escaped, for error reasons.
+    private func quote(_ bytes: UnsafeRawBufferPointer, from index: Int, then more: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)) -> String {
         var text = "\""
-        for byte in buffer[index..<end] {
+        var count = 0
+        for byte in Array(bytes[index...].prefix(32)) + Array(more.prefix(32)) {
+            guard count < 32 else { break }
+            count += 1
             switch byte {
             case 0x0d: text += "\\r"
             case 0x0a: text += "\\n"
@@ -556,9 +706,48 @@ public final class HTTP2FrameDecoder {
     }
 }
 
+/// The pull API's sink: results queued for `nextFrame()`, header blocks decoded to fields.
+private final class ResultQueue: HTTP2FrameSink {
+    var results: [HTTP2FrameDecoder.Result] = []
+
+    func decoded(_ result: HTTP2FrameDecoder.Result) {
+        // `nextFrame()` reports the stop from the decoder's state, every time it is asked.
+        if case .stopped = result { return }
+        results.append(result)
+    }
+
+    func decodedData(_ header: HTTP2FrameHeader, dataLength: Int, offset: Int) {
+        results.append(.frame(HTTP2Frame(header, dataLength: dataLength), offset: offset))
+    }
+
+    func decodedHeaders(_ header: HTTP2FrameHeader, priority: HTTP2PrioritySpec?, block: UnsafeRawBufferPointer,
+                        offset: Int, decoder: HTTP2FrameDecoder) {
+        var frame = HTTP2Frame(header, priority: priority)
+        let (fields, reason) = decoder.decodeFields(block)
+        frame.setHeaderBlock(fields: fields, reason: reason)
+        results.append(.frame(frame, offset: offset))
+    }
+}
+
 extension HTTP2Frame {
+    /// A DATA frame from its header; `dataLength` excludes the padding.
+    public init(_ header: HTTP2FrameHeader, dataLength: Int) {
+        self.init(streamID: header.streamID, flags: header.flags, length: header.length,
+                  payload: .data(length: dataLength, endStream: header.flags.contains(.endStream),
+                                 padded: header.flags.contains(.padded)))
+    }
+
+    /// A HEADERS frame from its header, its block not decoded yet.
+    public init(_ header: HTTP2FrameHeader, priority: HTTP2PrioritySpec?) {
+        let flags = header.flags
+        self.init(streamID: header.streamID, flags: flags, length: header.length,
+                  payload: .headers(Headers(fields: nil, endStream: flags.contains(.endStream),
+                                            endHeaders: flags.contains(.endHeaders),
+                                            padded: flags.contains(.padded), priority: priority)))
+    }
+
     /// Fill in the decoded header block of a HEADERS or PUSH_PROMISE frame.
-    mutating func setHeaderBlock(fields: [HTTP2Header]?, reason: String?) {
+    public mutating func setHeaderBlock(fields: [HTTP2Header]?, reason: String?) {
         switch payload {
         case .headers(var headers):
             headers.fields = fields
@@ -574,17 +763,20 @@ extension HTTP2Frame {
     }
 }
 
-@inline(__always)
-private func readUInt32(_ bytes: [UInt8], _ index: Int) -> UInt32 {
-    guard index >= 0, index + 4 <= bytes.count else { return 0 }
-    return UInt32(bytes[index]) << 24 | UInt32(bytes[index + 1]) << 16
-        | UInt32(bytes[index + 2]) << 8 | UInt32(bytes[index + 3])
-}
+extension UnsafeRawBufferPointer {
+    /// Big-endian 32-bit read; 0 past the end.
+    @inline(__always)
+    func readUInt32(_ index: Int) -> UInt32 {
+        guard index >= 0, index + 4 <= count else { return 0 }
+        return UInt32(self[index]) << 24 | UInt32(self[index + 1]) << 16
+            | UInt32(self[index + 2]) << 8 | UInt32(self[index + 3])
+    }
 
-@inline(__always)
-private func readPriority(_ bytes: [UInt8], _ index: Int) -> HTTP2PrioritySpec {
-    let word = readUInt32(bytes, index)
-    let weight = index + 4 < bytes.count ? Int(bytes[index + 4]) + 1 : 16
-    return HTTP2PrioritySpec(dependency: Int32(bitPattern: word & 0x7fff_ffff), weight: weight,
-                             exclusive: word & 0x8000_0000 != 0)
+    @inline(__always)
+    func readPriority(_ index: Int) -> HTTP2PrioritySpec {
+        let word = readUInt32(index)
+        let weight = index + 4 < count ? Int(self[index + 4]) + 1 : 16
+        return HTTP2PrioritySpec(dependency: Int32(bitPattern: word & 0x7fff_ffff), weight: weight,
+                                 exclusive: word & 0x8000_0000 != 0)
+    }
 }

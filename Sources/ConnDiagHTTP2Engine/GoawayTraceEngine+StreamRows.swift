@@ -1,4 +1,5 @@
 import ConnDiagCore
+import ConnDiagDiagnosis
 
 extension GoawayTraceEngine {
     /// The stream's row of the report's per-stream table, from the same record and words as

@@ -1,54 +1,40 @@
 import Glibc
 import ConnDiagCore
 import ConnDiagHTTP2
+import ConnDiagDiagnosis
 
 extension GoawayTraceEngine {
-    /// The drain as gRPC A9 describes it: GOAWAY(2^31-1) + PING, then the real
-    /// last-stream-id after the PING ACK, then the close when streams end or grace expires.
-    public struct Drain {
-        public var firstGoawayAt: Double
-        public var isDoubleGoaway: Bool
-        public var age: Double
-        public var grace: Double?
-        public var graceExpiredWithOpenStreams: Bool
-        public var endedBy: String?
-        public var debug: String
-        public var code: HTTP2ErrorCode
-    }
-
-    func drain(established: Double, closedAt: Double?) -> Drain? {
-        guard let first = goaways.first else { return nil }
-        let double = goaways.count >= 2 && first.lastStreamID == Int32.max
-        let openAtFirst = streams.filter { $0.openAtFirstGoaway }
-        let graceful: (StreamRecord) -> Bool = { r in
-            if case .completed(_, let g, _) = r.end { return g == nil || g == .ok }
-            return false
+    /// What the run showed, for the HTTP/2 diagnosers (the same evidence analyze builds
+    /// from a capture).
+    func evidence(established: Double, ended: (at: Double, how: ConnectionEnd)?, stopAt: Double) -> HTTP2Evidence {
+        var e = HTTP2Evidence(observedUntil: stopAt, observation: "run")
+        e.connectionStartedAt = established
+        e.goaways = goaways.map { GoawayEvidence(t: $0.t, from: .server, lastStreamID: $0.lastStreamID, code: $0.code, debug: $0.debug) }
+        e.rstStreams = inboundResets
+        e.clientPingsSent = pingsSentCount
+        e.pingTimeout = config.pingTimeout
+        e.streams = streams.map { r in
+            StreamEvidence(id: r.id, openedAt: r.openedAt, endedAt: r.endedAt, end: r.end,
+                           resetBy: r.inboundReset == nil ? nil : .server, resetAt: r.inboundReset == nil ? nil : r.endedAt)
         }
-        let cutShort = openAtFirst.filter { r in
-            switch r.end {
-            case .completed, .reset: return !graceful(r)
-            case .killedByConnectionClose: return true
-            default: return false
+        if let end = ended {
+            switch end.how {
+            case .eof: e.close = ConnectionClose(at: end.at, by: .server, how: .fin)
+            case .error(let errno) where errno == ECONNRESET: e.close = ConnectionClose(at: end.at, by: .server, how: .rst)
+            case .error(let errno): e.close = ConnectionClose(at: end.at, by: nil, how: .error(ErrnoName.name(errno)))
+            case .pingTimeout(let sentAt):
+                e.unansweredPings = [PingEvidence(sentAt: sentAt, from: .client)]
+                e.close = ConnectionClose(at: end.at, by: .client, how: .error("PING timeout"))
+            case .sessionFailed(let m): e.close = ConnectionClose(at: end.at, by: .client, how: .error(m))
             }
         }
-        let lastEnd = openAtFirst.compactMap { $0.endedAt }.max()
-        var graceEnd: Double? = closedAt
-        if let l = lastEnd, openAtFirst.allSatisfy({ $0.endedAt != nil }) { graceEnd = min(graceEnd ?? l, l) }
-        var endedBy: String?
-        if !cutShort.isEmpty {
-            let byTrailers = cutShort.contains { if case .completed = $0.end { return true }; if case .reset(_, let t) = $0.end { return t != nil }; return false }
-            endedBy = byTrailers ? "the server ended the open streams with trailers (grpc-status) and RST_STREAM, then closed"
-                : "the server closed the TCP connection with streams still open (clients see an I/O error)"
-        }
-        return Drain(firstGoawayAt: first.t, isDoubleGoaway: double, age: first.t - established,
-                     grace: graceEnd.map { $0 - first.t }, graceExpiredWithOpenStreams: !cutShort.isEmpty,
-                     endedBy: endedBy, debug: goaways.map(\.debug).first { !$0.isEmpty } ?? "", code: goaways.last!.code)
+        return e
     }
 
     // swiftlint:disable:next function_body_length cyclomatic_complexity
     func verdict(established: Double, ended: (at: Double, how: ConnectionEnd)?, stopAt: Double, interrupted: Bool) -> Outcome {
-        let closedAt = ended?.at
-        let d = drain(established: established, closedAt: closedAt)
+        let evidence = evidence(established: established, ended: ended, stopAt: stopAt)
+        let d = GoawayDrainDiagnoser.diagnose(evidence)
         lastDrain = d
         let refused = streams.filter { if case .refusedByGoaway = $0.end { return true }; return false }
         let killed = streams.filter { if case .killedByConnectionClose = $0.end { return true }; return false }
@@ -60,16 +46,14 @@ extension GoawayTraceEngine {
         }()
         var extra: [(String, JSONValue)] = [("streams_refused", .int(Int64(refused.count))), ("streams_killed", .int(Int64(killed.count))),
                                             ("streams_open", .int(Int64(open.count)))]
-        func refusedNote() -> String {
-            refused.isEmpty ? "" : "\n\(refused.count) stream\(refused.count == 1 ? "" : "s") opened after the GOAWAY were refused on this connection (not processed: safe to retry elsewhere)"
-        }
 
         if interrupted {
             return Outcome(status: .error, mechanism: .none, summary: "interrupted after \(DurationText.format(stopAt - established))", extra: extra)
         }
-        if let end = ended, case .pingTimeout(let sentAt) = end.how {
-            return Outcome(status: .detected, mechanism: .h2PingTimeout, detectedAt: end.at, predictedAt: sentAt + config.pingTimeout,
-                           summary: "the PING sent at t=\(DurationText.trimmed(sentAt))s got no ACK within \(DurationText.format(config.pingTimeout))", extra: extra)
+        if let timeout = PingTimeoutDiagnoser.diagnose(evidence) {
+            var o = timeout.outcome
+            o.extra = extra
+            return o
         }
         if !protocolErrors.isEmpty && (goaways.isEmpty || protocolErrors[0].t <= goaways[0].t) {
             // The server broke the protocol: say what, and what the client stack did about it.
@@ -82,16 +66,16 @@ extension GoawayTraceEngine {
                            extra: extra + [("protocol_errors", .array(unique.map { .string($0) }))])
         }
         guard let d else {
-            // No GOAWAY: the connection ended under us, or the run ended.
+            // No GOAWAY. A stream reset with an error says more than how the connection ended
+            // (analyze decides in the same order).
+            if let reset = ProxyResetDiagnoser.diagnose(evidence) {
+                var o = reset.outcome
+                o.extra = extra + [("streams_reset", .int(Int64(ProxyResetDiagnoser.errorResets(in: evidence).count)))]
+                return o
+            }
+            // The connection ended under us, or the run ended.
             guard let end = ended else {
-                let resets = streams.filter { if case .reset(_, nil) = $0.end { return true }; return false }
-                var note = open.isEmpty ? "every stream finished" : "\(open.count) stream\(open.count == 1 ? "" : "s") still open"
-                if let r = resets.first, case .reset(let code, _) = r.end {
-                    let status = GRPCStatusCode(rstStream: code).name
-                    note = "the server reset stream \(r.id) with RST_STREAM \(code.name): clients report \(status)" + (resets.count > 1 ? " (\(resets.count) streams reset)" : "")
-                    if code == .internalError { note += "; a proxy does this when its upstream fails, which is why clients see INTERNAL rather than UNAVAILABLE" }
-                    extra.append(("streams_reset", .int(Int64(resets.count))))
-                }
+                let note = open.isEmpty ? "every stream finished" : "\(open.count) stream\(open.count == 1 ? "" : "s") still open"
                 return Outcome(status: .survived, mechanism: .none, summary: "no GOAWAY and no close in \(DurationText.format(stopAt - established)); \(note)", extra: extra)
             }
             let rst: Bool = { if case .error(let e) = end.how { return e == ECONNRESET }; return false }()
@@ -113,38 +97,16 @@ extension GoawayTraceEngine {
                            explanation: wireEnd.isEmpty ? nil : wireEnd, extra: extra)
         }
 
-        extra += [("connection_age_s", .double(round6(d.age))), ("grace_s", d.grace.map { .double(round6($0)) } ?? .null),
-                  ("double_goaway", .bool(d.isDoubleGoaway)), ("goaway_debug", .string(d.debug))]
-        let shortDebug = d.debug.count > 80 ? String(d.debug.prefix(80)) + "… (\(d.debug.utf8.count)+ bytes)" : d.debug
-        let drainText = (d.isDoubleGoaway ? "double GOAWAY (A9 graceful drain)" : "GOAWAY \(d.code.name)")
-            + " after a connection age of \(DurationText.trimmed(d.age))s" + (shortDebug.isEmpty ? "" : " (\"\(shortDebug)\")")
-
-        if d.code != .noError {
-            var advice = ""
-            if d.code == .enhanceYourCalm && d.debug.contains("too_many_pings") {
-                advice = "the client pings more often than the server permits. Fix on the client: raise keepalive time (ping-time) to at least the server's minimum (grpc default GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS = 5 min) and do not set permit-without-stream unless the server allows it; or on the server: lower grpc.http2.min_ping_interval_without_data_ms / raise grpc.http2.max_ping_strikes and set grpc.keepalive_permit_without_calls=1. grpc-go clients double their keepalive time after this GOAWAY."
-            }
-            return Outcome(status: .closed, mechanism: .goaway, detectedAt: d.firstGoawayAt, errno: nil,
-                           summary: "the server sent GOAWAY \(d.code.name)" + (d.debug.isEmpty ? "" : " \"\(d.debug)\"") + " after \(pingsSentCount) client PING\(pingsSentCount == 1 ? "" : "s")"
-                                + (d.debug.contains("too_many_pings") ? " (a strike for each PING sooner than the server allows; the third strike ends the connection)" : ""),
-                           explanation: advice.isEmpty ? nil : advice, extra: extra + [("error_code", .string(d.code.name))])
+        extra += [("connection_age_s", d.connectionAge.map { .double(round6($0)) } ?? .null), ("grace_s", d.grace.map { .double(round6($0)) } ?? .null),
+                  ("double_goaway", .bool(d.isDouble)), ("goaway_debug", .string(d.debug))]
+        if let failed = GoawayErrorDiagnoser.diagnose(evidence), let g = GoawayErrorDiagnoser.goaway(in: evidence) {
+            var o = failed.outcome
+            o.extra = extra + [("error_code", .string(g.code.name))]
+            return o
         }
-        guard let end = ended else {
-            let openText = open.isEmpty ? "no stream open" : "stream\(open.count == 1 ? "" : "s") \(open.map { String($0.id) }.joined(separator: ", ")) still open on a draining connection"
-            return Outcome(status: .survived, mechanism: .goaway, detectedAt: d.firstGoawayAt,
-                           summary: "\(drainText); \(openText) when the run ended \(DurationText.format(stopAt - d.firstGoawayAt)) later" + refusedNote(),
-                           explanation: "without a grace period the server waits for the streams to finish; a stream that never ends keeps the old connection alive",
-                           extra: extra)
-        }
-        _ = end
-        if d.graceExpiredWithOpenStreams {
-            return Outcome(status: .closed, mechanism: .goawayGraceExpired, detectedAt: d.grace.map { d.firstGoawayAt + $0 } ?? closedAt,
-                           summary: "\(drainText); the grace period (\(d.grace.map { DurationText.trimmed($0) + "s" } ?? "?")) expired with streams open",
-                           explanation: (d.endedBy ?? "") + (wireEnd.isEmpty ? "" : "; \(wireEnd)") + refusedNote(), extra: extra)
-        }
-        return Outcome(status: .closed, mechanism: .goaway, detectedAt: closedAt,
-                       summary: "\(drainText); every stream finished before the close (graceful)" + (wireEnd.isEmpty ? "" : "; \(wireEnd)"),
-                       explanation: refusedNote().isEmpty ? nil : String(refusedNote().dropFirst()), extra: extra)
+        var o = d.diagnosis.outcome
+        o.extra = extra
+        return o
     }
 
     // MARK: - JSON
@@ -178,11 +140,11 @@ extension GoawayTraceEngine {
             .object([("t", .double(round6(g.t))), ("last_stream_id", .int(Int64(g.lastStreamID))), ("error_code", .string(g.code.name)), ("debug_data", .string(g.debug))])
         }))
         if let d = lastDrain {
-            b.add("double_goaway", d.isDoubleGoaway)
-            b.add("connection_age_s", round6(d.age))
+            b.add("double_goaway", d.isDouble)
+            b.add("connection_age_s", d.connectionAge.map { JSONValue.double(round6($0)) } ?? .null)
             b.add("grace_s", d.grace.map { JSONValue.double(round6($0)) } ?? .null)
-            b.add("grace_expired_with_open_streams", d.graceExpiredWithOpenStreams)
-            b.add("ended_by", d.endedBy.map { JSONValue.string($0) } ?? .null)
+            b.add("grace_expired_with_open_streams", !d.cutShort.isEmpty)
+            b.add("ended_by", d.graceExpiry.map { JSONValue.string($0.rawValue) } ?? .null)
             b.add("server_pings_after_goaway", serverPingsAfterGoawayCount)
         }
         return b.value

@@ -1,6 +1,7 @@
 import Glibc
 import ConnDiagCore
 import ConnDiagHTTP2
+import ConnDiagDiagnosis
 import ConnDiagTCP
 import ConnDiagPlatform
 
@@ -87,7 +88,9 @@ public final class GoawayTraceEngine {
     private var pingsSent = 0
     private var pingRTTs = SampleSummary()
     private var serverPingsAfterGoaway = 0
-    var lastDrain: Drain?
+    var lastDrain: GoawayDrain?
+    /// RST_STREAMs from the server, as evidence for the diagnosers.
+    var inboundResets: [RSTStreamEvidence] = []
     /// Set when a GOAWAY arrives: with --new-stream-interval one stream is tried at once, to
     /// show that a draining connection refuses new streams.
     private var probeAfterGoaway = false
@@ -298,38 +301,38 @@ public final class GoawayTraceEngine {
     }
 
     private func recordFrame(_ direction: HTTP2Direction, _ frame: HTTP2Frame, ignored: Bool, at now: Double) {
-            var isTrailers = false
-            if case .headers = frame.payload, direction == .inbound {
-                isTrailers = headersSeen.contains(frame.streamID)
-                headersSeen.insert(frame.streamID)
+        var notes = HTTP2FrameEvent.Notes()
+        if case .headers = frame.payload, direction == .inbound {
+            notes.isTrailers = headersSeen.contains(frame.streamID)
+            headersSeen.insert(frame.streamID)
+        }
+        switch frame.payload {
+        case .goAway(let last, let code, let debug) where direction == .inbound:
+            let rec = GoawayRecord(t: now, lastStreamID: last, code: code, debug: String(decoding: debug.prefix(512), as: UTF8.self))
+            if goaways.isEmpty {
+                for i in streams.indices where streams[i].endedAt == nil && !streams[i].notSent { streams[i].openAtFirstGoaway = true }
             }
-            var e = H2FrameEvents.event(direction, frame, at: now, isTrailers: isTrailers)
-            if ignored { e.detail += " (after GOAWAY; nghttp2 no longer processes frames)" }
-            switch frame.payload {
-            case .goAway(let last, let code, let debug) where direction == .inbound:
-                let rec = GoawayRecord(t: now, lastStreamID: last, code: code, debug: String(decoding: debug.prefix(512), as: UTF8.self))
-                if goaways.isEmpty {
-                    for i in streams.indices where streams[i].endedAt == nil && !streams[i].notSent { streams[i].openAtFirstGoaway = true }
-                }
-                goaways.append(rec)
-                if config.newStreamInterval != nil { probeAfterGoaway = true }
-                if goaways.count == 1 && last == Int32.max { e.detail += " — drain announced (A9: the real last-stream-id follows after a PING round trip)" }
-            case .ping(let ack, let opaque):
-                if direction == .inbound, ack, let p = outstandingPing, p.opaque == opaque {
-                    let rtt = now - p.sentAt
-                    pingRTTs.add(rtt)
-                    e.fields.append(("rtt_ms", .double((rtt * 1e6).rounded() / 1e3)))
-                    outstandingPing = nil
-                }
-                if direction == .inbound, !ack, !goaways.isEmpty { serverPingsAfterGoaway += 1 }
-            case .goAway(_, let code, let debug) where direction == .outbound && code != .noError:
-                let text = String(decoding: debug.prefix(200), as: UTF8.self)
-                protocolErrors.append((now, "conndiag's HTTP/2 stack answered GOAWAY \(code.name)" + (text.isEmpty ? "" : " (\"\(text)\")")))
-            case .rstStream(let code) where direction == .inbound:
-                if let i = streams.firstIndex(where: { $0.id == frame.streamID }) { streams[i].inboundReset = code }
-            default: break
+            goaways.append(rec)
+            if config.newStreamInterval != nil { probeAfterGoaway = true }
+        case .ping(let ack, let opaque):
+            if direction == .inbound, ack, let p = outstandingPing, p.opaque == opaque {
+                let rtt = now - p.sentAt
+                pingRTTs.add(rtt)
+                notes.pingRTT = rtt
+                outstandingPing = nil
             }
-            timeline.append(e)
+            if direction == .inbound, !ack, !goaways.isEmpty { serverPingsAfterGoaway += 1 }
+        case .goAway(_, let code, let debug) where direction == .outbound && code != .noError:
+            let text = String(decoding: debug.prefix(200), as: UTF8.self)
+            protocolErrors.append((now, "conndiag's HTTP/2 stack answered GOAWAY \(code.name)" + (text.isEmpty ? "" : " (\"\(text)\")")))
+        case .rstStream(let code) where direction == .inbound:
+            inboundResets.append(RSTStreamEvidence(t: now, from: .server, streamID: frame.streamID, code: code))
+            if let i = streams.firstIndex(where: { $0.id == frame.streamID }) { streams[i].inboundReset = code }
+        default: break
+        }
+        var e = HTTP2FrameEvent.event(frame, from: direction.sender, direction: direction.timelineDirection, at: now, notes: notes)
+        if ignored { e.detail += " (after GOAWAY; nghttp2 no longer processes frames)" }
+        timeline.append(e)
     }
 
     private func record(_ event: HTTP2SessionEvent) {

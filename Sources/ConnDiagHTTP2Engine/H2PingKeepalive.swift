@@ -1,6 +1,7 @@
 import Glibc
 import ConnDiagCore
 import ConnDiagHTTP2
+import ConnDiagDiagnosis
 import ConnDiagTCP
 
 /// Which gRPC client's keepalive behaviour to imitate (`--grpc-client`).
@@ -103,19 +104,18 @@ public final class H2PingKeepalive: H2KeepaliveDriver {
         let now = clock.now()
         switch event {
         case .frame(let dir, let frame):
-            var isTrailers = false
+            var notes = HTTP2FrameEvent.Notes()
             if case .headers = frame.payload, dir == .inbound {
-                isTrailers = headersSeen.contains(frame.streamID)
+                notes.isTrailers = headersSeen.contains(frame.streamID)
                 headersSeen.insert(frame.streamID)
             }
-            var e = H2FrameEvents.event(dir, frame, at: now, isTrailers: isTrailers)
             if case .ping(true, let opaque) = frame.payload, dir == .inbound, let p = outstandingPing, p.opaque == opaque {
                 let rtt = now - p.sentAt
                 pingRTTs.add(rtt)
-                e.fields.append(("rtt_ms", .double((rtt * 1e6).rounded() / 1e3)))
-                e.detail += " rtt \(DurationText.elapsed(rtt))"
+                notes.pingRTT = rtt
                 outstandingPing = nil
             }
+            var e = HTTP2FrameEvent.event(frame, from: dir.sender, direction: dir.timelineDirection, at: now, notes: notes)
             if case .ping(false, _) = frame.payload, dir == .outbound, pingsSent > 0 {
                 e.detail += " (keepalive: \(DurationText.format(now - lastReadAt)) since the last read)"
             }

@@ -1,0 +1,25 @@
+import ConnDiagCore
+
+/// A GOAWAY with an error code: the server ends the connection because of something the
+/// client did (ENHANCE_YOUR_CALM "too_many_pings": gRPC keepalive policy, A8) or broke.
+public enum GoawayErrorDiagnoser {
+    static let tooManyPingsAdvice = "the client pings more often than the server permits. Fix on the client: raise keepalive time (ping-time) to at least the server's minimum (grpc default GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS = 5 min) and do not set permit-without-stream unless the server allows it; or on the server: lower grpc.http2.min_ping_interval_without_data_ms / raise grpc.http2.max_ping_strikes and set grpc.keepalive_permit_without_calls=1. grpc-go clients double their keepalive time after this GOAWAY."
+
+    /// The GOAWAY that ended the connection with an error, if one did.
+    public static func goaway(in e: HTTP2Evidence) -> GoawayEvidence? {
+        e.goaways.first { $0.isTooManyPings } ?? e.goaways.first { $0.from == .server && $0.code != .noError }
+    }
+
+    public static func diagnose(_ e: HTTP2Evidence) -> HTTP2Diagnosis? {
+        guard let g = goaway(in: e) else { return nil }
+        var summary = "GOAWAY \(g.code.name)" + (g.debug.isEmpty ? "" : " \"\(g.summarisedDebug)\"") + " from the \(g.from.rawValue) at \(timeText(g.t))"
+            + " after \(plural(e.clientPingsSent, "client PING"))"
+        if g.isTooManyPings {
+            summary += ": the client pings more often than the server permits (a strike for each PING sooner than the server allows; the third strike ends the connection)"
+        }
+        return HTTP2Diagnosis(
+            outcome: Outcome(status: .closed, mechanism: .goaway, detectedAt: g.t, summary: summary,
+                             explanation: g.isTooManyPings ? tooManyPingsAdvice : nil),
+            findings: [HTTP2Finding(severity: .warning, kind: g.isTooManyPings ? "too-many-pings" : "goaway-error", t: g.t, summary: summary)])
+    }
+}
