@@ -28,8 +28,12 @@ let package = Package(
         .target(name: "CNetShims"),
         .target(name: "ConnDiagCore"),
         .target(name: "ConnDiagPacket"),
-        // One diagnoser per mechanism: pure functions over typed evidence and the kernel model.
-        .target(name: "ConnDiagDiagnosis", dependencies: ["ConnDiagCore", "ConnDiagPacket", "ConnDiagHTTP2"]),
+        // One diagnoser per mechanism: pure functions over typed evidence and the kernel model;
+        // and the TCP connection tracker that turns segments into that evidence. Runtime
+        // exclusivity checks off as in ConnDiagAnalyze: the tracker runs per packet of
+        // `analyze`, and every access to its side records is a class property access.
+        .target(name: "ConnDiagDiagnosis", dependencies: ["ConnDiagCore", "ConnDiagPacket", "ConnDiagHTTP2"],
+                swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         .target(name: "ConnDiagTCP", dependencies: [
             "ConnDiagCore", "ConnDiagPacket", "ConnDiagDiagnosis", "CPcap", "CNetShims",
             .product(name: "SystemPackage", package: "swift-system"),
@@ -43,7 +47,7 @@ let package = Package(
         // Runtime exclusivity checks off here only: they were a fifth of the per-packet time
         // (every access to a connection's state is a class property access); the engine is
         // single-threaded and its accesses are checked statically as everywhere else.
-        .target(name: "ConnDiagAnalyze", dependencies: ["ConnDiagCore", "ConnDiagPacket", "ConnDiagTCP", "ConnDiagHTTP2", "ConnDiagHTTP2Engine"],
+        .target(name: "ConnDiagAnalyze", dependencies: ["ConnDiagCore", "ConnDiagPacket", "ConnDiagDiagnosis", "ConnDiagTCP", "ConnDiagHTTP2", "ConnDiagHTTP2Engine"],
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         // The `lab` matrix: reproducible failure scenarios run by the same engines.
         .target(name: "ConnDiagScenarios", dependencies: ["ConnDiagCore", "ConnDiagTCP", "ConnDiagHTTP2Engine", "ConnDiagLab", "ConnDiagAnalyze"]),
@@ -55,8 +59,8 @@ let package = Package(
         ]),
         .testTarget(name: "ConnDiagCoreTests", dependencies: ["ConnDiagCore"]),
         .testTarget(name: "ConnDiagPacketTests", dependencies: ["ConnDiagPacket"]),
-        .testTarget(name: "ConnDiagTCPTests", dependencies: ["ConnDiagTCP"]),
-        .testTarget(name: "DiagnosisTests", dependencies: ["ConnDiagDiagnosis", "ConnDiagCore"]),
+        .testTarget(name: "ConnDiagTCPTests", dependencies: ["ConnDiagTCP", "ConnDiagDiagnosis"]),
+        .testTarget(name: "DiagnosisTests", dependencies: ["ConnDiagDiagnosis", "ConnDiagCore", "ConnDiagPacket"]),
         .testTarget(name: "ConnDiagHTTP2Tests", dependencies: ["ConnDiagHTTP2"]),
         .testTarget(name: "ConnDiagTLSTests", dependencies: ["ConnDiagTLS"]),
         .testTarget(name: "LabTests", dependencies: ["ConnDiagLab", "ConnDiagScenarios", "ConnDiagTCP", "ConnDiagCore", "ConnDiagHTTP2Engine"]),

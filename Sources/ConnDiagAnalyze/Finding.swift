@@ -1,4 +1,5 @@
 import ConnDiagCore
+import ConnDiagDiagnosis
 
 /// How much a finding matters; findings are listed most severe first.
 public enum Severity: String, Sendable, Comparable {
