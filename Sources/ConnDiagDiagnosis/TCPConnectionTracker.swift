@@ -288,7 +288,7 @@ public final class TCPConnectionTracker {
     private func observeData(_ s: TCPSegment, side: Int, at t: Double, _ sink: any TCPTrackerSink) {
         observed(.data, s, side: side, at: t, sink)
         guard sink.wants(important: false) else { return }
-        sink.record(Event(t: t, source: .wire, kind: .data, direction: dir(side), detail: "data len=\(s.payloadLength) seq=\(s.sequence)",
+        sink.record(Event(t: t, source: .wire, kind: .data, direction: dir(side), detail: "data len=\(s.payloadLength) seq=\(sides[side].relative(s.sequence))",
                           fields: fields(s, [])))
     }
 
