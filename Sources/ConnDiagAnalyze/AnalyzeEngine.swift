@@ -1,4 +1,5 @@
 import ConnDiagCore
+import ConnDiagDiagnosis
 import ConnDiagPacket
 import ConnDiagTCP
 
@@ -196,7 +197,7 @@ public final class AnalyzeEngine {
         }
         let c = conn!
         let side = c.clientEndpoint == src ? 0 : 1
-        c.observe(seg, from: side, at: t, bytes: bytes, truncated: truncated)
+        c.observe(seg, from: side, at: t, bytes: bytes)
     }
 
     private func open(key: ConnectionKey, src: Endpoint, dst: Endpoint, seg: TCPSegment, at t: Double) -> Connection {

@@ -1,4 +1,5 @@
 import ConnDiagCore
+import ConnDiagDiagnosis
 
 /// Everything `analyze` found in its input.
 public struct AnalyzeResult: Sendable {

@@ -1,3 +1,4 @@
+import ConnDiagDiagnosis
 import ConnDiagPacket
 
 /// In-order reassembly of one direction's payload for the HTTP/2 decoder. In-order segments

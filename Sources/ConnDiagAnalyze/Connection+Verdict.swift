@@ -1,4 +1,5 @@
 import ConnDiagCore
+import ConnDiagDiagnosis
 import ConnDiagHTTP2
 import ConnDiagDiagnosis
 

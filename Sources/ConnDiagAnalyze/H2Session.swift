@@ -1,20 +1,7 @@
 import ConnDiagCore
+import ConnDiagDiagnosis
 import ConnDiagHTTP2
 import ConnDiagDiagnosis
-
-/// Two values indexed by side (0 client, 1 server), stored inline (no heap).
-struct Pair<T> {
-    var c: T
-    var s: T
-    init(_ c: T, _ s: T) { self.c = c; self.s = s }
-    var indices: Range<Int> { 0..<2 }
-    /// Plain get/set, always inlined (coroutine accessors were a call each): meant for small
-    /// values and references; a large struct would be copied on every access.
-    @inline(__always) subscript(_ i: Int) -> T {
-        get { i == 0 ? c : s }
-        set { if i == 0 { c = newValue } else { s = newValue } }
-    }
-}
 
 /// Per-stream record.
 struct H2Stream {

@@ -1,30 +1,39 @@
-/// What one packet of a watched TCP flow meant, as the flow tracker classified it: the typed
-/// evidence verdicts read (the timeline event beside it is only its rendering).
+/// What one packet of a TCP connection meant, as `TCPConnectionTracker` classified it: the
+/// typed evidence verdicts read (the timeline event beside it is only its rendering).
 public struct FlowObservation: Sendable, Equatable {
     public enum Kind: Sendable, Equatable {
         case syn
         /// The n-th retransmission of the SYN (1-based).
         case synRetransmit(Int)
         case synAck
+        /// The n-th retransmission of the SYN-ACK (1-based).
+        case synAckRetransmit(Int)
         /// The third packet of the handshake.
         case handshakeACK
         case rst
         case fin
         case data
-        /// The n-th retransmission of the same sequence number (1-based).
+        /// The n-th send of the same head sequence number again without progress (1-based).
         case retransmit(Int)
         /// The n-th unanswered keepalive probe of the current run (1-based).
         case keepaliveProbe(Int)
         case keepaliveACK
         case zeroWindow
         case windowUpdate
+        /// The n-th probe of the other side's zero window (seq = snd_nxt - 1 while its window
+        /// is closed: the persist timer, not keepalive).
+        case zeroWindowProbe(Int)
+        /// The n-th duplicate ACK in a row (reported at the third: a segment was lost).
+        case dupACK(Int)
+        /// An ACK proved the capture missed this many bytes (`sequence`, `length`).
+        case captureGap(Int)
         case icmpError(ICMPErrorFacts)
         /// A packet of the flow that could not be decoded (truncated or invalid).
         case damaged
     }
 
     public var t: Double
-    /// `.out` from our socket, `.in` from the peer (ICMP errors are `.in`).
+    /// `.out` from the client (live: our socket), `.in` from the server (ICMP errors are `.in`).
     public var direction: Direction
     public var kind: Kind
     public var sequence: UInt32

@@ -31,8 +31,7 @@ extension GoawayTraceEngine {
         return e
     }
 
-    // swiftlint:disable:next function_body_length cyclomatic_complexity
-    func verdict(established: Double, ended: (at: Double, how: ConnectionEnd)?, stopAt: Double, interrupted: Bool) -> Outcome {
+    func verdict(established: Double, ended: (at: Double, how: ConnectionEnd)?, stopAt: Double, interrupted: Bool, wire: [FlowObservation]) -> Outcome {
         let evidence = evidence(established: established, ended: ended, stopAt: stopAt)
         let d = GoawayDrainDiagnoser.diagnose(evidence)
         lastDrain = d
@@ -40,8 +39,8 @@ extension GoawayTraceEngine {
         let killed = streams.filter { if case .killedByConnectionClose = $0.end { return true }; return false }
         let open = streams.filter { $0.end == .open }
         let wireEnd: String = {
-            if let fin = timeline.events.first(where: { $0.kind == .fin && $0.direction == .in }) { return "FIN from the server at t=\(DurationText.trimmed(fin.t))s" }
-            if let rst = timeline.events.first(where: { $0.kind == .rst && $0.direction == .in }) { return "RST from the server at t=\(DurationText.trimmed(rst.t))s" }
+            if let fin = wire.first(where: { $0.kind == .fin && $0.direction == .in }) { return "FIN from the server at t=\(DurationText.trimmed(fin.t))s" }
+            if let rst = wire.first(where: { $0.kind == .rst && $0.direction == .in }) { return "RST from the server at t=\(DurationText.trimmed(rst.t))s" }
             return ""
         }()
         var extra: [(String, JSONValue)] = [("streams_refused", .int(Int64(refused.count))), ("streams_killed", .int(Int64(killed.count))),
@@ -80,8 +79,7 @@ extension GoawayTraceEngine {
             }
             let rst: Bool = { if case .error(let e) = end.how { return e == ECONNRESET }; return false }()
             let inboundH2 = timeline.events.contains { $0.source == .h2 && $0.direction == .in }
-            let inboundBytes = timeline.events.filter { $0.source == .wire && $0.kind == .data && $0.direction == .in }
-                .reduce(0) { n, e in if case .int(let l)? = e.field("len") { return n + Int(l) }; return n }
+            let inboundBytes = wire.filter { $0.direction == .in && ($0.kind == .data || $0.kind == .fin) }.reduce(0) { $0 + $1.length }
             if !inboundH2 && inboundBytes > 0 {
                 return Outcome(status: .error, mechanism: rst ? .peerRst : .peerFin, detectedAt: end.at, errno: rst ? "ECONNRESET" : nil,
                                summary: "not HTTP/2: the server sent \(inboundBytes) bytes that are no HTTP/2 frame and closed the connection (does it speak h2c with prior knowledge?)",

@@ -256,7 +256,7 @@ public final class GoawayTraceEngine {
         let stopAt = clock.now()
         c.drainCaptures(until: ended.map { Self.explanation(of: $0.how) } ?? .nothing)
         classifyStreams(endedAt: ended?.at, how: ended.map { describe($0.how) })
-        return (verdict(established: established, ended: ended, stopAt: stopAt, interrupted: interrupted), interrupted)
+        return (verdict(established: established, ended: ended, stopAt: stopAt, interrupted: interrupted, wire: c.wire.items), interrupted)
     }
 
     /// The packets that explain how the connection ended; an HTTP/2-level end (PING timeout,

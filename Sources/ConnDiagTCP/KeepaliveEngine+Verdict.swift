@@ -12,7 +12,7 @@ extension KeepaliveEngine.Watch {
             established: established, end: ended.map(Self.watchEnd), stopAt: stopAt, interrupted: interrupted,
             settings: DeadPeerSettings(keepalive: o.keepalive, keepIdle: o.keepIdle, keepIntvl: o.keepIntvl, keepCnt: o.keepCnt,
                                        userTimeoutMs: o.userTimeoutMs),
-            wire: c.tracker.observations.items, tcpInfo: c.infoSamples.items, firstRetransmitSampleAt: firstRetransmitSampleAt,
+            wire: c.wire.items, tcpInfo: c.infoSamples.items, firstRetransmitSampleAt: firstRetransmitSampleAt,
             flowCut: config.actions.contains { $0.silencesFlow },
             h2: config.h2Driver.map { d in
                 H2KeepaliveFacts(pingTime: d.pingPolicy?.time, pingTimeout: d.pingPolicy?.timeout, lastReadAt: d.lastReadAt, pingsSent: d.pingsSent)

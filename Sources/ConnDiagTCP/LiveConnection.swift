@@ -1,10 +1,12 @@
 import Glibc
 import ConnDiagCore
+import ConnDiagDiagnosis
 import ConnDiagPacket
 import ConnDiagPlatform
 
 /// One kernel TCP connection under observation: the socket with the user's options, the
-/// captures beside it, and the flow tracker that turns packets into timeline events.
+/// captures beside it, and the connection tracker that says what each captured packet of the
+/// flow means (client = our socket, server = the remote) as typed observations and events.
 /// Engines drive it on its reactor: the captures are registered there at birth, the engine
 /// registers the socket.
 public final class LiveConnection {
@@ -12,7 +14,9 @@ public final class LiveConnection {
     public let remote: SocketAddress
     public private(set) var local: SocketAddress
     public let effective: EffectiveSocketOptions
-    public private(set) var tracker: FlowTracker
+    public private(set) var tracker: TCPConnectionTracker
+    /// What each packet of the flow meant, typed: the evidence verdicts read.
+    public private(set) var wire = RecentLog<FlowObservation>()
     public let captures: CaptureSet
     public let timeline: Timeline
     /// The run's one event loop: captures (pumped after every wake-up) and the interrupt.
@@ -36,11 +40,16 @@ public final class LiveConnection {
         try socket.bind(SocketAddress(ip: options.source ?? anyAddress, port: options.sourcePort ?? 0))
         local = try socket.localAddress()
         effective = try socket.effectiveOptions()
-        tracker = FlowTracker(local: local, remote: remote)
+        tracker = LiveConnection.tracker(local: local, remote: remote)
         reactor = Reactor(clock: timeline.clock)
         for c in captures.captures {
             reactor.registerCapture(fd: c.selectableFD) { [unowned self] in _ = self.pump(c) }
         }
+    }
+
+    static func tracker(local: SocketAddress, remote: SocketAddress) -> TCPConnectionTracker {
+        TCPConnectionTracker(client: Endpoint(local.ip, local.port), server: Endpoint(remote.ip, remote.port),
+                             midConnection: false, at: 0, options: .liveFlow)
     }
 
     public func add(_ e: Event) {
@@ -62,7 +71,7 @@ public final class LiveConnection {
         } catch { result = EIO }
         if let chosen = try? socket.localAddress() {
             local = chosen
-            tracker = FlowTracker(local: chosen, remote: remote)
+            tracker = LiveConnection.tracker(local: chosen, remote: remote)
         }
         return result
     }
@@ -81,9 +90,7 @@ public final class LiveConnection {
         let status = c.read { packet in
             let decoded = PacketDecoder.decode(packet.bytes, linkType: c.linkType, wireLength: packet.originalLength)
             let t = clock.fromRealtime(nanos: packet.timestampNanos)
-            guard var e = tracker.observe(decoded, at: t) else { return }
-            decorateWireEvent?(&e)
-            add(e)
+            tracker.observe(decoded, at: t, sink: self)
         }
         if case .more = status { return true }
         return false
@@ -159,4 +166,17 @@ public final class LiveConnection {
             if after >= safetyCap { return (.safetyCap, after) }
         }
     }
+}
+
+extension LiveConnection: TCPTrackerSink {
+    /// One flow: every event is kept (the timeline bounds a long run).
+    public func wants(important: Bool) -> Bool { true }
+
+    public func record(_ e: Event) {
+        var e = e
+        decorateWireEvent?(&e)
+        add(e)
+    }
+
+    public func observe(_ o: FlowObservation) { wire.append(o) }
 }

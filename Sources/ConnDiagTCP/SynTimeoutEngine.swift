@@ -172,7 +172,7 @@ public final class SynTimeoutEngine {
         var outcome: Outcome
         let haveCapture = captures.isActive
         let synsSent = haveCapture ? "\(tracker().synCount) SYN\(tracker().synCount == 1 ? "" : "s")" : "capture off"
-        let wire = connection.tracker.observations
+        let wire = connection.wire
         let icmp = wire.filter { ($0.icmp?.isUnreachable ?? false) && $0.t >= started }.max { $0.t < $1.t }
         let rst = wire.filter { $0.kind == .rst && $0.direction == .in && $0.t >= started }.max { $0.t < $1.t }
 

@@ -1,5 +1,6 @@
 import Glibc
 import ConnDiagCore
+import ConnDiagDiagnosis
 
 /// The packets that explain how a socket call ended, so that a report waits for them and no
 /// longer. The kernel captures a packet before it acts on it (and sends the RST of a keepalive
@@ -60,20 +61,21 @@ public enum WireExplanation: Sendable, Equatable {
         [ENETUNREACH, EHOSTUNREACH, EHOSTDOWN, ENONET, ENOPROTOOPT, EACCES, EPROTO].contains(e)
     }
 
-    /// Whether the packets that explain the result have been read into `tracker`.
-    public func isComplete(in tracker: FlowTracker) -> Bool {
-        let icmp = tracker.count(of: .icmpUnreachable, .in) + tracker.count(of: .icmpError, .in) > 0
+    /// Whether the packets that explain the result have been read into `tracker` (side 0 is
+    /// our socket, side 1 the peer).
+    public func isComplete(in tracker: TCPConnectionTracker) -> Bool {
+        let us = tracker.sides[0], peer = tracker.sides[1]
+        let icmp = !tracker.icmpErrors.isEmpty
         switch self {
         case .nothing: return true
-        case .handshake: return tracker.count(of: .synAck, .in) > 0 && tracker.count(of: .ack, .out) > 0
-        case .refusal: return tracker.count(of: .rst, .in) > 0 || icmp
-        case .icmpError: return icmp || tracker.synCount == 0
-        case .lastSYN: return tracker.synCount > 0
-        case .peerFIN: return tracker.count(of: .fin, .in) > 0
-        case .peerRST: return tracker.count(of: .rst, .in) > 0
+        case .handshake: return peer.synAckAt != nil && tracker.handshakeACKAt != nil
+        case .refusal: return peer.rstAt != nil || icmp
+        case .icmpError: return icmp || us.synCount == 0
+        case .lastSYN: return us.synCount > 0
+        case .peerFIN: return peer.finAt != nil
+        case .peerRST: return peer.rstAt != nil
         case .kernelAbort:
-            return tracker.count(of: .rst, .out) > 0
-                || (tracker.hasUnacknowledgedData && tracker.count(of: .retransmit, .out) > 0)
+            return us.rstAt != nil || (tracker.clientHasUnacknowledgedData && us.retransmissions > 0)
         }
     }
 }

@@ -64,8 +64,8 @@ struct SocketOptionTests {
     }
 }
 
-/// The flow tracker on decoded packets built by hand.
-struct FlowTrackerTests {
+/// The connection tracker of a live flow on decoded packets built by hand.
+struct LiveFlowTrackerTests {
     let local = SocketAddress(ip: IPAddress("10.0.0.1")!, port: 40000)
     let remote = SocketAddress(ip: IPAddress("10.0.0.2")!, port: 443)
 
@@ -79,17 +79,17 @@ struct FlowTrackerTests {
     }
 
     @Test func synRetransmissionsAndRST() {
-        let t = FlowTracker(local: local, remote: remote)
+        let t = LiveFlow(local: local, remote: remote)
         #expect(t.observe(segment(out: true, flags: .syn, seq: 100), at: 0)?.kind == .syn)
         #expect(t.observe(segment(out: true, flags: .syn, seq: 100), at: 1)?.kind == .synRetransmit)
         let rst = t.observe(segment(out: false, flags: [.rst, .ack], seq: 0, ack: 101), at: 1.001)
         #expect(rst?.kind == .rst)
         #expect(rst?.direction == .in)
-        #expect(t.synCount == 2)
+        #expect(t.tracker.synCount == 2)
     }
 
     @Test func handshakeDataRetransmitAndKeepalive() {
-        let t = FlowTracker(local: local, remote: remote)
+        let t = LiveFlow(local: local, remote: remote)
         _ = t.observe(segment(out: true, flags: .syn, seq: 100), at: 0)
         let synAck = t.observe(segment(out: false, flags: [.syn, .ack], seq: 5000, ack: 101), at: 0.01)
         #expect(synAck?.kind == .synAck)
@@ -109,7 +109,7 @@ struct FlowTrackerTests {
     }
 
     @Test func icmpQuotingTheFlowIsMatched() {
-        let t = FlowTracker(local: local, remote: remote)
+        let t = LiveFlow(local: local, remote: remote)
         let quoted = QuotedFlow(source: local.ip, destination: remote.ip, protocolNumber: 6, sourcePort: local.port, destinationPort: remote.port, sequence: 100)
         let ip = IPHeader(version: 4, source: IPAddress("10.0.0.254")!, destination: local.ip, protocolNumber: 1, ttl: 64, totalLength: 56, payloadOffset: 34)
         let p = DecodedPacket(linkType: .ethernet, ip: ip, transport: .icmp(ICMPMessage(version: 4, type: ICMPType(rawValue: 3), code: 1, quoted: quoted)))

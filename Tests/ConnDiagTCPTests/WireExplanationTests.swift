@@ -1,6 +1,7 @@
 import Testing
 import Glibc
 import ConnDiagCore
+import ConnDiagDiagnosis
 import ConnDiagPacket
 @testable import ConnDiagTCP
 
@@ -12,7 +13,8 @@ struct WireExplanationTests {
 
     /// One flow's packets, built as the decoder would hand them to the tracker.
     struct Flow {
-        let tracker = FlowTracker(local: local, remote: remote)
+        let flow = LiveFlow(local: local, remote: remote)
+        var tracker: TCPConnectionTracker { flow.tracker }
         var t = 0.0
 
         mutating func send(_ flags: TCPFlags, seq: UInt32, ack: UInt32 = 0, len: Int = 0) {
@@ -29,7 +31,7 @@ struct WireExplanationTests {
                                     sourcePort: local.port, destinationPort: remote.port)
             let ip = IPHeader(version: 4, source: remote.ip, destination: local.ip, protocolNumber: 1, ttl: 64, totalLength: 56, payloadOffset: 34)
             let icmp = ICMPMessage(version: 4, type: .destinationUnreachable, code: code, quoted: quoted)
-            _ = tracker.observe(DecodedPacket(linkType: .ethernet, ip: ip, transport: .icmp(icmp)), at: t)
+            flow.observe(DecodedPacket(linkType: .ethernet, ip: ip, transport: .icmp(icmp)), at: t)
         }
 
         private mutating func feed(from: SocketAddress, to: SocketAddress, _ flags: TCPFlags, seq: UInt32, ack: UInt32, len: Int) {
@@ -37,7 +39,7 @@ struct WireExplanationTests {
             let ip = IPHeader(version: 4, source: from.ip, destination: to.ip, protocolNumber: 6, ttl: 64, totalLength: 40 + len, payloadOffset: 34)
             let segment = TCPSegment(sourcePort: from.port, destinationPort: to.port, sequence: seq, acknowledgment: ack, flags: flags,
                                      window: 65535, headerLength: 20, payloadLength: len, payloadOffset: 54, capturedPayloadLength: len)
-            _ = tracker.observe(DecodedPacket(linkType: .ethernet, ip: ip, transport: .tcp(segment)), at: t)
+            flow.observe(DecodedPacket(linkType: .ethernet, ip: ip, transport: .tcp(segment)), at: t)
         }
 
         /// SYN, SYN-ACK and our ACK: client ISN 1000, server ISN 5000.
