@@ -78,7 +78,7 @@ extension GoawayTraceEngine {
                 return Outcome(status: .survived, mechanism: .none, summary: "no GOAWAY and no close in \(DurationText.format(stopAt - established)); \(note)", extra: extra)
             }
             let rst: Bool = { if case .error(let e) = end.how { return e == ECONNRESET }; return false }()
-            let inboundH2 = timeline.events.contains { $0.source == .h2 && $0.direction == .in }
+            let inboundH2 = inboundFrames > 0
             let inboundBytes = wire.filter { $0.direction == .in && ($0.kind == .data || $0.kind == .fin) }.reduce(0) { $0 + $1.length }
             if !inboundH2 && inboundBytes > 0 {
                 return Outcome(status: .error, mechanism: rst ? .peerRst : .peerFin, detectedAt: end.at, errno: rst ? "ECONNRESET" : nil,

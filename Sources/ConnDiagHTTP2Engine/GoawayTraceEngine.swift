@@ -97,6 +97,8 @@ public final class GoawayTraceEngine {
     /// Protocol violations by the server that the HTTP/2 stack detected: (time, reason).
     var protocolErrors: [(t: Double, reason: String)] = []
     var serverPingsAfterGoawayCount: Int { serverPingsAfterGoaway }
+    /// Frames from the server, valid or not: none means it never spoke HTTP/2.
+    private(set) var inboundFrames = 0
     var pingsSentCount: Int { pingsSent }
     var pingRTTSummary: SampleSummary { pingRTTs }
 
@@ -301,6 +303,7 @@ public final class GoawayTraceEngine {
     }
 
     private func recordFrame(_ direction: HTTP2Direction, _ frame: HTTP2Frame, ignored: Bool, at now: Double) {
+        if direction == .inbound { inboundFrames += 1 }
         var notes = HTTP2FrameEvent.Notes()
         if case .headers = frame.payload, direction == .inbound {
             notes.isTrailers = headersSeen.contains(frame.streamID)
@@ -352,9 +355,11 @@ public final class GoawayTraceEngine {
             timeline.append(Event(t: now, source: .h2, kind: "stream-closed", detail: "stream \(id) closed (\(code.name))",
                                   fields: [("stream_id", .int(Int64(id))), ("error_code", .string(code.name))]))
         case .invalidFrame(let frame, let err):
+            inboundFrames += 1
             protocolErrors.append((now, "invalid \(frame.type.name) on stream \(frame.streamID): \(err.message)"))
             timeline.append(Event(t: now, source: .h2, kind: .invalid, direction: .in, detail: "invalid \(frame.type.name): \(err.message)"))
         case .invalidHeader(let id, let h):
+            inboundFrames += 1
             timeline.append(Event(t: now, source: .h2, kind: .invalid, direction: .in, detail: "invalid header \(h.name) on stream \(id)"))
         case .frameNotSent(let frame, let err):
             if case .headers = frame.payload, let i = streams.firstIndex(where: { $0.id == frame.streamID }) {
