@@ -108,13 +108,23 @@ public struct DeadPeerDiagnoser {
         guard let end = ev.end else { return unended(ev, s, p) }
         switch end.how {
         case .h2PingTimeout(let sentAt):
+            // The PING verdict is the HTTP/2 diagnoser's (the same as goaway-trace's and
+            // analyze's); the dead-peer view adds when A8 predicted it, from the last read,
+            // and what the kernel was doing meanwhile.
+            var h2Evidence = HTTP2Evidence(observedUntil: end.at, observation: "run")
+            h2Evidence.unansweredPings = [PingEvidence(sentAt: sentAt, from: .client)]
+            h2Evidence.close = ConnectionClose(at: end.at, by: .client, how: .error("PING timeout"))
+            h2Evidence.pingTimeout = ev.h2?.pingTimeout
             let h2 = ev.h2
             let ut = ev.settings.userTimeout
-            return Outcome(status: .detected, mechanism: .h2PingTimeout, detectedAt: end.at, predictedAt: p.pingTimeoutAt,
-                           summary: "dead peer detected by HTTP/2 PING keepalive: the PING sent at t=\(DurationText.trimmed(sentAt))s got no ACK within \(DurationText.format(h2?.pingTimeout ?? 0))",
-                           explanation: "A8: a PING goes out ping-time \(DurationText.format(h2?.pingTime ?? 0)) after the last read (t=\(DurationText.trimmed(h2?.lastReadAt ?? 0))s); no ACK within ping-timeout closes the connection"
-                            + (s.retransmits.isEmpty ? "" : "\nmeanwhile the kernel was retransmitting (\(s.retransmits.count) so far)" + (ut > 0 ? "" : " and, with no TCP_USER_TIMEOUT, would only give up at t=\(p.limitAt.map { DurationText.trimmed($0) } ?? "?")s")),
-                           extra: [("pings_sent", .int(Int64(h2?.pingsSent ?? 0)))])
+            var o = PingTimeoutDiagnoser.diagnose(h2Evidence)?.outcome
+                ?? Outcome(status: .detected, mechanism: .h2PingTimeout, detectedAt: end.at, summary: "HTTP/2 PING timeout")
+            o.summary = "dead peer detected by HTTP/2 PING keepalive: " + o.summary
+            o.predictedAt = p.pingTimeoutAt
+            o.explanation = "A8: a PING goes out ping-time \(DurationText.format(h2?.pingTime ?? 0)) after the last read (t=\(DurationText.trimmed(h2?.lastReadAt ?? 0))s); no ACK within ping-timeout closes the connection"
+                + (s.retransmits.isEmpty ? "" : "\nmeanwhile the kernel was retransmitting (\(s.retransmits.count) so far)" + (ut > 0 ? "" : " and, with no TCP_USER_TIMEOUT, would only give up at t=\(p.limitAt.map { DurationText.trimmed($0) } ?? "?")s"))
+            o.extra = [("pings_sent", .int(Int64(h2?.pingsSent ?? 0)))]
+            return o
         case .h2ProtocolError(let why):
             return Outcome(status: .error, mechanism: .none, detectedAt: end.at, summary: "HTTP/2 protocol error: \(why)")
         case .eof:

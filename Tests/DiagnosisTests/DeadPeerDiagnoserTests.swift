@@ -121,6 +121,8 @@ import Testing
                                           tcpInfo: [], h2: h2))
         #expect(v.outcome.mechanism == .h2PingTimeout)
         #expect(v.outcome.predictedAt == 3.5)
+        // The same PING verdict as goaway-trace and analyze give, with the A8 prediction.
+        #expect(v.outcome.summary.hasPrefix("dead peer detected by HTTP/2 PING keepalive: PING from the client at t=3 s never acknowledged"))
         #expect(v.predictions.first { $0.0 == "h2_ping_at" }?.1 == .double(3.0))
     }
 
