@@ -1,10 +1,8 @@
 import ConnDiagCore
 import ConnDiagDiagnosis
 import ConnDiagHTTP2
-import ConnDiagDiagnosis
 
 extension Connection {
-    private func s(_ t: Double) -> String { "t=" + DurationText.trimmed(t) + " s" }
 
     /// Builds the report: outcome with mechanism (ARCHITECTURE.md §3) and findings.
     /// `captureEnd` is the time of the last packet in the whole input.
@@ -55,173 +53,21 @@ extension Connection {
 
     // MARK: - The outcome
 
+    /// The TCP verdicts that decide first (a failed handshake, talking into silence), then
+    /// HTTP/2's, then how the connection closed: each from its diagnoser.
     private func verdict(captureEnd: Double, retries2: Int, findings: inout [Finding]) -> Outcome {
-        let c = sides[0], sv = sides[1]
-        // 1. The handshake never completed.
-        if !midConnection && c.synCount > 0 && sv.synAckAt == nil {
-            return handshakeVerdict(captureEnd: captureEnd, findings: &findings)
-        }
-        // 2. A side probing a silent peer (keepalive) or retransmitting into silence.
-        for side in [0, 1] where sides[side].probesUnanswered > 0 && sides[side].episodeTimes.isEmpty {
-            return keepaliveVerdict(side: side, captureEnd: captureEnd, findings: &findings)
-        }
-        for side in [0, 1] where !sides[side].episodeTimes.isEmpty && sides[side].unacked(peerAck: sides[1 - side].ackSent) > 0
-            && (sides[1 - side].lastAt ?? 0) <= (sides[side].episodeTimes.first ?? 0) + 0.001 {
-            return retransmissionVerdict(side: side, captureEnd: captureEnd, retries2: retries2, findings: &findings)
-        }
-        // 3. HTTP/2: PINGs never answered, drains, stalls, resets.
+        let tcp = CapturedTCPDiagnoser(tracker: tracker, captureEnd: captureEnd, retries2: retries2)
+        if let d = tcp.handshakeOrSilence() { return take(d, into: &findings) }
         if let h2, let o = h2Verdict(h2, findings: &findings) { return o }
-        // 4. TCP closes.
-        let rstSide = [0, 1].filter { sides[$0].rstAt != nil }.min { sides[$0].rstAt! < sides[$1].rstAt! }
-        let finSide = [0, 1].filter { sides[$0].finAt != nil }.min { sides[$0].finAt! < sides[$1].finAt! }
-        if let r = rstSide, finSide == nil || sides[r].rstAt! <= sides[finSide!].finAt! {
-            let t = sides[r].rstAt!
-            if r == 1 {
-                findings.append(Finding(severity: .warning, kind: "peer-rst", connection: index, t: t, summary: "the server reset the connection at \(s(t))"))
-                return Outcome(status: .closed, mechanism: .peerRst, detectedAt: t, errno: "ECONNRESET",
-                               summary: "the server reset the connection (RST) at \(s(t))")
-            }
-            findings.append(Finding(severity: .notice, kind: "client-rst", connection: index, t: t, summary: "the client reset the connection at \(s(t))"))
-            return Outcome(status: .closed, mechanism: .rst, detectedAt: t, summary: "the client reset the connection (RST) at \(s(t))")
-        }
-        if let f = finSide {
-            let t = sides[f].finAt!
-            let other = sides[1 - f].finAt.map { "; the \(Connection.name(1 - f)) answered with its FIN at \(s($0))" } ?? "; no FIN from the \(Connection.name(1 - f)) in the capture"
-            if f == 1 {
-                return Outcome(status: .closed, mechanism: .peerFin, detectedAt: t, summary: "the server closed the connection (FIN) at \(s(t))" + other)
-            }
-            return Outcome(status: .closed, mechanism: .none, detectedAt: t, summary: "the client closed the connection (FIN) at \(s(t))" + other)
-        }
-        return Outcome(status: .connected, mechanism: .none,
-                       summary: "open at the end of the capture (last packet at \(s(lastAt)))" + (midConnection ? "; the capture began mid-connection" : ""))
+        return take(tcp.close(), into: &findings)
     }
 
-    private func handshakeVerdict(captureEnd: Double, findings: inout [Finding]) -> Outcome {
-        let c = sides[0]
-        let first = c.synTimes.first ?? firstAt
-        if let r = sides[1].rstAt {
-            findings.append(Finding(severity: .critical, kind: "refused", connection: index, t: r, summary: "\(server) refused the connection (RST in answer to the SYN)"))
-            return Outcome(status: .refused, mechanism: .rst, detectedAt: r, errno: "ECONNREFUSED",
-                           summary: "connection refused: the server answered the SYN with RST after \(DurationText.elapsed(r - (c.synTimes.last ?? first)))")
-        }
-        if let icmp = icmpErrors.first {
-            let refused = icmp.errno == "ECONNREFUSED"
-            findings.append(Finding(severity: .critical, kind: "unreachable", connection: index, t: icmp.t, summary: "\(icmp.text) for the SYN to \(server)"))
-            return Outcome(status: refused ? .refused : .unreachable, mechanism: .icmp, detectedAt: icmp.t, errno: icmp.errno,
-                           summary: "\(icmp.text)" + (icmp.errno.map { " -> \($0)" } ?? ""))
-        }
-        let times = c.synTimes.map { $0 - first }
-        let k = c.synCount
-        var model: SYNSchedule?
-        search: for linear in [4, 0, 1, 2, 3, 5, 6] {
-            for n in 1...15 {
-                let m = SYNSchedule(syncnt: n, linearTimeouts: linear)
-                guard m.nominalSynTimes.count == k else { continue }
-                if zip(times, m.nominalSynTimes).allSatisfy({ abs($0 - $1) <= 0.08 + 0.03 * $1 }) { model = m; break search }
-            }
-        }
-        let lastSYN = c.synTimes.last ?? first
-        var extra: [(String, JSONValue)] = [("syns", .int(Int64(k))), ("first_syn_at", .double(round6(first)))]
-        guard let m = model else {
-            let text = "no answer to \(k) SYN\(k == 1 ? "" : "s") (the last at \(s(lastSYN))); the capture ends at \(s(captureEnd))"
-            findings.append(Finding(severity: .critical, kind: "syn-unanswered", connection: index, t: lastSYN, summary: "\(server): " + text))
-            return Outcome(status: .timeout, mechanism: k > 1 ? .synRetriesExhausted : .none, summary: text,
-                           explanation: k > 2 ? "the SYN gaps do not match Linux's schedule for any TCP_SYNCNT/tcp_syn_retries" : nil, extra: extra)
-        }
-        let giveUp = first + m.nominalGiveUpAt
-        extra.append(("syncnt", .int(Int64(m.syncnt))))
-        extra.append(("syn_linear_timeouts", .int(Int64(m.linearTimeouts))))
-        let seen = captureEnd >= giveUp
-        let text = "no answer to \(k) SYNs; " + (seen ? "the kernel gave up at about \(s(giveUp)) (ETIMEDOUT)"
-                                                    : "the capture ends at \(s(captureEnd)), the kernel gives up at about \(s(giveUp)) (ETIMEDOUT)")
-        findings.append(Finding(severity: .critical, kind: "syn-retries-exhausted", connection: index, t: giveUp, summary: "\(server): \(text)"))
-        return Outcome(status: .timeout, mechanism: .synRetriesExhausted, detectedAt: nil, predictedAt: giveUp, errno: "ETIMEDOUT",
-                       summary: text,
-                       explanation: "the SYN gaps match Linux's schedule: \(m.formula); the give-up itself sends nothing, so it is predicted, not seen (timers fire up to ~2.4 % late)",
-                       extra: extra)
-    }
-
-    private func keepaliveVerdict(side: Int, captureEnd: Double, findings: inout [Finding]) -> Outcome {
-        let me = sides[side]
-        let who = Connection.name(side), peer = Connection.name(1 - side)
-        let silent = lastHeardBeforeProbes(side: side)
-        let probes = me.probeTimes
-        let n = me.probesUnanswered
-        let idle = (probes.first ?? silent) - silent
-        let gaps = zip(probes.dropFirst(), probes).map { $0 - $1 }.sorted()
-        let interval = gaps.isEmpty ? nil : gaps[gaps.count / 2]
-        var extra: [(String, JSONValue)] = [("silent_since", .double(round6(silent))), ("probes_unanswered", .int(Int64(n))),
-                                            ("keepidle_s_observed", .double(round6(idle)))]
-        if let interval { extra.append(("keepintvl_s_observed", .double(round6(interval)))) }
-        var predicted: Double?
-        var explanation = "probes from the \(who) start \(DurationText.elapsed(idle)) after the last segment from the \(peer) (KEEPIDLE ≈ \(Int(idle.rounded())) s)"
-        if let interval {
-            let model = KeepaliveSchedule(idle: idle.rounded(), interval: interval.rounded() == 0 ? interval : interval.rounded(), count: n)
-            predicted = silent + model.nominalAbortAt
-            explanation += ", \(DurationText.elapsed(interval)) apart (KEEPINTVL ≈ \(DurationText.trimmed(interval.rounded() == 0 ? interval : interval.rounded())) s)"
-        }
-        if let r = me.rstAt {
-            let summary = "the \(peer) went silent at \(s(silent)); \(n) keepalive probe\(n == 1 ? "" : "s") unanswered; the \(who) reset the connection at \(s(r)) (keepalive)"
-            findings.append(Finding(severity: .critical, kind: "keepalive-death", connection: index, t: r, summary: summary))
-            if predicted != nil { explanation += "; with KEEPCNT \(n) the kernel aborts at \(s(predicted!)) (a TCP_USER_TIMEOUT would end it at a probe firing too)" }
-            return Outcome(status: .detected, mechanism: .keepalive, detectedAt: r, predictedAt: predicted, errno: "ETIMEDOUT",
-                           summary: summary, explanation: explanation, extra: extra)
-        }
-        let summary = "the \(peer) went silent at \(s(silent)); \(n) keepalive probe\(n == 1 ? "" : "s") from the \(who) unanswered when the capture ends at \(s(captureEnd))"
-        findings.append(Finding(severity: .critical, kind: "keepalive-unanswered", connection: index, t: probes.last, summary: summary))
-        return Outcome(status: .timeout, mechanism: .keepalive, summary: summary, explanation: explanation, extra: extra)
-    }
-
-    private func retransmissionVerdict(side: Int, captureEnd: Double, retries2: Int, findings: inout [Finding]) -> Outcome {
-        let me = sides[side]
-        let who = Connection.name(side), peer = Connection.name(1 - side)
-        let times = me.episodeTimes
-        let original = me.episodeOriginalAt
-        // The first retransmission may be a tail-loss probe; the RTO retransmissions double.
-        var all = [Double]()
-        if let o = original { all.append(o) }
-        all += times
-        var rsIndex = 0
-        for i in 0..<times.count {
-            let j = i + (original == nil ? 0 : 1)
-            guard j >= 1, j + 1 < all.count else { continue }
-            let before = all[j] - all[j - 1], after = all[j + 1] - all[j]
-            if after >= 1.6 * before { rsIndex = i; break }
-        }
-        let rs = times[rsIndex]
-        let last = times.last!
-        let lastInterval = times.count >= 2 ? last - times[times.count - 2] : (original.map { last - $0 } ?? 0.2)
-        let nextDue = last + min(120, 2 * lastInterval)
-        let silent = original ?? times[0]
-        var extra: [(String, JSONValue)] = [("retransmissions", .int(Int64(times.count))), ("first_rto_retransmission_at", .double(round6(rs))),
-                                            ("last_retransmission_at", .double(round6(last)))]
-        var lo = last - rs, hi: Double
-        var detected: Double?
-        if let r = me.rstAt { hi = r - rs; lo = hi; detected = r }
-        else if captureEnd >= nextDue { hi = nextDue - rs } else {
-            let summary = "the \(peer) stopped acknowledging at \(s(silent)); the \(who) was still retransmitting (\(times.count) retransmissions, the last at \(s(last))) when the capture ended"
-            findings.append(Finding(severity: .critical, kind: "retransmitting", connection: index, t: last, summary: summary))
-            return Outcome(status: .timeout, mechanism: .none, summary: summary, extra: extra)
-        }
-        extra.append(("gave_up_after", .double(round6(rs + lo))))
-        extra.append(("gave_up_by", .double(round6(rs + hi))))
-        let matching = (1...15).filter { let b = RetransmissionSchedule.retries2Budget($0); return b > lo - 0.03 && b <= hi + 0.03 * hi + 0.03 }
-        let gaveUp = detected.map { "the \(who) reset the connection at \(s($0))" }
-            ?? "nothing more from the \(who) although the next retransmission was due by \(s(nextDue)): the kernel gave up between \(s(last)) and \(s(nextDue))"
-        let base = "the \(peer) stopped acknowledging at \(s(silent)); \(times.count) retransmissions from the \(who) (the first RTO one at \(s(rs))); \(gaveUp)"
-        if matching.contains(retries2) {
-            let summary = base + " (retransmission-limit: tcp_retries2=\(retries2))"
-            findings.append(Finding(severity: .critical, kind: "retransmission-limit", connection: index, t: detected ?? rs + hi, summary: summary))
-            return Outcome(status: .detected, mechanism: .retransmissionLimit, detectedAt: detected, predictedAt: rs + RetransmissionSchedule.retries2Budget(retries2),
-                           errno: "ETIMEDOUT", summary: summary, extra: extra)
-        }
-        let also = matching.isEmpty ? "" : "; tcp_retries2=\(matching.map(String.init).joined(separator: " or ")) would also stop here"
-        let utText = abs(hi - lo) < 0.001 ? "TCP_USER_TIMEOUT ≈ \(DurationText.trimmed(hi)) s" : "TCP_USER_TIMEOUT between \(DurationText.trimmed(lo)) s and \(DurationText.trimmed(hi)) s"
-        let summary = base + " (user-timeout)"
-        findings.append(Finding(severity: .critical, kind: "user-timeout", connection: index, t: detected ?? rs + hi, summary: summary))
-        return Outcome(status: .detected, mechanism: .userTimeout, detectedAt: detected, errno: "ETIMEDOUT", summary: summary,
-                       explanation: "the \(who) gave up long before tcp_retries2=\(retries2) would (\(DurationText.format(RetransmissionSchedule.retries2Budget(retries2))) after the first RTO retransmission): \(utText), counted from the first RTO retransmission\(also)",
-                       extra: extra)
+    /// A diagnosis's outcome, its findings tied to this connection.
+    private func take(_ d: Diagnosis, extra: [(String, JSONValue)] = [], into findings: inout [Finding]) -> Outcome {
+        findings += d.findings.map { Finding($0, connection: index) }
+        var o = d.outcome
+        o.extra += extra
+        return o
     }
 
     // MARK: - HTTP/2
@@ -260,12 +106,7 @@ extension Connection {
 
     private func h2Verdict(_ h2: H2Session, findings: inout [Finding]) -> Outcome? {
         let e = h2Evidence(h2)
-        func take(_ d: HTTP2Diagnosis, extra: [(String, JSONValue)] = []) -> Outcome {
-            findings += d.findings.map { Finding($0, connection: index) }
-            var o = d.outcome
-            o.extra += extra
-            return o
-        }
+        func take(_ d: Diagnosis, extra: [(String, JSONValue)] = []) -> Outcome { self.take(d, extra: extra, into: &findings) }
         if let d = PingTimeoutDiagnoser.diagnose(e) { return take(d) }
         if let d = GoawayErrorDiagnoser.diagnose(e) { return take(d) }
         // A drain still under way yields to a stall that keeps the connection stuck.
@@ -311,7 +152,7 @@ extension Connection {
         if let h2 {
             for p in h2.unansweredPings.prefix(3) where !findings.contains(where: { $0.kind == "h2-ping-timeout" }) {
                 findings.append(Finding(severity: .warning, kind: "ping-unanswered", connection: index, t: p.t,
-                                        summary: "PING from the \(Connection.name(p.side)) at \(s(p.t)) never acknowledged"))
+                                        summary: "PING from the \(Connection.name(p.side)) at t=\(DurationText.trimmed(p.t)) s never acknowledged"))
             }
             for (side, reason) in h2.lost.enumerated() {
                 if let reason { findings.append(Finding(severity: .notice, kind: "h2-decoding-stopped", connection: index, t: nil, summary: "HTTP/2 from the \(Connection.name(side)): \(reason)")) }

@@ -34,7 +34,7 @@ public struct Finding: Sendable {
 
 extension Finding {
     /// A diagnoser's finding on connection `connection`.
-    init(_ f: HTTP2Finding, connection: Int) {
+    init(_ f: DiagnosisFinding, connection: Int) {
         let severity: Severity
         switch f.severity {
         case .critical: severity = .critical

@@ -6,7 +6,7 @@ import ConnDiagCore
 public enum FlowControlStallDiagnoser {
     /// `threshold`: how long a window must stay used up to count (the outcome is detected
     /// that long after the stall began).
-    public static func diagnose(_ e: HTTP2Evidence, threshold: Double) -> HTTP2Diagnosis? {
+    public static func diagnose(_ e: HTTP2Evidence, threshold: Double) -> Diagnosis? {
         guard let st = e.stalls.max(by: { $0.duration < $1.duration }) else { return nil }
         let sender = st.sender.rawValue, reader = st.sender.peer.rawValue
         let scope = st.scope == 0 ? "connection" : "stream \(st.scope)"
@@ -21,7 +21,7 @@ public enum FlowControlStallDiagnoser {
         if !st.windowKnown { summary += " (window sizes inferred: the capture began mid-connection)" }
         let findings = e.stalls.map { x in
             let sc = x.scope == 0 ? "connection" : "stream \(x.scope)"
-            return HTTP2Finding(severity: .critical, kind: "flow-control-stall", t: x.since,
+            return DiagnosisFinding(severity: .critical, kind: "flow-control-stall", t: x.since,
                                 summary: "the \(x.sender.peer.rawValue) stopped reading: the \(x.sender.rawValue)'s \(sc) window is exhausted from \(timeText(x.since)) to \(timeText(x.until)) with \(x.bytesWaiting) bytes waiting unread; \(x.pingsAnswered) PINGs answered meanwhile")
         }
         var extra: [(String, JSONValue)] = [("diagnosis", .string("flow-control-stall")), ("stalled_sender", .string(sender)),
@@ -29,7 +29,7 @@ public enum FlowControlStallDiagnoser {
                                             ("stall_s", .double(round6(st.duration))), ("bytes_waiting", .int(Int64(st.bytesWaiting))),
                                             ("window_known", .bool(st.windowKnown)), ("pings_answered_during_stall", .int(Int64(st.pingsAnswered)))]
         if st.scope != 0 { extra.append(("stream_id", .int(Int64(st.scope)))) }
-        return HTTP2Diagnosis(outcome: Outcome(status: .detected, mechanism: .flowControlStall, detectedAt: st.since + threshold,
+        return Diagnosis(outcome: Outcome(status: .detected, mechanism: .flowControlStall, detectedAt: st.since + threshold,
                                                summary: summary, extra: extra),
                               findings: findings)
     }

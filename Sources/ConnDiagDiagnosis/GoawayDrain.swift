@@ -27,5 +27,5 @@ public struct GoawayDrain: Sendable {
     public var refused: Int
     /// The first non-empty debug data of the server's GOAWAYs.
     public var debug: String
-    public var diagnosis: HTTP2Diagnosis
+    public var diagnosis: Diagnosis
 }

@@ -18,20 +18,20 @@ public enum GoawayDrainDiagnoser {
         let refusedNote = refused == 0 ? nil
             : "\(plural(refused, "stream")) opened after the GOAWAY \(refused == 1 ? "was" : "were") refused on this connection (not processed: safe to retry elsewhere)"
 
-        let diagnosis: HTTP2Diagnosis
+        let diagnosis: Diagnosis
         if let close = e.close {
             if let expiry {
                 let summary = "\(drain); the grace period (\(grace.map { DurationText.elapsed($0) } ?? "?")) expired with \(plural(cutShort.count, "stream")) open; \(close.text) at \(timeText(close.at))"
                 let explanation = [expiry.rawValue, "streams open at the end: " + cutShort.prefix(5).map { "\($0.id) (\($0.endName))" }.joined(separator: ", "), refusedNote]
                     .compactMap { $0 }.joined(separator: "; ")
-                diagnosis = HTTP2Diagnosis(
+                diagnosis = Diagnosis(
                     outcome: Outcome(status: .closed, mechanism: .goawayGraceExpired, detectedAt: close.at, summary: summary, explanation: explanation),
-                    findings: [HTTP2Finding(severity: .warning, kind: "goaway-grace-expired", t: close.at, summary: summary)])
+                    findings: [DiagnosisFinding(severity: .warning, kind: "goaway-grace-expired", t: close.at, summary: summary)])
             } else {
                 let summary = "\(drain); every stream finished before the close (graceful); \(close.text) at \(timeText(close.at))"
-                diagnosis = HTTP2Diagnosis(
+                diagnosis = Diagnosis(
                     outcome: Outcome(status: .closed, mechanism: .goaway, detectedAt: close.at, summary: summary, explanation: refusedNote),
-                    findings: [HTTP2Finding(severity: .info, kind: "goaway", t: g1.t, summary: summary)])
+                    findings: [DiagnosisFinding(severity: .info, kind: "goaway", t: g1.t, summary: summary)])
             }
         } else {
             let open = e.streams.filter { $0.end == .open }
@@ -41,9 +41,9 @@ public enum GoawayDrainDiagnoser {
             let explanation = open.isEmpty ? refusedNote
                 : ["without a grace period the server waits for the streams to finish; a stream that never ends keeps the old connection alive", refusedNote]
                     .compactMap { $0 }.joined(separator: "; ")
-            diagnosis = HTTP2Diagnosis(
+            diagnosis = Diagnosis(
                 outcome: Outcome(status: .survived, mechanism: .goaway, detectedAt: g1.t, summary: summary, explanation: explanation),
-                findings: [HTTP2Finding(severity: .notice, kind: "goaway", t: g1.t, summary: summary)])
+                findings: [DiagnosisFinding(severity: .notice, kind: "goaway", t: g1.t, summary: summary)])
         }
         return GoawayDrain(first: g1, second: second, connectionAge: age, grace: grace, cutShort: cutShort, graceExpiry: expiry,
                            refused: refused, debug: debug, diagnosis: diagnosis)

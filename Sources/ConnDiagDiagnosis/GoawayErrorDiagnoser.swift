@@ -10,16 +10,16 @@ public enum GoawayErrorDiagnoser {
         e.goaways.first { $0.isTooManyPings } ?? e.goaways.first { $0.from == .server && $0.code != .noError }
     }
 
-    public static func diagnose(_ e: HTTP2Evidence) -> HTTP2Diagnosis? {
+    public static func diagnose(_ e: HTTP2Evidence) -> Diagnosis? {
         guard let g = goaway(in: e) else { return nil }
         var summary = "GOAWAY \(g.code.name)" + (g.debug.isEmpty ? "" : " \"\(g.summarisedDebug)\"") + " from the \(g.from.rawValue) at \(timeText(g.t))"
             + " after \(plural(e.clientPingsSent, "client PING"))"
         if g.isTooManyPings {
             summary += ": the client pings more often than the server permits (a strike for each PING sooner than the server allows; the third strike ends the connection)"
         }
-        return HTTP2Diagnosis(
+        return Diagnosis(
             outcome: Outcome(status: .closed, mechanism: .goaway, detectedAt: g.t, summary: summary,
                              explanation: g.isTooManyPings ? tooManyPingsAdvice : nil),
-            findings: [HTTP2Finding(severity: .warning, kind: g.isTooManyPings ? "too-many-pings" : "goaway-error", t: g.t, summary: summary)])
+            findings: [DiagnosisFinding(severity: .warning, kind: g.isTooManyPings ? "too-many-pings" : "goaway-error", t: g.t, summary: summary)])
     }
 }

@@ -2,11 +2,11 @@ import ConnDiagCore
 
 /// What a diagnoser concluded: the outcome (status, mechanism, times, wording) and the
 /// findings behind it. Commands add their own JSON extras from the typed results.
-public struct HTTP2Diagnosis: Sendable {
+public struct Diagnosis: Sendable {
     public var outcome: Outcome
-    public var findings: [HTTP2Finding]
+    public var findings: [DiagnosisFinding]
 
-    public init(outcome: Outcome, findings: [HTTP2Finding]) {
+    public init(outcome: Outcome, findings: [DiagnosisFinding]) {
         self.outcome = outcome
         self.findings = findings
     }

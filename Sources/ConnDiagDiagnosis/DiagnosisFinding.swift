@@ -1,5 +1,5 @@
 /// One thing worth a person's attention that a diagnoser found, with its time.
-public struct HTTP2Finding: Sendable, Equatable {
+public struct DiagnosisFinding: Sendable, Equatable {
     public enum Severity: String, Sendable {
         case critical, warning, notice, info
     }

@@ -1,0 +1,197 @@
+import ConnDiagCore
+
+/// The TCP verdicts of a connection known only from the wire (a capture file): a handshake
+/// that never completed, a side probing or retransmitting into silence, and how it closed.
+/// The socket options are not known here, so they are inferred from the spacing of the SYNs,
+/// probes and retransmissions and matched against the same kernel model the live diagnosers
+/// predict with (`SYNSchedule`, `KeepaliveSchedule`, `RetransmissionSchedule`). Pure: the
+/// tracker's side records in, a diagnosis out.
+public struct CapturedTCPDiagnoser {
+    public let tracker: TCPConnectionTracker
+    /// The time of the last packet of the whole input.
+    public let captureEnd: Double
+    /// The tcp_retries2 assumed for the host that retransmitted (a capture cannot tell).
+    public let retries2: Int
+
+    public init(tracker: TCPConnectionTracker, captureEnd: Double, retries2: Int) {
+        self.tracker = tracker; self.captureEnd = captureEnd; self.retries2 = retries2
+    }
+
+    var sides: Pair<TCPSide> { tracker.sides }
+    func name(_ side: Int) -> String { TCPConnectionTracker.name(side) }
+
+    /// A failed handshake, or a side talking into silence: these decide before anything the
+    /// application protocol shows. nil when neither happened.
+    public func handshakeOrSilence() -> Diagnosis? {
+        let c = sides[0], sv = sides[1]
+        if !tracker.midConnection && c.synCount > 0 && sv.synAckAt == nil { return handshake() }
+        for side in [0, 1] where sides[side].probesUnanswered > 0 && sides[side].episodeTimes.isEmpty {
+            return keepalive(side: side)
+        }
+        for side in [0, 1] where !sides[side].episodeTimes.isEmpty && sides[side].unacked(peerAck: sides[1 - side].ackSent) > 0
+            && (sides[1 - side].lastAt ?? 0) <= (sides[side].episodeTimes.first ?? 0) + 0.001 {
+            return retransmissions(side: side)
+        }
+        return nil
+    }
+
+    /// How the connection ended on the wire (RST, FIN), or that it was still open.
+    public func close() -> Diagnosis {
+        let rstSide = [0, 1].filter { sides[$0].rstAt != nil }.min { sides[$0].rstAt! < sides[$1].rstAt! }
+        let finSide = [0, 1].filter { sides[$0].finAt != nil }.min { sides[$0].finAt! < sides[$1].finAt! }
+        if let r = rstSide, finSide == nil || sides[r].rstAt! <= sides[finSide!].finAt! {
+            let t = sides[r].rstAt!
+            if r == 1 {
+                return Diagnosis(outcome: Outcome(status: .closed, mechanism: .peerRst, detectedAt: t, errno: "ECONNRESET",
+                                                  summary: "the server reset the connection (RST) at \(timeText(t))"),
+                                 findings: [DiagnosisFinding(severity: .warning, kind: "peer-rst", t: t, summary: "the server reset the connection at \(timeText(t))")])
+            }
+            return Diagnosis(outcome: Outcome(status: .closed, mechanism: .rst, detectedAt: t, summary: "the client reset the connection (RST) at \(timeText(t))"),
+                             findings: [DiagnosisFinding(severity: .notice, kind: "client-rst", t: t, summary: "the client reset the connection at \(timeText(t))")])
+        }
+        if let f = finSide {
+            let t = sides[f].finAt!
+            let other = sides[1 - f].finAt.map { "; the \(name(1 - f)) answered with its FIN at \(timeText($0))" } ?? "; no FIN from the \(name(1 - f)) in the capture"
+            if f == 1 {
+                return Diagnosis(outcome: Outcome(status: .closed, mechanism: .peerFin, detectedAt: t, summary: "the server closed the connection (FIN) at \(timeText(t))" + other), findings: [])
+            }
+            return Diagnosis(outcome: Outcome(status: .closed, mechanism: .none, detectedAt: t, summary: "the client closed the connection (FIN) at \(timeText(t))" + other), findings: [])
+        }
+        return Diagnosis(outcome: Outcome(status: .connected, mechanism: .none,
+                                          summary: "open at the end of the capture (last packet at \(timeText(tracker.lastAt)))" + (tracker.midConnection ? "; the capture began mid-connection" : "")),
+                         findings: [])
+    }
+
+    /// No SYN-ACK: refused (RST or ICMP), or the SYNs matched against Linux's schedule.
+    func handshake() -> Diagnosis {
+        let c = sides[0]
+        let server = tracker.server
+        let first = c.synTimes.first ?? tracker.firstAt
+        if let r = sides[1].rstAt {
+            return Diagnosis(outcome: Outcome(status: .refused, mechanism: .rst, detectedAt: r, errno: "ECONNREFUSED",
+                                              summary: "connection refused: the server answered the SYN with RST after \(DurationText.elapsed(r - (c.synTimes.last ?? first)))"),
+                             findings: [DiagnosisFinding(severity: .critical, kind: "refused", t: r, summary: "\(server) refused the connection (RST in answer to the SYN)")])
+        }
+        if let icmp = tracker.icmpErrors.first {
+            let refused = icmp.errno == "ECONNREFUSED"
+            return Diagnosis(outcome: Outcome(status: refused ? .refused : .unreachable, mechanism: .icmp, detectedAt: icmp.t, errno: icmp.errno,
+                                              summary: "\(icmp.text)" + (icmp.errno.map { " -> \($0)" } ?? "")),
+                             findings: [DiagnosisFinding(severity: .critical, kind: "unreachable", t: icmp.t, summary: "\(icmp.text) for the SYN to \(server)")])
+        }
+        let times = c.synTimes.map { $0 - first }
+        let k = c.synCount
+        var model: SYNSchedule?
+        search: for linear in [4, 0, 1, 2, 3, 5, 6] {
+            for n in 1...15 {
+                let m = SYNSchedule(syncnt: n, linearTimeouts: linear)
+                guard m.nominalSynTimes.count == k else { continue }
+                if zip(times, m.nominalSynTimes).allSatisfy({ abs($0 - $1) <= 0.08 + 0.03 * $1 }) { model = m; break search }
+            }
+        }
+        let lastSYN = c.synTimes.last ?? first
+        var extra: [(String, JSONValue)] = [("syns", .int(Int64(k))), ("first_syn_at", .double(round6(first)))]
+        guard let m = model else {
+            let text = "no answer to \(plural(k, "SYN")) (the last at \(timeText(lastSYN))); the capture ends at \(timeText(captureEnd))"
+            return Diagnosis(outcome: Outcome(status: .timeout, mechanism: k > 1 ? .synRetriesExhausted : .none, summary: text,
+                                              explanation: k > 2 ? "the SYN gaps do not match Linux's schedule for any TCP_SYNCNT/tcp_syn_retries" : nil, extra: extra),
+                             findings: [DiagnosisFinding(severity: .critical, kind: "syn-unanswered", t: lastSYN, summary: "\(server): " + text)])
+        }
+        let giveUp = first + m.nominalGiveUpAt
+        extra.append(("syncnt", .int(Int64(m.syncnt))))
+        extra.append(("syn_linear_timeouts", .int(Int64(m.linearTimeouts))))
+        let seen = captureEnd >= giveUp
+        let text = "no answer to \(k) SYNs; " + (seen ? "the kernel gave up at about \(timeText(giveUp)) (ETIMEDOUT)"
+                                                    : "the capture ends at \(timeText(captureEnd)), the kernel gives up at about \(timeText(giveUp)) (ETIMEDOUT)")
+        return Diagnosis(outcome: Outcome(status: .timeout, mechanism: .synRetriesExhausted, detectedAt: nil, predictedAt: giveUp, errno: "ETIMEDOUT",
+                                          summary: text,
+                                          explanation: "the SYN gaps match Linux's schedule: \(m.formula); the give-up itself sends nothing, so it is predicted, not seen (timers fire up to ~2.4 % late)",
+                                          extra: extra),
+                         findings: [DiagnosisFinding(severity: .critical, kind: "syn-retries-exhausted", t: giveUp, summary: "\(server): \(text)")])
+    }
+
+    /// Unanswered keepalive probes: KEEPIDLE and KEEPINTVL read off their spacing.
+    func keepalive(side: Int) -> Diagnosis {
+        let me = sides[side]
+        let who = name(side), peer = name(1 - side)
+        let silent = tracker.lastHeardBeforeProbes(side: side)
+        let probes = me.probeTimes
+        let n = me.probesUnanswered
+        let idle = (probes.first ?? silent) - silent
+        let gaps = zip(probes.dropFirst(), probes).map { $0 - $1 }.sorted()
+        let interval = gaps.isEmpty ? nil : gaps[gaps.count / 2]
+        var extra: [(String, JSONValue)] = [("silent_since", .double(round6(silent))), ("probes_unanswered", .int(Int64(n))),
+                                            ("keepidle_s_observed", .double(round6(idle)))]
+        if let interval { extra.append(("keepintvl_s_observed", .double(round6(interval)))) }
+        var predicted: Double?
+        var explanation = "probes from the \(who) start \(DurationText.elapsed(idle)) after the last segment from the \(peer) (KEEPIDLE ≈ \(Int(idle.rounded())) s)"
+        if let interval {
+            let model = KeepaliveSchedule(idle: idle.rounded(), interval: interval.rounded() == 0 ? interval : interval.rounded(), count: n)
+            predicted = silent + model.nominalAbortAt
+            explanation += ", \(DurationText.elapsed(interval)) apart (KEEPINTVL ≈ \(DurationText.trimmed(interval.rounded() == 0 ? interval : interval.rounded())) s)"
+        }
+        if let r = me.rstAt {
+            let summary = "the \(peer) went silent at \(timeText(silent)); \(plural(n, "keepalive probe")) unanswered; the \(who) reset the connection at \(timeText(r)) (keepalive)"
+            if let p = predicted { explanation += "; with KEEPCNT \(n) the kernel aborts at \(timeText(p)) (a TCP_USER_TIMEOUT would end it at a probe firing too)" }
+            return Diagnosis(outcome: Outcome(status: .detected, mechanism: .keepalive, detectedAt: r, predictedAt: predicted, errno: "ETIMEDOUT",
+                                              summary: summary, explanation: explanation, extra: extra),
+                             findings: [DiagnosisFinding(severity: .critical, kind: "keepalive-death", t: r, summary: summary)])
+        }
+        let summary = "the \(peer) went silent at \(timeText(silent)); \(plural(n, "keepalive probe")) from the \(who) unanswered when the capture ends at \(timeText(captureEnd))"
+        return Diagnosis(outcome: Outcome(status: .timeout, mechanism: .keepalive, summary: summary, explanation: explanation, extra: extra),
+                         findings: [DiagnosisFinding(severity: .critical, kind: "keepalive-unanswered", t: probes.last, summary: summary)])
+    }
+
+    /// Retransmissions into silence: where the kernel gave up says tcp_retries2 or
+    /// TCP_USER_TIMEOUT, counted from the first RTO retransmission.
+    func retransmissions(side: Int) -> Diagnosis {
+        let me = sides[side]
+        let who = name(side), peer = name(1 - side)
+        let times = me.episodeTimes
+        let original = me.episodeOriginalAt
+        // The first retransmission may be a tail-loss probe; the RTO retransmissions double.
+        var all = [Double]()
+        if let o = original { all.append(o) }
+        all += times
+        var rsIndex = 0
+        for i in 0..<times.count {
+            let j = i + (original == nil ? 0 : 1)
+            guard j >= 1, j + 1 < all.count else { continue }
+            let before = all[j] - all[j - 1], after = all[j + 1] - all[j]
+            if after >= 1.6 * before { rsIndex = i; break }
+        }
+        let rs = times[rsIndex]
+        let last = times.last!
+        let lastInterval = times.count >= 2 ? last - times[times.count - 2] : (original.map { last - $0 } ?? 0.2)
+        let nextDue = last + min(120, 2 * lastInterval)
+        let silent = original ?? times[0]
+        var extra: [(String, JSONValue)] = [("retransmissions", .int(Int64(times.count))), ("first_rto_retransmission_at", .double(round6(rs))),
+                                            ("last_retransmission_at", .double(round6(last)))]
+        var lo = last - rs, hi: Double
+        var detected: Double?
+        if let r = me.rstAt { hi = r - rs; lo = hi; detected = r }
+        else if captureEnd >= nextDue { hi = nextDue - rs } else {
+            let summary = "the \(peer) stopped acknowledging at \(timeText(silent)); the \(who) was still retransmitting (\(times.count) retransmissions, the last at \(timeText(last))) when the capture ended"
+            return Diagnosis(outcome: Outcome(status: .timeout, mechanism: .none, summary: summary, extra: extra),
+                             findings: [DiagnosisFinding(severity: .critical, kind: "retransmitting", t: last, summary: summary)])
+        }
+        extra.append(("gave_up_after", .double(round6(rs + lo))))
+        extra.append(("gave_up_by", .double(round6(rs + hi))))
+        let matching = (1...15).filter { let b = RetransmissionSchedule.retries2Budget($0); return b > lo - 0.03 && b <= hi + 0.03 * hi + 0.03 }
+        let gaveUp = detected.map { "the \(who) reset the connection at \(timeText($0))" }
+            ?? "nothing more from the \(who) although the next retransmission was due by \(timeText(nextDue)): the kernel gave up between \(timeText(last)) and \(timeText(nextDue))"
+        let base = "the \(peer) stopped acknowledging at \(timeText(silent)); \(times.count) retransmissions from the \(who) (the first RTO one at \(timeText(rs))); \(gaveUp)"
+        if matching.contains(retries2) {
+            let summary = base + " (retransmission-limit: tcp_retries2=\(retries2))"
+            return Diagnosis(outcome: Outcome(status: .detected, mechanism: .retransmissionLimit, detectedAt: detected,
+                                              predictedAt: rs + RetransmissionSchedule.retries2Budget(retries2), errno: "ETIMEDOUT", summary: summary, extra: extra),
+                             findings: [DiagnosisFinding(severity: .critical, kind: "retransmission-limit", t: detected ?? rs + hi, summary: summary)])
+        }
+        let also = matching.isEmpty ? "" : "; tcp_retries2=\(matching.map(String.init).joined(separator: " or ")) would also stop here"
+        let utText = abs(hi - lo) < 0.001 ? "TCP_USER_TIMEOUT ≈ \(DurationText.trimmed(hi)) s" : "TCP_USER_TIMEOUT between \(DurationText.trimmed(lo)) s and \(DurationText.trimmed(hi)) s"
+        let summary = base + " (user-timeout)"
+        return Diagnosis(outcome: Outcome(status: .detected, mechanism: .userTimeout, detectedAt: detected, errno: "ETIMEDOUT", summary: summary,
+                                          explanation: "the \(who) gave up long before tcp_retries2=\(retries2) would (\(DurationText.format(RetransmissionSchedule.retries2Budget(retries2))) after the first RTO retransmission): \(utText), counted from the first RTO retransmission\(also)",
+                                          extra: extra),
+                         findings: [DiagnosisFinding(severity: .critical, kind: "user-timeout", t: detected ?? rs + hi, summary: summary)])
+    }
+}
