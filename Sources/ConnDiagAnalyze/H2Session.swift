@@ -554,6 +554,9 @@ final class H2Session {
 
 /// A stream's id as a dictionary key: hashed by a seeded multiply-xorshift mix of the one
 /// word instead of SipHash (several lookups per stream, a million streams in a big capture).
+/// `_rawHashValue` is the standard library's underscored hook for that; it stays because
+/// analyze measured ~10 % more CPU without it (0.51 s vs 0.456 s median on a 404k-packet
+/// h2load capture), and `hash(into:)` keeps the key usable wherever a Hasher is used.
 struct StreamKey: Hashable {
     var id: Int32
     @inline(__always) init(_ id: Int32) { self.id = id }
