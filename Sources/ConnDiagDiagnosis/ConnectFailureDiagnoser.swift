@@ -4,12 +4,14 @@ import ConnDiagCore
 /// Why connect() failed — the SYN retries ran out, an ICMP error, a RST, no route — set
 /// beside the kernel's SYN schedule. Pure: the same evidence gives the same verdict.
 public enum ConnectFailureDiagnoser {
-    /// - synTimes: when each SYN went out (first is the original); empty without capture.
+    /// - synTimes: when each SYN went out (first is the original); nil without a capture.
     /// - icmp, rst: the last ICMP unreachable and inbound RST of the attempt, if captured.
     public static func explain(errno e: Int32, at t: Double, started: Double, firstSYN: Double, schedule: SYNSchedule,
-                               synTimes: [Double], icmp: FlowObservation?, rst: FlowObservation?, haveCapture: Bool, synsSent: String) -> Outcome {
+                               synTimes captured: [Double]?, icmp: FlowObservation?, rst: FlowObservation?) -> Outcome {
         let name = ErrnoName.name(e)
         let elapsed = DurationText.elapsed(t - started)
+        let haveCapture = captured != nil
+        let synTimes = captured ?? []
         if e == ETIMEDOUT && icmp == nil {
             // From the last SYN seen, as the kernel armed its final timer (falls back to the
             // schedule from the first SYN when the capture is off).
@@ -25,7 +27,7 @@ public enum ConnectFailureDiagnoser {
                 why += "\nsaw \(synTimes.count) SYNs where the model predicts \(schedule.synTimes.count)"
             }
             return Outcome(status: .timeout, mechanism: .synRetriesExhausted, detectedAt: t, predictedAt: predicted, errno: name,
-                           summary: "no answer to \(synsSent); the kernel gave up after \(elapsed) -> ETIMEDOUT",
+                           summary: "no answer to " + (captured.map { plural($0.count, "SYN") } ?? "the SYNs (no capture)") + "; the kernel gave up after \(elapsed) -> ETIMEDOUT",
                            explanation: why)
         }
         if let icmp, let facts = icmp.icmp {
@@ -46,6 +48,11 @@ public enum ConnectFailureDiagnoser {
                 : "no capture: ECONNREFUSED on TCP means the peer answered RST (or an ICMP port unreachable)"
             return Outcome(status: .refused, mechanism: .rst, detectedAt: t, predictedAt: rst != nil ? at : nil, errno: name,
                            summary: "connection refused (RST) after \(elapsed)", explanation: why)
+        }
+        if (e == EHOSTUNREACH || e == ENETUNREACH) && !haveCapture {
+            return Outcome(status: .unreachable, mechanism: .icmp, detectedAt: t, errno: name,
+                           summary: "\(ErrnoName.message(e)) (\(name)) after \(elapsed)",
+                           explanation: "no capture: an ICMP error from a router gives this errno, and so does the local kernel when it has no route or the neighbour (ARP/ND) never answers")
         }
         if e == EHOSTUNREACH || e == ENETUNREACH {
             return Outcome(status: .unreachable, mechanism: .none, detectedAt: t, errno: name,

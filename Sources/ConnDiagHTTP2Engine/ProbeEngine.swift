@@ -59,12 +59,21 @@ public final class ProbeEngine {
         self.clock = clock
     }
 
+    /// The kernel's settings in the probe's namespace, read once per run.
+    private(set) var kernel = KernelSettings()
+
+    /// The SYN schedule a probe's connect follows (TCP_SYNCNT or tcp_syn_retries).
+    func synSchedule(for options: SocketOptions) -> SYNSchedule {
+        SYNSchedule(syncnt: options.synCnt ?? kernel.tcpSynRetries, linearTimeouts: kernel.tcpSynLinearTimeouts ?? 0,
+                    rtoMax: kernel.rtoMax, hz: kernel.hz)
+    }
+
     public func run() throws -> Report {
         try NetworkNamespace.run(config.namespace) { runInNamespace() }
     }
 
     private func runInNamespace() -> Report {
-        let kernel = KernelSettings.read()
+        kernel = KernelSettings.read()
         var queue: [(TargetSpec, IPAddress?, [String], Double?, String?)] = []
         var resolved: [String: (addresses: [IPAddress], ms: Double, error: String?)] = [:]
         // Names are resolved on this thread, inside the namespace, one after the other: a

@@ -1,5 +1,6 @@
 import Glibc
 import ConnDiagCore
+import ConnDiagDiagnosis
 import ConnDiagHTTP2
 import ConnDiagTCP
 import ConnDiagPlatform
@@ -402,14 +403,12 @@ final class TargetProbe {
         close()
     }
 
+    /// The probe has no capture: the connect failure is judged from its errno by the same
+    /// diagnoser as syn-timeout's, against the kernel's SYN schedule.
     private func connectFailed(_ e: Int32, now: Double) {
-        let name = ErrnoName.name(e)
-        switch e {
-        case ECONNREFUSED: fail(status: .refused, mechanism: .rst, errno: name, summary: "connection refused", now: now)
-        case EHOSTUNREACH, ENETUNREACH: fail(status: .unreachable, mechanism: .icmp, errno: name, summary: "\(ErrnoName.message(e)) (\(name))", now: now)
-        case ETIMEDOUT: fail(status: .timeout, mechanism: .synRetriesExhausted, errno: name, summary: "no answer; the kernel gave up (ETIMEDOUT)", now: now)
-        default: fail(status: .error, mechanism: .none, errno: name, summary: "connect: \(ErrnoName.message(e)) (\(name))", now: now)
-        }
+        result.outcome = ConnectFailureDiagnoser.explain(errno: e, at: now, started: connectStart, firstSYN: connectStart,
+                                                         schedule: engine.synSchedule(for: config.options), synTimes: nil, icmp: nil, rst: nil)
+        close()
     }
 
     private func fail(status: OutcomeStatus, mechanism: Mechanism, errno: String?, summary: String, now: Double, predicted: Double? = nil) {

@@ -171,7 +171,7 @@ public final class SynTimeoutEngine {
         let firstSYN = synIndexTimes.first ?? started
         var outcome: Outcome
         let haveCapture = captures.isActive
-        let synsSent = haveCapture ? "\(tracker().synCount) SYN\(tracker().synCount == 1 ? "" : "s")" : "capture off"
+        let synsSent = haveCapture ? "\(tracker().synCount) SYN\(tracker().synCount == 1 ? "" : "s") sent" : "capture off"
         let wire = connection.wire
         let icmp = wire.filter { ($0.icmp?.isUnreachable ?? false) && $0.t >= started }.max { $0.t < $1.t }
         let rst = wire.filter { $0.kind == .rst && $0.direction == .in && $0.t >= started }.max { $0.t < $1.t }
@@ -179,12 +179,12 @@ public final class SynTimeoutEngine {
         if interrupted {
             add(Event(t: t, source: .app, kind: .error, detail: "interrupted"))
             outcome = Outcome(status: .error, mechanism: .none, detectedAt: nil, predictedAt: firstSYN + schedule.giveUpAt,
-                              summary: "interrupted after \(DurationText.format(t - started)) (\(synsSent) sent)")
+                              summary: "interrupted after \(DurationText.format(t - started)) (\(synsSent))")
         } else if deadlineHit {
             add(Event(t: t, source: .app, kind: .deadline, detail: "connect deadline of \(DurationText.format(config.connectTimeout ?? (t - started))) elapsed; closing the socket"))
             let kernelWouldAt = firstSYN + schedule.giveUpAt
             outcome = Outcome(status: .timeout, mechanism: .deadline, detectedAt: t, predictedAt: deadline ?? t,
-                              summary: "no answer; the application deadline fired first at \(DurationText.trimmed(t - started))s (\(synsSent) sent)",
+                              summary: "no answer; the application deadline fired first at \(DurationText.trimmed(t - started))s (\(synsSent))",
                               explanation: "the kernel alone would give up at t=\(DurationText.trimmed(kernelWouldAt))s: \(schedule.formula)",
                               extra: [("kernel_give_up_at", .double(round6(kernelWouldAt)))])
         } else if connectErrno == 0 && connection.local == remote {
@@ -209,7 +209,7 @@ public final class SynTimeoutEngine {
             let name = ErrnoName.name(e)
             add(Event(t: t, source: .socket, kind: .error, detail: "connect() failed: \(ErrnoName.message(e)) (\(name))", fields: [("errno", .string(name))]))
             outcome = ConnectFailureDiagnoser.explain(errno: e, at: t, started: started, firstSYN: firstSYN, schedule: schedule,
-                                                      synTimes: synIndexTimes, icmp: icmp, rst: rst, haveCapture: haveCapture, synsSent: synsSent)
+                                                      synTimes: haveCapture ? synIndexTimes : nil, icmp: icmp, rst: rst)
         }
         return AttemptResult(outcome: outcome, settings: settings, interrupted: interrupted)
     }

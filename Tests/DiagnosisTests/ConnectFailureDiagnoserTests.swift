@@ -9,8 +9,8 @@ import Testing
     let schedule = SYNSchedule(syncnt: 2, linearTimeouts: 4)
 
     func explain(_ e: Int32, at t: Double, syns: [Double], icmp: FlowObservation? = nil, rst: FlowObservation? = nil, capture: Bool = true) -> Outcome {
-        ConnectFailureDiagnoser.explain(errno: e, at: t, started: 0, firstSYN: syns.first ?? 0, schedule: schedule, synTimes: syns,
-                                        icmp: icmp, rst: rst, haveCapture: capture, synsSent: "\(syns.count) SYNs")
+        ConnectFailureDiagnoser.explain(errno: e, at: t, started: 0, firstSYN: syns.first ?? 0, schedule: schedule,
+                                        synTimes: capture ? syns : nil, icmp: icmp, rst: rst)
     }
 
     @Test func silentAddressRunsOutOfSYNRetriesAtSevenSeconds() {
@@ -57,5 +57,14 @@ import Testing
         let o = explain(ENETUNREACH, at: 0.0001, syns: [])
         #expect(o.status == .unreachable && o.mechanism == Mechanism.none)
         #expect(o.summary.contains("with no ICMP on the wire"))
+        // Without a capture nothing says the wire was silent: the errno is all there is.
+        let blind = explain(EHOSTUNREACH, at: 0.0001, syns: [], capture: false)
+        #expect(blind.mechanism == .icmp && !blind.summary.contains("no ICMP on the wire"))
+    }
+
+    @Test func withoutACaptureTheSummaryDoesNotCountSYNs() {
+        let o = explain(ETIMEDOUT, at: 7.2, syns: [], capture: false)
+        #expect(o.summary.hasPrefix("no answer to the SYNs (no capture); the kernel gave up after"))
+        #expect(abs((o.predictedAt ?? 0) - 7.0) < 1e-9)
     }
 }
