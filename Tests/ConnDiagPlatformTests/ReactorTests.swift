@@ -61,7 +61,7 @@ final class TestPipe {
         let quiet = TestPipe(), busy = TestPipe()
         var seen: [String] = []
         reactor.register(fd: quiet.readFD, interest: .readable) { _ in seen.append("quiet") }
-        reactor.register(fd: busy.readFD, interest: .readable) { readiness in
+        reactor.register(fd: busy.readFD, interest: .readable) { [unowned reactor] readiness in
             #expect(readiness.contains(.readable))
             var b = [UInt8](repeating: 0, count: 16)
             _ = read(busy.readFD, &b, 16)
