@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Synchronization
 import Glibc
 import ConnDiagCore
@@ -57,9 +57,9 @@ public final class Lab {
 
     /// CapEff from /proc/self/status; nil when it cannot be read.
     static func effectiveCapabilities() -> UInt64? {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+        guard let status = readSmallFile("/proc/self/status") else { return nil }
         for line in status.split(separator: "\n") where line.hasPrefix("CapEff:") {
-            return UInt64(line.dropFirst("CapEff:".count).trimmingCharacters(in: .whitespaces), radix: 16)
+            return UInt64(line.dropFirst("CapEff:".count).trimmingWhitespace, radix: 16)
         }
         return nil
     }
@@ -139,7 +139,7 @@ public final class Lab {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         directories.append(dir)
         for (file, size) in files {
-            FileManager.default.createFile(atPath: dir + "/" + file, contents: Data(repeating: 0x61, count: size))
+            _ = FileManager.default.createFile(atPath: dir + "/" + file, contents: Data(repeating: 0x61, count: size))
         }
         return dir
     }

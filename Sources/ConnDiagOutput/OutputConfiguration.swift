@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 
 /// What a command's output options decided: the format, the outcome expectations to check
 /// (`--expect`), and whether the table is coloured.
@@ -11,6 +11,6 @@ public struct OutputConfiguration: Sendable {
     public init(format: OutputFormat, expectations: [OutcomeExpectation] = [], color: Bool? = nil) {
         self.format = format
         self.expectations = expectations
-        self.color = color ?? (format == .table && StandardOutput.isTerminal && ProcessInfo.processInfo.environment["NO_COLOR"] == nil)
+        self.color = color ?? (format == .table && StandardOutput.isTerminal && getenv("NO_COLOR") == nil)
     }
 }

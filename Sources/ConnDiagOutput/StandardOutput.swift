@@ -1,4 +1,3 @@
-import Foundation
 import Glibc
 import ConnDiagPlatform
 
@@ -13,8 +12,14 @@ public enum StandardOutput {
         s.withUTF8 { buf in _ = Syscall.writeAll(STDOUT_FILENO, UnsafeRawBufferPointer(buf)) }
     }
 
+    /// Writes all of `s` to standard error, as `write(_:)` does to standard output.
+    public static func writeError(_ s: String) {
+        var s = s
+        s.withUTF8 { buf in _ = Syscall.writeAll(STDERR_FILENO, UnsafeRawBufferPointer(buf)) }
+    }
+
     /// One line on standard error, prefixed as every conndiag message is.
-    static func note(_ message: String) {
-        FileHandle.standardError.write(Data("conndiag: \(message)\n".utf8))
+    public static func note(_ message: String) {
+        writeError("conndiag: \(message)\n")
     }
 }

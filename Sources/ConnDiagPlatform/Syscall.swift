@@ -71,6 +71,26 @@ public enum Syscall {
         return out
     }
 
+    /// Reads `fd` to end of file (standard input given as a file of targets): a blocking
+    /// descriptor reads until read(2) returns 0; a non-blocking one (a terminal shared with
+    /// a shell that set O_NONBLOCK) waits in poll(2) when it has nothing yet. Interrupts are
+    /// retried; the first other error is returned.
+    public static func readToEnd(_ fd: Int32) -> SyscallResult<[UInt8]> {
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            switch chunk.withUnsafeMutableBytes({ read(fd, into: $0) }) {
+            case .value(0): return .value(out)
+            case .value(let n): out += chunk[..<n]
+            case .wouldBlock:
+                var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
+                if case .error(let e) = poll(&fds, timeoutMs: -1) { return .error(e) }
+            case .interrupted: continue
+            case .error(let e): return .error(e)
+            }
+        }
+    }
+
     /// waitpid(2) for one child, retrying interrupts; the raw status.
     public static func waitForExit(_ pid: pid_t) -> SyscallResult<Int32> {
         var status: Int32 = 0

@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 import ConnDiagCore
 import ConnDiagTCP
 import ConnDiagPlatform
@@ -28,8 +28,8 @@ public final class ScenarioRunner {
     }
 
     public func run() -> (rows: [ScenarioRow], interrupted: Bool) {
-        let lock = NSLock()
-        let reporting = NSLock()
+        let lock = ConditionLock()
+        let reporting = ConditionLock()
         var rows = [ScenarioRow?](repeating: nil, count: scenarios.count)
         var next = 0
         // Lanes still running, behind a condition variable rather than a DispatchGroup: this
@@ -37,30 +37,30 @@ public final class ScenarioRunner {
         // also under ThreadSanitizer (which defers handlers until the thread enters a call it
         // intercepts, and libdispatch's wait is not one: `lab` then ignored Ctrl-C until the
         // whole matrix had run).
-        let finished = NSCondition()
+        let finished = ConditionLock()
         var running = 0
         for _ in 0..<min(parallelism, scenarios.count) {
             // A thread per lane, not per scenario: the engines block in poll() and enter
             // namespaces per thread, so they want threads of their own.
-            let t = Thread { [self] in
+            let lane = { [self] in
                 while true {
                     lock.lock()
                     if next >= scenarios.count || InterruptSignal.shared.isRaised { lock.unlock(); break }
                     let i = next; next += 1
                     lock.unlock()
                     let s = scenarios[i]
-                    let start = Date()
+                    let start = RunClock.nanos(CLOCK_MONOTONIC)
                     var row = ScenarioRow(scenario: s, result: nil, error: nil, elapsed: 0)
                     do { row.result = try s.run(quick) } catch { row.error = (error as? ConnDiagError)?.message ?? "\(error)" }
-                    row.elapsed = Date().timeIntervalSince(start)
+                    row.elapsed = Double(RunClock.nanos(CLOCK_MONOTONIC) - start) / 1e9
                     lock.lock(); rows[i] = row; lock.unlock()
                     reporting.lock(); onRow?(row); reporting.unlock()
                 }
                 finished.lock(); running -= 1; finished.signal(); finished.unlock()
             }
-            t.stackSize = 1 << 21
             finished.lock(); running += 1; finished.unlock()
-            t.start()
+            // No thread to spare: this thread runs the lane itself.
+            do { try DetachedThread.start(stackSize: 1 << 21, lane) } catch { lane() }
         }
         finished.lock()
         while running > 0 { finished.wait() }

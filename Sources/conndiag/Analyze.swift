@@ -4,7 +4,6 @@ import ConnDiagCore
 import ConnDiagOutput
 import ConnDiagPacket
 import ConnDiagTCP
-import Foundation
 import ConnDiagPlatform
 
 extension ConnDiag {
@@ -103,7 +102,7 @@ extension ConnDiag {
             if !host.isEmpty { settings.append(("hosts", .array(host.map { .string($0) }))) }
             if !http2Port.isEmpty { settings.append(("http2_ports", .array(http2Port.map { .int(Int64($0)) }))) }
             let report = result.report(settings: settings)
-            for p in result.inputProblems { FileHandle.standardError.write(Data("conndiag: \(p)\n".utf8)) }
+            for p in result.inputProblems { StandardOutput.note(p) }
             let status = writer.finish(.analyze(result, report: report, timelines: timeline))
             throw ExitCode(status.rawValue)
         }

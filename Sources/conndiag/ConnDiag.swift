@@ -1,6 +1,7 @@
 import ArgumentParser
 import ConnDiagCore
-import Foundation
+import ConnDiagOutput
+import Glibc
 
 /// conndiag: my connection died — when, how, and which mechanism noticed?
 struct ConnDiag: ParsableCommand {
@@ -41,7 +42,7 @@ enum Main {
             var command = try ConnDiag.parseAsRoot()
             try command.run()
         } catch let e as ConnDiagError {
-            FileHandle.standardError.write(Data("conndiag: \(e.message)\n".utf8))
+            StandardOutput.note(e.message)
             exit(e.exitStatus.rawValue)
         } catch let e as ExitCode {
             exit(e.rawValue)
@@ -54,7 +55,7 @@ enum Main {
             var message = ConnDiag.message(for: error)
             if message.hasPrefix("Error: ") { message.removeFirst(7) }
             let first = message.split(separator: "\n").first.map(String.init) ?? message
-            FileHandle.standardError.write(Data("conndiag: \(first)\n".utf8))
+            StandardOutput.note(first)
             exit(code == .validationFailure ? ExitStatus.usage.rawValue : code.rawValue)
         }
     }

@@ -3,7 +3,6 @@ import ConnDiagCore
 import ConnDiagLab
 import ConnDiagOutput
 import ConnDiagTCP
-import Foundation
 import Glibc
 import ConnDiagPlatform
 

@@ -4,7 +4,6 @@ import ConnDiagLab
 import ConnDiagOutput
 import ConnDiagScenarios
 import ConnDiagTCP
-import Foundation
 import Glibc
 import ConnDiagPlatform
 
@@ -62,13 +61,13 @@ extension ConnDiag {
             let runner = ScenarioRunner(scenarios: chosen, quick: quick, parallelism: parallel)
             let tty = isatty(STDERR_FILENO) != 0
             if tty {
-                FileHandle.standardError.write(Data("conndiag lab: \(chosen.count) scenarios, about \(Int(runner.estimatedSeconds.rounded(.up))) s\(quick ? " (--quick)" : "")\n".utf8))
+                StandardOutput.writeError("conndiag lab: \(chosen.count) scenarios, about \(Int(runner.estimatedSeconds.rounded(.up))) s\(quick ? " (--quick)" : "")\n")
             }
             var done = 0
             runner.onRow = { row in
                 done += 1
                 writer.stream(.scenario(row))
-                if tty { FileHandle.standardError.write(Data("  [\(done)/\(chosen.count)] \(row.scenario.id) \(row.passed ? "ok" : "FAILED")\n".utf8)) }
+                if tty { StandardOutput.writeError("  [\(done)/\(chosen.count)] \(row.scenario.id) \(row.passed ? "ok" : "FAILED")\n") }
             }
             let (rows, interrupted) = runner.run()
             let passed = rows.filter(\.passed).count

@@ -3,7 +3,8 @@ import ConnDiagCore
 import ConnDiagHTTP2Engine
 import ConnDiagOutput
 import ConnDiagTCP
-import Foundation
+import FoundationEssentials
+import Glibc
 import ConnDiagPlatform
 
 extension ConnDiag {
@@ -105,16 +106,22 @@ extension ConnDiag {
         /// Reads the targets file as the user named it (no shell), one target per line.
         func fileTargets() throws -> [TargetSpec] {
             guard let path = targetsFile else { return [] }
-            let data: Data
-            if path == "-" { data = FileHandle.standardInput.readDataToEndOfFile() } else {
+            let data: [UInt8]
+            if path == "-" {
+                switch Syscall.readToEnd(STDIN_FILENO) {
+                case .value(let d): data = d
+                case .error(let e): throw ConnDiagError.usage("--targets -: cannot read standard input (\(e))")
+                case .wouldBlock, .interrupted: throw ConnDiagError.usage("--targets -: cannot read standard input")
+                }
+            } else {
                 guard let d = FileManager.default.contents(atPath: path) else {
                     throw ConnDiagError.usage("--targets \(path): cannot read the file")
                 }
-                data = d
+                data = [UInt8](d)
             }
             var out: [TargetSpec] = []
             for (n, raw) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-                let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+                let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map { String($0.trimmingWhitespace) } ?? ""
                 if line.isEmpty { continue }
                 do { out.append(try TargetSpec(parsing: line)) } catch let e as ConnDiagError {
                     throw ConnDiagError.usage("--targets \(path) line \(n + 1): \(e.message)")

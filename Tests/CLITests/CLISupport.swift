@@ -46,7 +46,8 @@ enum CLI {
         enum InterruptMask { case inherit, unblocked, blocked }
 
         init(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
-             unsetting: [String] = [], stdout: FileHandle? = nil, interruptMask: InterruptMask = .unblocked) throws {
+             unsetting: [String] = [], stdin: FileHandle? = nil, stdout: FileHandle? = nil,
+             interruptMask: InterruptMask = .unblocked) throws {
             let dir = FileManager.default.temporaryDirectory
             let tag = "cdcli-\(getpid())-\(UUID().uuidString.prefix(8))"
             outURL = dir.appendingPathComponent(tag + ".out")
@@ -63,7 +64,7 @@ enum CLI {
             for (k, v) in environment { env[k] = v }
             for k in unsetting { env[k] = nil }
             process.environment = env
-            process.standardInput = FileHandle.nullDevice
+            process.standardInput = stdin ?? FileHandle.nullDevice
             process.standardOutput = try stdout ?? FileHandle(forWritingTo: outURL)
             process.standardError = try FileHandle(forWritingTo: errURL)
             var interrupts = sigset_t()
@@ -113,8 +114,9 @@ enum CLI {
     }
 
     /// Runs conndiag with the arguments and waits for it.
-    static func run(_ arguments: [String], environment: [String: String] = [:], timeout: Double = 20) throws -> Result {
-        try Running(binary, arguments, environment: environment).wait(timeout: timeout)
+    static func run(_ arguments: [String], environment: [String: String] = [:], stdin: FileHandle? = nil,
+                    timeout: Double = 20) throws -> Result {
+        try Running(binary, arguments, environment: environment, stdin: stdin).wait(timeout: timeout)
     }
 
     /// Runs any executable (ip, setpriv, ...) and waits.

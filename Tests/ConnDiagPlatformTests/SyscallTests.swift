@@ -66,3 +66,41 @@ import ConnDiagPlatform
         #expect(e.operation == "read" && e.errno == .badFileDescriptor)
     }
 }
+
+@Suite struct ReadToEndTests {
+    /// A pipe, its read end non-blocking when asked.
+    func makePipe(nonBlocking: Bool) -> (read: Int32, write: Int32) {
+        var fds: [Int32] = [0, 0]
+        precondition(pipe(&fds) == 0)
+        if nonBlocking { _ = fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK) }
+        return (fds[0], fds[1])
+    }
+
+    @Test("reads to end of file across reads, blocking or not (a writer that is slower than the reader)",
+          arguments: [false, true])
+    func readsEverything(nonBlocking: Bool) throws {
+        let p = makePipe(nonBlocking: nonBlocking)
+        defer { close(p.read) }
+        let chunk = [UInt8](repeating: 0x61, count: 50_000)
+        let done = ConditionLock()
+        var finished = false
+        try DetachedThread.start(stackSize: 1 << 20) {
+            for _ in 0..<4 {
+                usleep(5_000)
+                chunk.withUnsafeBytes { _ = Syscall.writeAll(p.write, $0) }
+            }
+            close(p.write)
+            done.withLock { finished = true; done.signal() }
+        }
+        guard case .value(let bytes) = Syscall.readToEnd(p.read) else { Issue.record("expected the bytes"); return }
+        #expect(bytes.count == 200_000)
+        done.lock()
+        while !finished { done.wait() }
+        done.unlock()
+    }
+
+    @Test func errorsNameTheOperation() {
+        guard case .error(let e) = Syscall.readToEnd(-1) else { Issue.record("expected an error"); return }
+        #expect(e.description.contains("read"))
+    }
+}
