@@ -96,11 +96,7 @@ extension ConnDiag {
         @Option(name: .long, help: "With --lab: ask the server to drain this long after the connection is up (SIGQUIT for nghttpx).")
         var serverDrainAfter: DurationArgument?
 
-        @Flag(name: .customShort("4"), help: "IPv4 only.")
-        var ipv4 = false
-
-        @Flag(name: .customShort("6"), help: "IPv6 only.")
-        var ipv6 = false
+        @OptionGroup var addressFamily: AddressFamilyOptions
 
         @OptionGroup(title: "Socket options") var socket: SocketOptionGroup
         @OptionGroup(title: "Capture") var capture: CaptureOptions
@@ -123,7 +119,6 @@ extension ConnDiag {
             if finishRequestAfter != nil && !keepRequestOpen { throw ValidationError("--finish-request-after needs --keep-request-open") }
             if streams < 0 || streams > 1000 { throw ValidationError("--streams must be between 0 and 1000") }
             if hexBytes(messageHex) == nil { throw ValidationError("--message-hex must be an even number of hex digits") }
-            if ipv4 && ipv6 { throw ValidationError("-4 and -6 exclude each other") }
             if let t = target {
                 do { _ = try TargetSpec(parsing: t) } catch let e as ConnDiagError { throw ValidationError(e.message) }
             }
@@ -156,7 +151,7 @@ extension ConnDiag {
                 if let a = maxConnectionAge { options["grpc.max_connection_age_ms"] = Int(a.seconds * 1000) }
                 if let g = maxConnectionAgeGrace { options["grpc.max_connection_age_grace_ms"] = Int(g.seconds * 1000) }
                 let (peer, port) = try l.startHTTP2Server(server, grpcOptions: options)
-                config.target = TargetSpec(host: l.serverAddress(ipv6: ipv6).description, port: port)
+                config.target = TargetSpec(host: l.serverAddress(ipv6: addressFamily.ipv6).description, port: port)
                 config.namespace = l.clientNamespace
                 if let k = serverKillAfter {
                     config.actions.append(ScheduledAction(after: k.seconds, label: "the server process is killed (SIGKILL)") { peer.send(signal: SIGKILL) })
@@ -172,7 +167,7 @@ extension ConnDiag {
                 config.target = try TargetSpec(parsing: target!)
             }
             config.authority = config.target.host
-            config.family = ipv4 ? .v4 : (ipv6 ? .v6 : .any)
+            config.family = addressFamily.family
             config.options = socket.socketOptions
             config.connectTimeout = connectTimeout.seconds
             config.interface = capture.interface

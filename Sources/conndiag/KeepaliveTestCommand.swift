@@ -67,11 +67,7 @@ extension ConnDiag {
         @Option(name: .long, help: "With --peer-close: when the peer closes.")
         var peerCloseAfter: DurationArgument = DurationArgument(argument: "1s")!
 
-        @Flag(name: .customShort("4"), help: "IPv4 only.")
-        var ipv4 = false
-
-        @Flag(name: .customShort("6"), help: "IPv6 only.")
-        var ipv6 = false
+        @OptionGroup var addressFamily: AddressFamilyOptions
 
         @OptionGroup(title: "HTTP/2 (--traffic h2)") var h2: H2KeepaliveOptions
         @OptionGroup(title: "Socket options") var socket: SocketOptionGroup
@@ -83,7 +79,6 @@ extension ConnDiag {
             if !lab && target == nil { throw ValidationError("missing TARGET (HOST:PORT), or use --lab") }
             if !lab && (cutAfter != nil || peerClose != nil) { throw ValidationError("--cut-after and --peer-close need --lab: against a real target conndiag only observes") }
             if cutAfter != nil && peerClose != nil { throw ValidationError("--cut-after and --peer-close exclude each other") }
-            if ipv4 && ipv6 { throw ValidationError("-4 and -6 exclude each other") }
             if writeSize < 1 || writeSize > 1 << 20 { throw ValidationError("--write-size must be between 1 and 1048576") }
             if writeInterval.seconds < 0.001 { throw ValidationError("--write-interval must be at least 1ms") }
             if traffic != .h2 && h2.isUsed { throw ValidationError("HTTP/2 options need --traffic h2") }
@@ -104,12 +99,12 @@ extension ConnDiag {
             if self.lab {
                 let l = try Lab()
                 lab = l
-                try l.prepareKeepalive(&config, ipv6: ipv6, cutAfter: cutAfter?.seconds, peerClose: peerClose,
+                try l.prepareKeepalive(&config, ipv6: addressFamily.ipv6, cutAfter: cutAfter?.seconds, peerClose: peerClose,
                                        peerCloseAfter: peerCloseAfter.seconds)
             } else {
                 config.target = try TargetSpec(parsing: target!)
             }
-            config.family = ipv4 ? .v4 : (ipv6 ? .v6 : .any)
+            config.family = addressFamily.family
             config.options = socket.socketOptions
             config.traffic = traffic
             config.writeSize = writeSize

@@ -125,3 +125,18 @@ struct CaptureOptions: ParsableArguments {
     @Flag(name: .long, help: "Do not capture packets; report socket-level events only.")
     var noCapture = false
 }
+
+/// `-4` / `-6`: which address family of a target to use.
+struct AddressFamilyOptions: ParsableArguments {
+    @Flag(name: .customShort("4"), help: "IPv4 addresses only.")
+    var ipv4 = false
+
+    @Flag(name: .customShort("6"), help: "IPv6 addresses only.")
+    var ipv6 = false
+
+    func validate() throws {
+        if ipv4 && ipv6 { throw ValidationError("-4 and -6 exclude each other") }
+    }
+
+    var family: AddressFamilyChoice { ipv4 ? .v4 : (ipv6 ? .v6 : .any) }
+}

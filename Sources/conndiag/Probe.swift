@@ -73,11 +73,7 @@ extension ConnDiag {
         @Option(name: .long, parsing: .upToNextOption, help: "Expectations for every target: ok, connect<DURATION, tls-days>=N, alpn=h2, serving, rtt<DURATION, survives-hold.")
         var expect: [String] = []
 
-        @Flag(name: .customShort("4"), help: "IPv4 only.")
-        var ipv4 = false
-
-        @Flag(name: .customShort("6"), help: "IPv6 only.")
-        var ipv6 = false
+        @OptionGroup var addressFamily: AddressFamilyOptions
 
         @Option(name: .long, help: "Output format: table (default on a terminal), json, or ndjson (one line per finished target, then a summary).")
         var format: OutputFormat?
@@ -93,7 +89,6 @@ extension ConnDiag {
             if pings < 0 || pings > 1000 { throw ValidationError("--pings must be between 0 and 1000") }
             if (sni != nil || cacert != nil || insecure) && !tls { throw ValidationError("--sni, --cacert and --insecure need --tls") }
             if (holdKeepalive || holdPing) && hold == nil { throw ValidationError("--hold-keepalive and --hold-ping need --hold") }
-            if ipv4 && ipv6 { throw ValidationError("-4 and -6 exclude each other") }
             if json, let f = format, f != .json { throw ValidationError("--json conflicts with --format \(f.rawValue)") }
             for t in targets {
                 do { _ = try TargetSpec(parsing: t) } catch let e as ConnDiagError { throw ValidationError(e.message) }
@@ -133,7 +128,7 @@ extension ConnDiag {
         func run() throws {
             InterruptSignal.shared.install()
             var config = ProbeConfig(targets: try targets.map { try TargetSpec(parsing: $0) } + fileTargets())
-            config.family = ipv4 ? .v4 : (ipv6 ? .v6 : .any)
+            config.family = addressFamily.family
             config.options = socket.socketOptions
             config.connectTimeout = connectTimeout.seconds
             config.concurrency = concurrency

@@ -35,11 +35,7 @@ extension ConnDiag {
         @Option(name: .long, help: "Connect this many times to each address.")
         var `repeat`: Int = 1
 
-        @Flag(name: .customShort("4"), help: "IPv4 addresses only.")
-        var ipv4 = false
-
-        @Flag(name: .customShort("6"), help: "IPv6 addresses only.")
-        var ipv6 = false
+        @OptionGroup var addressFamily: AddressFamilyOptions
 
         @Flag(name: .long, help: "Run against the built-in lab targets in a private network namespace (needs root). Defaults to --syncnt 2.")
         var lab = false
@@ -55,7 +51,6 @@ extension ConnDiag {
             if lab && target != nil { throw ValidationError("give a TARGET or --lab, not both") }
             if !lab && target == nil { throw ValidationError("missing TARGET (HOST:PORT), or use --lab for the built-in targets") }
             if !lab && !labFault.isEmpty { throw ValidationError("--lab-fault needs --lab") }
-            if ipv4 && ipv6 { throw ValidationError("-4 and -6 exclude each other") }
             if let c = connectTimeout, c.seconds <= 0 { throw ValidationError("--connect-timeout must be more than 0") }
             if `repeat` < 1 || `repeat` > 1000 { throw ValidationError("--repeat must be between 1 and 1000") }
             if let t = target {
@@ -65,7 +60,7 @@ extension ConnDiag {
 
         func baseConfig(_ spec: TargetSpec) -> SynTimeoutConfig {
             var c = SynTimeoutConfig(target: spec)
-            c.family = ipv4 ? .v4 : (ipv6 ? .v6 : .any)
+            c.family = addressFamily.family
             c.options = socket.socketOptions
             c.connectTimeout = connectTimeout?.seconds
             c.repeatCount = `repeat`
@@ -111,7 +106,7 @@ extension ConnDiag {
                 for f in faults { try lab.inject(f, port: Self.labPort(f)) }
                 for f in faults {
                     if InterruptSignal.shared.isRaised { break }
-                    var c = baseConfig(TargetSpec(host: lab.serverAddress(ipv6: ipv6).description, port: Self.labPort(f)))
+                    var c = baseConfig(TargetSpec(host: lab.serverAddress(ipv6: addressFamily.ipv6).description, port: Self.labPort(f)))
                     c.namespace = lab.clientNamespace
                     c.label = f.rawValue
                     if c.options.synCnt == nil { c.options.synCnt = 2 }
