@@ -7,7 +7,8 @@ import ConnDiagTCP
 /// with the same outcome/mechanism contract as the live subcommands, HTTP/2 and gRPC
 /// decoded inside, and findings ranked by severity. Never prints.
 ///
-/// Streaming: packets are decoded in place from libpcap's buffer; a connection's state is a
+/// Streaming: packets are decoded in place from the reader's buffer (a classic pcap file's
+/// own, `ClassicPcapReader`; libpcap's for pcapng, pipes and filters); a connection's state is a
 /// few plain structs and a capped list of events, dropped once the connection is reported,
 /// so memory grows with the connections open at once, not with the file.
 ///
