@@ -148,7 +148,8 @@ public final class AnalyzeEngine {
         if startNanos == nil { startNanos = packet.timestampNanos }
         let t = Double(packet.timestampNanos &- startNanos!) / 1e9
         if t > lastT { lastT = t }
-        let p = PacketDecoder.decode(packet.bytes, linkType: link, wireLength: packet.originalLength)
+        var p = DecodedPacket(linkType: link)
+        PacketDecoder.decode(packet.bytes, linkType: link, wireLength: packet.originalLength, into: &p)
         guard let ip = p.ip else {
             if let problem = p.problem { undecodable += 1; if firstProblem == nil { firstProblem = "packet \(packets) at t=\(DurationText.trimmed(t)) s: \(problem)" } }
             else { nonTCP += 1 }
