@@ -40,6 +40,8 @@ public final class AnalyzeEngine {
     private var damaged = false
     private var firstProblem: String?
     private let holdBudget = HoldBudget()
+    /// The packet at hand, decoded in place (reused).
+    private var decoded = DecodedPacket(linkType: .ethernet)
     private let runBudget: RunBudget
     private let portSet: Set<UInt16>
     private let serverPorts: Set<UInt16>
@@ -148,24 +150,23 @@ public final class AnalyzeEngine {
         if startNanos == nil { startNanos = packet.timestampNanos }
         let t = Double(packet.timestampNanos &- startNanos!) / 1e9
         if t > lastT { lastT = t }
-        var p = DecodedPacket(linkType: link)
-        PacketDecoder.decode(packet.bytes, linkType: link, wireLength: packet.originalLength, into: &p)
-        guard let ip = p.ip else {
-            if let problem = p.problem { undecodable += 1; if firstProblem == nil { firstProblem = "packet \(packets) at t=\(DurationText.trimmed(t)) s: \(problem)" } }
+        PacketDecoder.decode(packet.bytes, linkType: link, wireLength: packet.originalLength, into: &decoded)
+        guard let ip = decoded.ip else {
+            if let problem = decoded.problem { undecodable += 1; if firstProblem == nil { firstProblem = "packet \(packets) at t=\(DurationText.trimmed(t)) s: \(problem)" } }
             else { nonTCP += 1 }
             return
         }
-        switch p.transport {
+        switch decoded.transport {
         case .tcp(let seg):
             tcpPackets += 1
-            handleTCP(seg, ip: ip, at: t, bytes: packet.bytes, truncated: p.problem != nil)
+            handleTCP(seg, ip: ip, at: t, bytes: packet.bytes, truncated: decoded.problem != nil)
         case .icmp(let m):
             if let q = m.quoted, q.protocolNumber == 6, let sp = q.sourcePort, let dp = q.destinationPort {
                 let key = ConnectionKey(Endpoint(q.source, sp), Endpoint(q.destination, dp))
                 connections[key]?.observeICMP(m, from: ip.source, at: t)
             }
         default:
-            if let problem = p.problem, ip.protocolNumber == 6 {
+            if let problem = decoded.problem, ip.protocolNumber == 6 {
                 undecodable += 1
                 if firstProblem == nil { firstProblem = "packet \(packets) at t=\(DurationText.trimmed(t)) s: \(problem)" }
             } else { nonTCP += 1 }

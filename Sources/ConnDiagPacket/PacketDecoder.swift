@@ -21,10 +21,11 @@ public enum PacketDecoder {
         return p
     }
 
-    /// The same decoding into `p`, which must be a fresh `DecodedPacket(linkType:)`: the
-    /// per-packet path of `analyze` decodes in place instead of copying the decoded packet
-    /// (a few hundred bytes) out of each call.
+    /// The same decoding into `p` (whatever it held is replaced): the per-packet path of
+    /// `analyze` decodes into one reused value instead of copying the decoded packet (a few
+    /// hundred bytes) out of each call.
     public static func decode(_ bytes: UnsafeRawBufferPointer, linkType: LinkType, wireLength: Int, into p: inout DecodedPacket) {
+        p = DecodedPacket(linkType: linkType)
         let ctx = DecodeContext(bytes: bytes, wireEnd: max(wireLength, bytes.count))
         switch linkType {
         case .ethernet:
