@@ -58,7 +58,12 @@ final class H2Session {
     let fromStart: Bool
     let stallThreshold: Double
     /// Each direction's frame decoder, from when its bytes are recognised as HTTP/2.
-    var directions = Pair<H2Direction?>(nil, nil)
+    var directions = Pair<H2Direction?>(nil, nil) {
+        didSet { unretainedDirections = Pair(directions.c.map(Unmanaged.passUnretained), directions.s.map(Unmanaged.passUnretained)) }
+    }
+    /// The same directions, for the per-segment path: `directions` keeps them alive, so a
+    /// segment reaches its decoder without retaining and releasing it.
+    private var unretainedDirections = Pair<Unmanaged<H2Direction>?>(nil, nil)
     var lost: [String?] = [nil, nil]
     var problems: [String] = []
     var frameCounts: Pair<Int> { Pair(directions[0]?.frames ?? 0, directions[1]?.frames ?? 0) }
@@ -164,7 +169,7 @@ final class H2Session {
     @inline(__always)
     func feed(side: Int, _ p: UnsafeRawBufferPointer, at t: Double) {
         guard lost[side] == nil else { return }
-        directions[side]?.feed(p, at: t)
+        unretainedDirections[side]?._withUnsafeGuaranteedRef { $0.feed(p, at: t) }
     }
 
     // MARK: - Frames
