@@ -465,13 +465,17 @@ final class H2Session {
     }
 
     private func finish(_ id: Int32, at t: Double) {
-        if !fromStart, let open = streams[id] { for side in 0..<2 { inferStall(side: side, open) } }
-        guard var s = streams.removeValue(forKey: id) else { return }
-        s.endedAt = t
-        s.end = streamEnd(s, connectionEnd: nil)
+        guard let i = streams.index(forKey: id) else { return }
+        if !fromStart { let open = streams[slot: i]; for side in 0..<2 { inferStall(side: side, open) } }
+        // The record is settled in its slot, then the stream leaves the table (the slot's
+        // record stays readable until the next stream opens), without a copy.
+        streams[slot: i].endedAt = t
+        let end = streamEnd(streams[slot: i], connectionEnd: nil)
+        streams[slot: i].end = end
+        streams.removeKey(id)
         if let b = blocked[0], b.scope == id { blocked[0] = nil; if t - b.since > stallThreshold { recordStall(sender: 0, b, until: t, ongoing: false) } }
         if let b = blocked[1], b.scope == id { blocked[1] = nil; if t - b.since > stallThreshold { recordStall(sender: 1, b, until: t, ongoing: false) } }
-        keep(s)
+        keep(streams[slot: i])
     }
 
     private func keep(_ s: H2Stream) {
@@ -629,6 +633,12 @@ struct StreamTable {
         free.append(i)
         // The slot keeps its stale record until reused; only `slots` says what is open.
         return records[i]
+    }
+    /// Takes stream `id` out of the table without copying its record: its slot is reused by
+    /// the next `insert`, and until then `subscript(slot:)` still reads the record.
+    @inline(__always)
+    mutating func removeKey(_ id: Int32) {
+        if let i = slots.removeValue(forKey: StreamKey(id)) { free.append(i) }
     }
     /// The open streams' records (in no particular order, as a dictionary's values).
     var values: [H2Stream] { slots.values.map { records[$0] } }
