@@ -435,13 +435,26 @@ final class H2Session {
             case _ where !forRecord: break
             case .method: found.method = intern(value, 0)
             case .path: found.path = intern(value, 1)
-            case .status: found.httpStatus = .some(Int(String(decoding: value, as: UTF8.self)))
+            case .status: found.httpStatus = .some(H2Session.decimal(value))
             case .contentType:
                 if value.starts(with: HeaderScratch.grpcContentType) && intern(value, 3).hasPrefix("application/grpc") { found.isGRPC = true }
             case .grpcMessage: found.grpcMessage = GRPCStatusCode.decodeMessage(intern(value, 4))
             }
             if collect { scratch.add(name, value) }
         }
+    }
+
+    /// `Int(String(decoding: value, as: UTF8.self))`, read from the bytes when they are 1 to
+    /// 18 ASCII digits (as a `:status` is), else by that very expression.
+    @inline(__always)
+    static func decimal(_ value: UnsafeRawBufferPointer) -> Int? {
+        guard (1...18).contains(value.count) else { return Int(String(decoding: value, as: UTF8.self)) }
+        var n = 0
+        for b in value {
+            guard b >= 0x30 && b <= 0x39 else { return Int(String(decoding: value, as: UTF8.self)) }
+            n = n &* 10 &+ Int(b &- 0x30)
+        }
+        return n
     }
 
     /// A String for a header value, the same instance as last time when the bytes repeat.
