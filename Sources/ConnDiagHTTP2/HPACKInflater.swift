@@ -32,11 +32,12 @@ final class HPACKInflater {
     }
 
     /// The last block that decoded and held no field that changes the dynamic table (only
-    /// indexed fields and literals not added to the table), with its fields. Such a block
-    /// leaves the dynamic table as it was, so while no other block went through this
-    /// context since, the same bytes decode to the same fields: they are handed out again
-    /// without asking nghttp2 (a client repeats its request headers, a server its response
-    /// headers, block after block).
+    /// indexed fields and literals not added to the table), with its fields once it has
+    /// arrived twice in a row (only its bytes the first time). Such a block leaves the
+    /// dynamic table as it was, so while no other block went through this context since, the
+    /// same bytes decode to the same fields: they are handed out again without asking
+    /// nghttp2 (a client repeats its request headers, a server its response headers, block
+    /// after block).
     private let replay = ReplayCache()
     /// Changes whenever a block is decoded by nghttp2 (or the context is reset), not when a
     /// block is replayed: two blocks decoded under the same generation, the second a replay,
