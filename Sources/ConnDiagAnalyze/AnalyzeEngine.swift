@@ -7,7 +7,8 @@ import ConnDiagTCP
 /// with the same outcome/mechanism contract as the live subcommands, HTTP/2 and gRPC
 /// decoded inside, and findings ranked by severity. Never prints.
 ///
-/// Streaming: packets are decoded in place from libpcap's buffer; a connection's state is a
+/// Streaming: packets are decoded in place from the reader's buffer (a classic pcap file's
+/// own, `ClassicPcapReader`; libpcap's for pcapng, pipes and filters); a connection's state is a
 /// few plain structs and a capped list of events, dropped once the connection is reported,
 /// so memory grows with the connections open at once, not with the file.
 ///
@@ -21,7 +22,13 @@ public final class AnalyzeEngine {
     /// Called with each connection's report as soon as it is settled (NDJSON streaming).
     public var onConnection: ((ConnectionReport) -> Void)?
 
+    /// Open connections by key. Change it only through `setConnection(_:for:)` (or clear the
+    /// last-hit cache below with it).
     private var connections: [ConnectionKey: Connection] = [:]
+    /// The connection of the previous TCP packet: the next packet often belongs to it
+    /// (segments of one response, its ACK), and then the lookup costs one key comparison.
+    private var lastKey: ConnectionKey?
+    private var lastConnection: Connection?
     private var tombstones: [ConnectionKey: Double] = [:]
     private var reports: [ConnectionReport] = []
     private var nextIndex = 1
@@ -39,6 +46,8 @@ public final class AnalyzeEngine {
     private var damaged = false
     private var firstProblem: String?
     private let holdBudget = HoldBudget()
+    /// The packet at hand, decoded in place (reused).
+    private var decoded = DecodedPacket(linkType: .ethernet)
     private let runBudget: RunBudget
     private let portSet: Set<UInt16>
     private let serverPorts: Set<UInt16>
@@ -117,6 +126,8 @@ public final class AnalyzeEngine {
     public func finish() -> AnalyzeResult {
         for c in connections.values.sorted(by: { $0.index < $1.index }) { settle(c) }
         connections.removeAll()
+        lastKey = nil
+        lastConnection = nil
         if undecodable > 0 { problems.append("\(undecodable) packets could not be decoded (first: \(firstProblem ?? "?"))") }
         if truncatedPackets > 0 { problems.append("\(truncatedPackets) TCP segments were cut by the snapshot length; their payload is not decoded") }
         if evictions > 0 { problems.append("\(evictions) connections were evicted before they ended (--max-connections \(options.maxConnections)); later packets of theirs count as new connections") }
@@ -147,23 +158,23 @@ public final class AnalyzeEngine {
         if startNanos == nil { startNanos = packet.timestampNanos }
         let t = Double(packet.timestampNanos &- startNanos!) / 1e9
         if t > lastT { lastT = t }
-        let p = PacketDecoder.decode(packet.bytes, linkType: link, wireLength: packet.originalLength)
-        guard let ip = p.ip else {
-            if let problem = p.problem { undecodable += 1; if firstProblem == nil { firstProblem = "packet \(packets) at t=\(DurationText.trimmed(t)) s: \(problem)" } }
+        PacketDecoder.decode(packet.bytes, linkType: link, wireLength: packet.originalLength, into: &decoded)
+        guard let ip = decoded.ip else {
+            if let problem = decoded.problem { undecodable += 1; if firstProblem == nil { firstProblem = "packet \(packets) at t=\(DurationText.trimmed(t)) s: \(problem)" } }
             else { nonTCP += 1 }
             return
         }
-        switch p.transport {
+        switch decoded.transport {
         case .tcp(let seg):
             tcpPackets += 1
-            handleTCP(seg, ip: ip, at: t, bytes: packet.bytes, truncated: p.problem != nil)
+            handleTCP(seg, ip: ip, at: t, bytes: packet.bytes, truncated: decoded.problem != nil)
         case .icmp(let m):
             if let q = m.quoted, q.protocolNumber == 6, let sp = q.sourcePort, let dp = q.destinationPort {
                 let key = ConnectionKey(Endpoint(q.source, sp), Endpoint(q.destination, dp))
                 connections[key]?.observeICMP(m, from: ip.source, at: t)
             }
         default:
-            if let problem = p.problem, ip.protocolNumber == 6 {
+            if let problem = decoded.problem, ip.protocolNumber == 6 {
                 undecodable += 1
                 if firstProblem == nil { firstProblem = "packet \(packets) at t=\(DurationText.trimmed(t)) s: \(problem)" }
             } else { nonTCP += 1 }
@@ -183,10 +194,17 @@ public final class AnalyzeEngine {
         if seg.capturedPayloadLength < seg.payloadLength { truncatedPackets += 1 }
         let key = ConnectionKey(src, dst)
         let pureSYN = seg.flags.contains(.syn) && !seg.flags.contains(.ack)
-        var conn = connections[key]
+        var conn: Connection?
+        if let c = lastConnection, lastKey == key {
+            conn = c
+        } else {
+            conn = connections[key]
+            lastKey = key
+            lastConnection = conn
+        }
         if let c = conn, pureSYN, c.sides[0].endpoint == src, c.closedAt != nil || (c.sides[0].isn != nil && c.sides[0].isn != seg.sequence && c.sides[1].synAckAt != nil) {
             // A new connection on the same 4-tuple.
-            connections[key] = nil
+            setConnection(nil, for: key)
             settle(c)
             conn = nil
         }
@@ -220,7 +238,7 @@ public final class AnalyzeEngine {
                            detail: "the capture begins mid-connection (no SYN); client \(client), server \(server) chosen by \(how == "port" ? "--port/--http2-port" : "the lower port number")"))
         }
         nextIndex += 1
-        connections[key] = c
+        setConnection(c, for: key)
         if connections.count > options.maxConnections { evict(at: t) }
         return c
     }
@@ -230,7 +248,7 @@ public final class AnalyzeEngine {
         let n = max(1, options.maxConnections / 16)
         let victims = connections.values.sorted { $0.lastAt < $1.lastAt }.prefix(n)
         for c in victims {
-            connections[c.key] = nil
+            setConnection(nil, for: c.key)
             c.evicted = true
             c.notes.append("evicted at t=\(DurationText.trimmed(t)) s after \(DurationText.elapsed(t - c.lastAt)) idle: more than --max-connections \(options.maxConnections) connections were open; its report ends there")
             evictions += 1
@@ -244,11 +262,17 @@ public final class AnalyzeEngine {
         var done: [Connection] = []
         for c in connections.values where c.closedAt.map({ t - $0 > 5 }) == true { done.append(c) }
         for c in done.sorted(by: { $0.index < $1.index }) {
-            connections[c.key] = nil
+            setConnection(nil, for: c.key)
             tombstones[c.key] = c.closedAt
             settle(c)
         }
         if tombstones.count > 4 * options.maxConnections { tombstones = tombstones.filter { t - $0.value < 120 } }
+    }
+
+    private func setConnection(_ c: Connection?, for key: ConnectionKey) {
+        connections[key] = c
+        lastKey = nil
+        lastConnection = nil
     }
 
     private func settle(_ c: Connection) {

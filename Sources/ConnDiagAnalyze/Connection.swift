@@ -25,7 +25,7 @@ final class Connection {
 
     var h2: H2Session?
     /// Per-direction byte-stream reassembly for the HTTP/2 decoder.
-    var streams = Pair(ByteStream(), ByteStream())
+    let streams = Pair(ByteStream(), ByteStream())
     /// Payload segments inspected for HTTP/2 frame shapes (mid-connection detection).
     var h2SniffBudget = 24
     var h2Candidate: Bool

@@ -11,8 +11,13 @@ final class H2Direction: HTTP2FrameSink {
     var frames = 0
     /// Where each segment fed began (absolute byte offset) and its capture time; kept only
     /// while a frame is split across segments (a frame's time is its header's segment's).
+    /// The first `segmentCount` entries are in use (the array is reused, never shrunk).
     private var segments: [(start: Int, t: Double)] = []
+    private var segmentCount = 0
     private var segmentHead = 0
+    /// Bytes fed so far: the absolute offset of the next segment's first byte (the decoder's
+    /// `consumedOffset + bufferedByteCount`; this direction only uses its push API).
+    private var fed = 0
 
     init(session: H2Session, side: Int, fromConnectionStart: Bool) {
         self.session = session
@@ -23,10 +28,16 @@ final class H2Direction: HTTP2FrameSink {
 
     /// Decodes one in-order piece of this direction's bytes, captured at `t`.
     func feed(_ p: UnsafeRawBufferPointer, at t: Double) {
-        segments.append((decoder.consumedOffset + decoder.bufferedByteCount, t))
+        if segmentCount < segments.count {
+            segments[segmentCount] = (fed, t)
+        } else {
+            segments.append((fed, t))
+        }
+        segmentCount += 1
+        fed += p.count
         decoder.feed(p, to: self)
         if decoder.bufferedByteCount == 0 {
-            segments.removeAll(keepingCapacity: true)
+            segmentCount = 0
             segmentHead = 0
         }
     }
@@ -35,7 +46,7 @@ final class H2Direction: HTTP2FrameSink {
     /// began (`endedAt` when its segment is no longer known); nil when they end on a boundary.
     func finish(endedAt: Double) -> (reason: String, t: Double)? {
         guard case .truncated(let reason, let offset)? = decoder.finish() else { return nil }
-        let known = !segments.isEmpty && segments[0].start <= offset
+        let known = segmentCount > 0 && segments[0].start <= offset
         return (reason, known ? time(offset) : endedAt)
     }
 
@@ -43,7 +54,7 @@ final class H2Direction: HTTP2FrameSink {
     @inline(__always)
     private func time(_ offset: Int) -> Double {
         let end = offset + 8
-        while segmentHead + 1 < segments.count && segments[segmentHead + 1].start <= end { segmentHead += 1 }
+        while segmentHead + 1 < segmentCount && segments[segmentHead + 1].start <= end { segmentHead += 1 }
         return segments[segmentHead].t
     }
 

@@ -58,7 +58,12 @@ final class H2Session {
     let fromStart: Bool
     let stallThreshold: Double
     /// Each direction's frame decoder, from when its bytes are recognised as HTTP/2.
-    var directions = Pair<H2Direction?>(nil, nil)
+    var directions = Pair<H2Direction?>(nil, nil) {
+        didSet { unretainedDirections = Pair(directions.c.map(Unmanaged.passUnretained), directions.s.map(Unmanaged.passUnretained)) }
+    }
+    /// The same directions, for the per-segment path: `directions` keeps them alive, so a
+    /// segment reaches its decoder without retaining and releasing it.
+    private var unretainedDirections = Pair<Unmanaged<H2Direction>?>(nil, nil)
     var lost: [String?] = [nil, nil]
     var problems: [String] = []
     var frameCounts: Pair<Int> { Pair(directions[0]?.frames ?? 0, directions[1]?.frames ?? 0) }
@@ -164,7 +169,7 @@ final class H2Session {
     @inline(__always)
     func feed(side: Int, _ p: UnsafeRawBufferPointer, at t: Double) {
         guard lost[side] == nil else { return }
-        directions[side]?.feed(p, at: t)
+        unretainedDirections[side]?._withUnsafeGuaranteedRef { $0.feed(p, at: t) }
     }
 
     // MARK: - Frames
@@ -186,9 +191,9 @@ final class H2Session {
         if let i = streams.index(forKey: id) { return i }
         guard id != 0 else { return nil }
         let opener = id & 1 == 1 ? 0 : 1
-        streams.updateValue(H2Stream(id: id, openedAt: t, openedBy: opener, sendWindow: Pair(initialStreamWindow[0], initialStreamWindow[1])), forKey: id)
+        let i = streams.insert(H2Stream(id: id, openedAt: t, openedBy: opener, sendWindow: Pair(initialStreamWindow[0], initialStreamWindow[1])), forKey: id)
         if id > highestStream[opener] { highestStream[opener] = id }
-        return streams.index(forKey: id)
+        return i
     }
 
     func onData(side: Int, stream id: Int32, length: Int, flags: UInt8, at t: Double, _ conn: Connection) {
@@ -199,7 +204,7 @@ final class H2Session {
         guard let index = openStream(id, at: t) else { return }
         let end = flags & 0x1 != 0
         // One lookup, then the record is updated in place.
-        let (window, sentSince, closing) = H2Session.update(&streams.values[index]) { s in
+        let (window, sentSince, closing) = H2Session.update(&streams[slot: index]) { s in
             s.dataBytes[side] += length
             s.sendWindow[side] -= length
             s.sentSinceUpdate[side] += length
@@ -361,7 +366,7 @@ final class H2Session {
         guard let index = openStream(id, at: t) else { return }
         // Copy the fields only when this frame's event may be kept: as a routine event, or
         // as an important one (only trailers or a block with END_STREAM can be one).
-        let trailersNext = H2Session.update(&streams.values[index]) { $0.headersSeen[side] }  // in place, no copy
+        let trailersNext = H2Session.update(&streams[slot: index]) { $0.headersSeen[side] }  // in place, no copy
         let collect = conn.wouldKeepRoutine || ((trailersNext || endStream) && conn.mayKeep)
         // A repeated block can be decoded again once the event is known to be kept.
         let collectNow = collect && !repeated
@@ -389,7 +394,7 @@ final class H2Session {
         var reason = failure
         if !decoded && !fromStart { reason = "not decodable: capture began mid-connection" }
         // The stream's record is updated in place (one lookup, no copy).
-        let (isTrailers, grpcStatus, closing) = H2Session.update(&streams.values[index]) { s -> (Bool, GRPCStatusCode?, Bool) in
+        let (isTrailers, grpcStatus, closing) = H2Session.update(&streams[slot: index]) { s -> (Bool, GRPCStatusCode?, Bool) in
             let isTrailers = s.headersSeen[side]
             s.headersSeen[side] = true
             if isTrailers { s.trailersSeen = true }
@@ -430,13 +435,26 @@ final class H2Session {
             case _ where !forRecord: break
             case .method: found.method = intern(value, 0)
             case .path: found.path = intern(value, 1)
-            case .status: found.httpStatus = .some(Int(String(decoding: value, as: UTF8.self)))
+            case .status: found.httpStatus = .some(H2Session.decimal(value))
             case .contentType:
                 if value.starts(with: HeaderScratch.grpcContentType) && intern(value, 3).hasPrefix("application/grpc") { found.isGRPC = true }
             case .grpcMessage: found.grpcMessage = GRPCStatusCode.decodeMessage(intern(value, 4))
             }
             if collect { scratch.add(name, value) }
         }
+    }
+
+    /// `Int(String(decoding: value, as: UTF8.self))`, read from the bytes when they are 1 to
+    /// 18 ASCII digits (as a `:status` is), else by that very expression.
+    @inline(__always)
+    static func decimal(_ value: UnsafeRawBufferPointer) -> Int? {
+        guard (1...18).contains(value.count) else { return Int(String(decoding: value, as: UTF8.self)) }
+        var n = 0
+        for b in value {
+            guard b >= 0x30 && b <= 0x39 else { return Int(String(decoding: value, as: UTF8.self)) }
+            n = n &* 10 &+ Int(b &- 0x30)
+        }
+        return n
     }
 
     /// A String for a header value, the same instance as last time when the bytes repeat.
@@ -460,13 +478,17 @@ final class H2Session {
     }
 
     private func finish(_ id: Int32, at t: Double) {
-        if !fromStart, let open = streams[id] { for side in 0..<2 { inferStall(side: side, open) } }
-        guard var s = streams.removeValue(forKey: id) else { return }
-        s.endedAt = t
-        s.end = streamEnd(s, connectionEnd: nil)
+        guard let i = streams.index(forKey: id) else { return }
+        if !fromStart { let open = streams[slot: i]; for side in 0..<2 { inferStall(side: side, open) } }
+        // The record is settled in its slot, then the stream leaves the table (the slot's
+        // record stays readable until the next stream opens), without a copy.
+        streams[slot: i].endedAt = t
+        let end = streamEnd(streams[slot: i], connectionEnd: nil)
+        streams[slot: i].end = end
+        streams.removeKey(id)
         if let b = blocked[0], b.scope == id { blocked[0] = nil; if t - b.since > stallThreshold { recordStall(sender: 0, b, until: t, ongoing: false) } }
         if let b = blocked[1], b.scope == id { blocked[1] = nil; if t - b.since > stallThreshold { recordStall(sender: 1, b, until: t, ongoing: false) } }
-        keep(s)
+        keep(streams[slot: i])
     }
 
     private func keep(_ s: H2Stream) {
@@ -570,33 +592,76 @@ struct StreamKey: Hashable {
     func hash(into hasher: inout Hasher) { hasher.combine(id) }
 }
 
-/// The open streams of a session by id: a dictionary keyed by `StreamKey`, with the
-/// `[Int32: H2Stream]` operations the session uses.
+/// The open streams of a session by id. The records live in one array, reused slot by
+/// slot as streams close; a dictionary keyed by `StreamKey` maps an id to its slot. A record
+/// is updated in place through its slot (`subscript(slot:)`): no copy of the record and no
+/// dictionary accessor per frame.
 struct StreamTable {
-    typealias Index = Dictionary<StreamKey, H2Stream>.Index
-    private var d: [StreamKey: H2Stream] = [:]
+    typealias Index = Int
+    private var slots: [StreamKey: Int] = [:]
+    private var records: [H2Stream] = []
+    private var free: [Int] = []
 
     @inline(__always)
     subscript(id: Int32) -> H2Stream? {
-        get { d[StreamKey(id)] }
-        set { d[StreamKey(id)] = newValue }
+        get { slots[StreamKey(id)].map { records[$0] } }
+        set {
+            if let s = newValue { updateValue(s, forKey: id) } else { removeValue(forKey: id) }
+        }
+    }
+    /// The record in `slot` (from `index(forKey:)` or `insert`), read and updated in place.
+    @inline(__always)
+    subscript(slot i: Index) -> H2Stream {
+        _read { yield records[i] }
+        _modify { yield &records[i] }
     }
     @inline(__always)
-    func index(forKey id: Int32) -> Index? { d.index(forKey: StreamKey(id)) }
+    func index(forKey id: Int32) -> Index? { slots[StreamKey(id)] }
+    /// Adds the record of a stream not in the table; returns its slot.
     @inline(__always)
-    @discardableResult
-    mutating func updateValue(_ s: H2Stream, forKey id: Int32) -> H2Stream? { d.updateValue(s, forKey: StreamKey(id)) }
-    @inline(__always)
-    @discardableResult
-    mutating func removeValue(forKey id: Int32) -> H2Stream? { d.removeValue(forKey: StreamKey(id)) }
-    var values: Dictionary<StreamKey, H2Stream>.Values {
-        @inline(__always) get { d.values }
-        @inline(__always) _modify { yield &d.values }
+    mutating func insert(_ s: H2Stream, forKey id: Int32) -> Index {
+        let i: Int
+        if let f = free.popLast() {
+            records[f] = s
+            i = f
+        } else {
+            records.append(s)
+            i = records.count - 1
+        }
+        slots[StreamKey(id)] = i
+        return i
     }
-    var ids: [Int32] { d.keys.map { $0.id } }
-    var count: Int { d.count }
-    var isEmpty: Bool { d.isEmpty }
+    @inline(__always)
+    @discardableResult
+    mutating func updateValue(_ s: H2Stream, forKey id: Int32) -> H2Stream? {
+        if let i = slots[StreamKey(id)] {
+            let old = records[i]
+            records[i] = s
+            return old
+        }
+        _ = insert(s, forKey: id)
+        return nil
+    }
+    @inline(__always)
+    @discardableResult
+    mutating func removeValue(forKey id: Int32) -> H2Stream? {
+        guard let i = slots.removeValue(forKey: StreamKey(id)) else { return nil }
+        free.append(i)
+        // The slot keeps its stale record until reused; only `slots` says what is open.
+        return records[i]
+    }
+    /// Takes stream `id` out of the table without copying its record: its slot is reused by
+    /// the next `insert`, and until then `subscript(slot:)` still reads the record.
+    @inline(__always)
+    mutating func removeKey(_ id: Int32) {
+        if let i = slots.removeValue(forKey: StreamKey(id)) { free.append(i) }
+    }
+    /// The open streams' records (in no particular order, as a dictionary's values).
+    var values: [H2Stream] { slots.values.map { records[$0] } }
+    var ids: [Int32] { slots.keys.map { $0.id } }
+    var count: Int { slots.count }
+    var isEmpty: Bool { slots.isEmpty }
     func sortedByID() -> [(key: Int32, value: H2Stream)] {
-        d.map { (key: $0.key.id, value: $0.value) }.sorted { $0.key < $1.key }
+        slots.map { (key: $0.key.id, value: records[$0.value]) }.sorted { $0.key < $1.key }
     }
 }

@@ -32,11 +32,12 @@ final class HPACKInflater {
     }
 
     /// The last block that decoded and held no field that changes the dynamic table (only
-    /// indexed fields and literals not added to the table), with its fields. Such a block
-    /// leaves the dynamic table as it was, so while no other block went through this
-    /// context since, the same bytes decode to the same fields: they are handed out again
-    /// without asking nghttp2 (a client repeats its request headers, a server its response
-    /// headers, block after block).
+    /// indexed fields and literals not added to the table), with its fields once it has
+    /// arrived twice in a row (only its bytes the first time). Such a block leaves the
+    /// dynamic table as it was, so while no other block went through this context since, the
+    /// same bytes decode to the same fields: they are handed out again without asking
+    /// nghttp2 (a client repeats its request headers, a server its response headers, block
+    /// after block).
     private let replay = ReplayCache()
     /// Changes whenever a block is decoded by nghttp2 (or the context is reset), not when a
     /// block is replayed: two blocks decoded under the same generation, the second a replay,
@@ -59,6 +60,7 @@ final class HPACKInflater {
     /// Forget the dynamic table (a header block was lost or could not be decoded).
     func reset() {
         replay.valid = false
+        replay.pending = false
         generation &+= 1
         if let inflater { nghttp2_hd_inflate_del(inflater) }
         inflater = Self.makeInflater(maxTableSize: maxTableSize)
@@ -93,11 +95,15 @@ final class HPACKInflater {
             return nil
         }
         // Only a block that leaves the table alone is kept for replay; any other block may change the
-        // dynamic table, so what was kept no longer holds.
-        let indexedOnly = ReplayCache.leavesTableUnchanged(block)
+        // dynamic table, so what was kept no longer holds. Its fields are kept only when it
+        // arrives a second time in a row (its bytes are kept the first time): blocks that
+        // never repeat (paths, sizes and dates that differ) cost no copy of their fields.
+        let neutral = ReplayCache.leavesTableUnchanged(block)
+        let indexedOnly = neutral && cache.pending && cache.matches(block)
         cache.valid = false
+        cache.pending = false
         generation &+= 1
-        if indexedOnly { cache.begin(block) }
+        if indexedOnly { cache.beginFields() } else if neutral { cache.begin(block) }
         // nghttp2 wants a non-null pointer even for an empty block.
         var empty: UInt8 = 0
         let failure: HPACKFailure? = withUnsafeMutablePointer(to: &empty) { emptyPointer in
@@ -132,7 +138,7 @@ final class HPACKInflater {
                 }
                 if flags & Int32(NGHTTP2_HD_INFLATE_FINAL.rawValue) != 0 {
                     nghttp2_hd_inflate_end_headers(inflater)
-                    if indexedOnly { cache.valid = true }
+                    if indexedOnly { cache.valid = true } else if neutral { cache.pending = true }
                     return nil
                 } else if flags & Int32(NGHTTP2_HD_INFLATE_EMIT.rawValue) == 0 && remaining == 0 {
                     return HPACKFailure(reason: "HPACK block ended inside a field representation")
@@ -147,7 +153,11 @@ final class HPACKInflater {
 
 /// The block and fields `HPACKInflater` replays (raw memory reused from block to block).
 final class ReplayCache {
+    /// The fields are those of the block held: it may be replayed.
     var valid = false
+    /// The block held is the last one decoded (it left the table alone); its fields are not
+    /// held yet.
+    var pending = false
     private var block: UnsafeMutableRawPointer
     private var blockCapacity = 256
     private var blockCount = 0
@@ -226,6 +236,9 @@ final class ReplayCache {
         blockCount = b.count
         fields.reset()
     }
+
+    /// The block held arrived again: its fields are recorded while it decodes.
+    func beginFields() { fields.reset() }
 
     func add(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) { fields.add(name, value) }
 

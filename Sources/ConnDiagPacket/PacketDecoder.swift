@@ -17,6 +17,15 @@ public enum PacketDecoder {
     /// packet then ends at `wireLength` (or at the captured end when that is larger).
     public static func decode(_ bytes: UnsafeRawBufferPointer, linkType: LinkType, wireLength: Int) -> DecodedPacket {
         var p = DecodedPacket(linkType: linkType)
+        decode(bytes, linkType: linkType, wireLength: wireLength, into: &p)
+        return p
+    }
+
+    /// The same decoding into `p` (whatever it held is replaced): the per-packet path of
+    /// `analyze` decodes into one reused value instead of copying the decoded packet (a few
+    /// hundred bytes) out of each call.
+    public static func decode(_ bytes: UnsafeRawBufferPointer, linkType: LinkType, wireLength: Int, into p: inout DecodedPacket) {
+        p = DecodedPacket(linkType: linkType)
         let ctx = DecodeContext(bytes: bytes, wireEnd: max(wireLength, bytes.count))
         switch linkType {
         case .ethernet:
@@ -26,7 +35,7 @@ public enum PacketDecoder {
         case .linuxSLL2:
             LinuxSLL.decodeSLL2(ctx, into: &p)
         case .raw, .rawLinktype:
-            guard bytes.count >= 1 else { p.problem = .truncated(layer: "ip"); return p }
+            guard bytes.count >= 1 else { p.problem = .truncated(layer: "ip"); return }
             switch bytes[0] >> 4 {
             case 4: p.etherType = .ipv4; IPv4.decode(ctx, at: 0, into: &p)
             case 6: p.etherType = .ipv6; IPv6.decode(ctx, at: 0, into: &p)
@@ -43,7 +52,6 @@ public enum PacketDecoder {
         default:
             p.problem = .invalid(layer: "link", reason: "unsupported link type")
         }
-        return p
     }
 
     /// Convenience for tests and tools: decode bytes held in an array.

@@ -43,6 +43,9 @@ public final class PacketCapture {
     private var fileBuffer: UnsafeMutableRawPointer?
     /// The bytes behind an in-memory capture (`openOffline(bytes:)`), freed after the handle.
     private var memory: UnsafeMutableRawPointer?
+    /// A classic pcap file's records, read in place until something needs libpcap (a filter,
+    /// a dump file, a record libpcap would cut or reject); then libpcap reads on.
+    private var fileReader: ClassicPcapReader?
 
     private init(handle: OpaquePointer, nano: Bool, source: String) {
         self.handle = handle
@@ -84,8 +87,9 @@ public final class PacketCapture {
     }
 
     /// Opens a pcap or pcapng file ("-" for stdin), nanosecond timestamps.
-    /// A file is read through a 1 MiB stdio buffer: libpcap freads record by record, and
-    /// with the default 4 KiB buffer that is a read(2) every few packets.
+    /// A classic pcap file's records are read in place (`ClassicPcapReader`) until something
+    /// needs libpcap. What libpcap reads goes through a 1 MiB stdio buffer: libpcap freads
+    /// record by record, and with the default 4 KiB buffer that is a read(2) every few packets.
     public static func openOffline(path: String) throws -> PacketCapture {
         var err = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
         if path == "-" {
@@ -108,6 +112,7 @@ public final class PacketCapture {
         }
         let capture = PacketCapture(handle: h, nano: true, source: path)
         capture.fileBuffer = buffer
+        capture.fileReader = ClassicPcapReader(fd: fileno(file))
         return capture
     }
 
@@ -132,8 +137,21 @@ public final class PacketCapture {
         return capture
     }
 
+    /// From the next record on, libpcap reads the file (from `offset`: where the records
+    /// read in place end).
+    private func handOverToLibpcap(at offset: Int) {
+        guard fileReader != nil else { return }
+        fileReader = nil
+        if let h = handle, let file = pcap_file(h) { fseeko(file, off_t(offset), SEEK_SET) }
+    }
+
+    private func handOverToLibpcap() {
+        if let r = fileReader { handOverToLibpcap(at: r.nextRecordOffset) }
+    }
+
     public func setFilter(_ filter: String) throws {
         guard let h = handle, !filter.isEmpty else { return }
+        handOverToLibpcap()
         var program = bpf_program()
         guard pcap_compile(h, &program, filter, 1, PCAP_NETMASK_UNKNOWN) == 0 else {
             throw CaptureError.failed("bad capture filter '\(filter)': \(String(cString: pcap_geterr(h)))")
@@ -150,6 +168,7 @@ public final class PacketCapture {
     /// Saves every packet read from now on to `path` (pcap format, mode 0600 when created).
     public func startWriting(to path: String) throws {
         guard let h = handle else { return }
+        handOverToLibpcap()
         let fd: Int32
         switch Syscall.result("open(\(path))", { open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600) }) {
         case .value(let opened): fd = opened
@@ -171,7 +190,23 @@ public final class PacketCapture {
         guard let h = handle else { return .endOfFile }
         var header: UnsafeMutablePointer<pcap_pkthdr>?
         var data: UnsafePointer<UInt8>?
-        for _ in 0..<limit {
+        var left = limit
+        if let reader = fileReader {
+            while left > 0 {
+                switch reader.next() {
+                case .record(let r):
+                    left -= 1
+                    handler(CapturedPacket(timestampNanos: r.timestampNanos, bytes: r.bytes, originalLength: r.originalLength))
+                case .endOfFile:
+                    return .endOfFile
+                case .handOver(let offset):
+                    handOverToLibpcap(at: offset)
+                    return read(limit: left, handler)
+                }
+            }
+            return .more
+        }
+        for _ in 0..<left {
             let rc = pcap_next_ex(h, &header, &data)
             switch rc {
             case 1:
@@ -201,6 +236,7 @@ public final class PacketCapture {
     /// Flushes and closes the dump file, then the capture.
     public func close() {
         stopWriting()
+        fileReader = nil
         if let h = handle { pcap_close(h); handle = nil }
         if let b = fileBuffer { free(b); fileBuffer = nil }
         if let m = memory { free(m); memory = nil }
