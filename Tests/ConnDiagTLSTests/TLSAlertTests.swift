@@ -21,15 +21,7 @@ import Glibc
         // A record the server cannot decrypt, written beside the TLS layer: its OpenSSL
         // answers with a fatal bad_record_mac alert.
         sendAll(fd, [0x17, 0x03, 0x03, 0x00, 0x40] + [UInt8](repeating: 0x5a, count: 64))
-        let transport = TLSTransport(client: client)
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        let deadline = monotonicSeconds() + 5
-        var result = TransportResult.wouldBlock
-        while monotonicSeconds() < deadline {
-            result = buffer.withUnsafeMutableBytes { transport.read(into: $0) }
-            if result != .wouldBlock { break }
-            _ = poll(fd, for: Int16(POLLIN), untilDeadline: deadline)
-        }
+        let result = firstReadResult(TLSTransport(client: client), fd: fd)
         #expect(result == .error(.tlsAlert(.received, description: "bad record mac")), "\(result)")
     }
 
@@ -41,15 +33,7 @@ import Glibc
         defer { close(fd) }
         let client = try TLSClient(fd: fd, options: TLSOptions(serverName: "localhost", caFile: fixtures.caFile))
         #expect(completeHandshake(client).session != nil)
-        let transport = TLSTransport(client: client)
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        let deadline = monotonicSeconds() + 5
-        var result = TransportResult.wouldBlock
-        while monotonicSeconds() < deadline {
-            result = buffer.withUnsafeMutableBytes { transport.read(into: $0) }
-            if result != .wouldBlock { break }
-            _ = poll(fd, for: Int16(POLLIN), untilDeadline: deadline)
-        }
+        let result = firstReadResult(TLSTransport(client: client), fd: fd)
         #expect(result == .error(.tlsAlert(.sent, description: "bad record mac")), "\(result)")
         #expect(client.transportError?.errno == nil)
     }
@@ -90,4 +74,17 @@ import Glibc
         #expect(result.outcome.mechanism != .peerRst)
         #expect(!result.outcome.summary.contains("RST"), "\(result.outcome.summary)")
     }
+}
+
+/// What the first read that does not would-block returns (within 5 s).
+private func firstReadResult(_ transport: TLSTransport, fd: Int32) -> TransportResult {
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    let deadline = monotonicSeconds() + 5
+    var result = TransportResult.wouldBlock
+    while monotonicSeconds() < deadline {
+        result = buffer.withUnsafeMutableBytes { transport.read(into: $0) }
+        if result != .wouldBlock { break }
+        _ = poll(fd, for: Int16(POLLIN), untilDeadline: deadline)
+    }
+    return result
 }
