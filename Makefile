@@ -3,13 +3,14 @@
 
 SWIFT      ?= swift
 BIN        := .build/debug/conndiag
-APT_PKGS   := libpcap-dev libnghttp2-dev libssl-dev iptables iproute2 tcpdump nghttp2-server nghttp2-client nghttp2-proxy libcap2-bin util-linux python3
+APT_PKGS   := libpcap-dev libnghttp2-dev libssl-dev iptables iproute2 tcpdump tshark nghttp2-server nghttp2-client nghttp2-proxy libcap2-bin util-linux python3
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 MAN_DATE   := 2026-11-23
 
 PIP_PKGS   := grpcio grpcio-health-checking
-# Only for `make bench` (tshark is the comparison in the analyze benchmark, curl in the start-up one).
-BENCH_APT_PKGS := tshark tcpdump nghttp2-client nghttp2-server ethtool bc time curl
+# Only for `make bench` (curl is the comparison in the start-up benchmark; tshark, the analyze
+# one's, is a test dependency already: the oracle of the wild-capture tests).
+BENCH_APT_PKGS := tcpdump nghttp2-client nghttp2-server ethtool bc time curl
 
 .PHONY: all deps pydeps benchdeps build demo test test-sanitized test-asan test-tsan bench man completions docs clean fuzz fuzz-build fuzz-smoke
 

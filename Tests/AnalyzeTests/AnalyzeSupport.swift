@@ -14,6 +14,24 @@ enum Fixture {
         return url.path
     }
 
+    /// A capture other projects recorded (Fixtures/wild, sources in its SOURCES.md), by its
+    /// full file name ("zeek-syn-only.pcap").
+    static func wild(_ file: String) -> String {
+        let dot = file.lastIndex(of: ".")!
+        guard let url = Bundle.module.url(forResource: String(file[..<dot]), withExtension: String(file[file.index(after: dot)...]),
+                                          subdirectory: "Fixtures/wild") else {
+            fatalError("wild fixture \(file) missing")
+        }
+        return url.path
+    }
+
+    /// Every capture in Fixtures/wild, by file name.
+    static var wildFiles: [String] {
+        let dir = (wild("zeek-syn-only.pcap") as NSString).deletingLastPathComponent
+        return ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [])
+            .filter { $0.hasSuffix(".pcap") || $0.hasSuffix(".pcapng") }.sorted()
+    }
+
     static func bytes(_ name: String) -> [UInt8] { Array(FileManager.default.contents(atPath: path(name))!) }
 
     static func analyze(_ name: String, _ configure: (inout AnalyzeOptions) -> Void = { _ in }) throws -> AnalyzeResult {
