@@ -260,10 +260,12 @@ public final class AnalyzeEngine {
     private func sweep(at t: Double) {
         lastSweep = t
         var done: [Connection] = []
-        for c in connections.values where c.closedAt.map({ t - $0 > 5 }) == true { done.append(c) }
+        // Finished (RST, or both FINs acknowledged) and quiet since: a FIN nobody acknowledged
+        // keeps its connection open, so its retransmissions minutes later still belong to it.
+        for c in connections.values where c.tracker.finishedAt.map({ t - $0 > 5 && t - c.lastAt > 5 }) == true { done.append(c) }
         for c in done.sorted(by: { $0.index < $1.index }) {
             setConnection(nil, for: c.key)
-            tombstones[c.key] = c.closedAt
+            tombstones[c.key] = c.tracker.finishedAt
             settle(c)
         }
         if tombstones.count > 4 * options.maxConnections { tombstones = tombstones.filter { t - $0.value < 120 } }
