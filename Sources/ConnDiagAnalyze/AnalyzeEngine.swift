@@ -30,6 +30,8 @@ public final class AnalyzeEngine {
     private var lastKey: ConnectionKey?
     private var lastConnection: Connection?
     private var tombstones: [ConnectionKey: Double] = [:]
+    /// Reports of connection attempts not streamed yet (`ScanAggregator` folds them at the end).
+    private var heldAttempts: Set<Int> = []
     private var reports: [ConnectionReport] = []
     private var nextIndex = 1
     private var startNanos: Int64?
@@ -132,6 +134,10 @@ public final class AnalyzeEngine {
         if truncatedPackets > 0 { problems.append("\(truncatedPackets) TCP segments were cut by the snapshot length; their payload is not decoded") }
         if evictions > 0 { problems.append("\(evictions) connections were evicted before they ended (--max-connections \(options.maxConnections)); later packets of theirs count as new connections") }
         reports.sort { $0.index < $1.index }
+        ScanAggregator.fold(&reports)
+        // Attempts were held back from streaming until the fold could judge them.
+        for r in reports where heldAttempts.contains(r.index) { onConnection?(r) }
+        heldAttempts.removeAll()
         return AnalyzeResult(files: options.files, connections: reports, packets: packets, tcpPackets: tcpPackets,
                              captureStartNanos: startNanos, captureEnd: lastT, inputProblems: problems, damaged: damaged,
                              stallThreshold: options.stallThreshold, interrupted: interrupted)
@@ -260,10 +266,12 @@ public final class AnalyzeEngine {
     private func sweep(at t: Double) {
         lastSweep = t
         var done: [Connection] = []
-        for c in connections.values where c.closedAt.map({ t - $0 > 5 }) == true { done.append(c) }
+        // Finished (RST, or both FINs acknowledged) and quiet since: a FIN nobody acknowledged
+        // keeps its connection open, so its retransmissions minutes later still belong to it.
+        for c in connections.values where c.tracker.finishedAt.map({ t - $0 > 5 && t - c.lastAt > 5 }) == true { done.append(c) }
         for c in done.sorted(by: { $0.index < $1.index }) {
             setConnection(nil, for: c.key)
-            tombstones[c.key] = c.closedAt
+            tombstones[c.key] = c.tracker.finishedAt
             settle(c)
         }
         if tombstones.count > 4 * options.maxConnections { tombstones = tombstones.filter { t - $0.value < 120 } }
@@ -282,6 +290,7 @@ public final class AnalyzeEngine {
         c.streams[1].release(holdBudget)
         let r = c.report(captureEnd: lastT, retries2: options.assumedRetries2)
         reports.append(r)
+        if ScanAggregator.isAttempt(r) { heldAttempts.insert(r.index); return }
         onConnection?(r)
     }
 }

@@ -57,6 +57,7 @@ extension Connection {
     /// HTTP/2's, then how the connection closed: each from its diagnoser.
     private func verdict(captureEnd: Double, retries2: Int, findings: inout [Finding]) -> Outcome {
         let tcp = CapturedTCPDiagnoser(tracker: tracker, captureEnd: captureEnd, retries2: retries2)
+        findings += tcp.notes().map { Finding($0, connection: index) }
         if let d = tcp.handshakeOrSilence() { return take(d, into: &findings) }
         if let h2, let o = h2Verdict(h2, findings: &findings) { return o }
         return take(tcp.close(), into: &findings)

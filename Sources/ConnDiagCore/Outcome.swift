@@ -1,6 +1,8 @@
 /// How a run or an attempt ended (ARCHITECTURE.md §3).
 public enum OutcomeStatus: String, Sendable, CaseIterable {
     case connected, refused, unreachable, timeout, detected, survived, closed, error
+    /// The evidence ends too early to judge (a capture that stops right after a SYN).
+    case undetermined
 }
 
 /// Which mechanism noticed the failure.

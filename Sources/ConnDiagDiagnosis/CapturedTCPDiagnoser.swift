@@ -24,30 +24,59 @@ public struct CapturedTCPDiagnoser {
     /// application protocol shows. nil when neither happened.
     public func handshakeOrSilence() -> Diagnosis? {
         let c = sides[0], sv = sides[1]
-        if !tracker.midConnection && c.synCount > 0 && sv.synAckAt == nil { return handshake() }
-        for side in [0, 1] where sides[side].probesUnanswered > 0 && sides[side].episodeTimes.isEmpty {
+        // A client that goes on acknowledging after its SYN got a SYN-ACK the capture missed.
+        if !tracker.midConnection && c.synCount > 0 && sv.synAckAt == nil && c.ackSegments == 0 { return handshake() }
+        for side in [0, 1] where sides[side].probesUnanswered > 0 && sides[side].episodeTimes.isEmpty && probesJudged(side: side) {
             return keepalive(side: side)
         }
-        for side in [0, 1] where !sides[side].episodeTimes.isEmpty && sides[side].unacked(peerAck: sides[1 - side].ackSent) > 0
+        for side in [0, 1] where !sides[side].episodeTimes.isEmpty
+            && (sides[side].unacked(peerAck: sides[1 - side].ackSent) > 0 || sides[1 - side].packets == 0)
             && (sides[1 - side].lastAt ?? 0) <= (sides[side].episodeTimes.first ?? 0) + 0.001 {
             return retransmissions(side: side)
         }
         return nil
     }
 
+    /// Whether `side`'s unanswered probes say the peer is silent: the peer sent nothing
+    /// (no FIN, no RST, nothing) since the first of them, and either the prober itself sent
+    /// another (it waited a whole interval) or the capture covers a second after the probe.
+    func probesJudged(side: Int) -> Bool {
+        let me = sides[side], peer = sides[1 - side]
+        guard let first = me.probeTimes.first else { return false }
+        if let heard = peer.lastAt, heard > first { return false }
+        return me.probesUnanswered >= 2 || captureEnd - (me.probeTimes.last ?? first) >= Self.answerWait
+    }
+
+    /// How long after a SYN or a probe the capture must go on before silence means something:
+    /// RFC 6298's initial RTO (1 s, Linux's first SYN retransmission).
+    public static let answerWait = 1.0
+
     /// How the connection ended on the wire (RST, FIN), or that it was still open.
     public func close() -> Diagnosis {
         let rstSide = [0, 1].filter { sides[$0].rstAt != nil }.min { sides[$0].rstAt! < sides[$1].rstAt! }
         let finSide = [0, 1].filter { sides[$0].finAt != nil }.min { sides[$0].finAt! < sides[$1].finAt! }
-        if let r = rstSide, finSide == nil || sides[r].rstAt! <= sides[finSide!].finAt! {
+        if let r = rstSide {
+            // An RST ends the connection whatever FINs came before it.
             let t = sides[r].rstAt!
+            let c = sides[0]
+            if r == 1 && c.bareSegments > 0 && c.ackSegments == 0 && c.synCount == 0 {
+                let summary = "the server answered the client's \(plural(c.bareSegments, "probe")) without ACK (FIN/XMAS/NULL scan) with RST at \(timeText(t)): port \(tracker.server.port) is closed"
+                return Diagnosis(outcome: Outcome(status: .refused, mechanism: .rst, detectedAt: t, summary: summary),
+                                 findings: [DiagnosisFinding(severity: .notice, kind: "scan-probe", t: t, summary: summary)])
+            }
+            let after = finSide.flatMap { f in sides[f].finAt! < t ? " after the \(name(f))'s FIN at \(timeText(sides[f].finAt!))" : nil } ?? ""
             if r == 1 {
                 return Diagnosis(outcome: Outcome(status: .closed, mechanism: .peerRst, detectedAt: t, errno: "ECONNRESET",
-                                                  summary: "the server reset the connection (RST) at \(timeText(t))"),
-                                 findings: [DiagnosisFinding(severity: .warning, kind: "peer-rst", t: t, summary: "the server reset the connection at \(timeText(t))")])
+                                                  summary: "the server reset the connection (RST) at \(timeText(t))" + after),
+                                 findings: [DiagnosisFinding(severity: .warning, kind: "peer-rst", t: t, summary: "the server reset the connection at \(timeText(t))" + after)])
             }
-            return Diagnosis(outcome: Outcome(status: .closed, mechanism: .rst, detectedAt: t, summary: "the client reset the connection (RST) at \(timeText(t))"),
-                             findings: [DiagnosisFinding(severity: .notice, kind: "client-rst", t: t, summary: "the client reset the connection at \(timeText(t))")])
+            if tracker.handshakeACKAt == nil && c.ackSegments == 0 && c.payloadBytes == 0 && sides[1].synAckAt != nil {
+                let summary = "the client answered the SYN-ACK with RST at \(timeText(t)): a half-open (SYN scan) probe, or its kernel had no socket waiting for that SYN-ACK"
+                return Diagnosis(outcome: Outcome(status: .closed, mechanism: .rst, detectedAt: t, summary: summary),
+                                 findings: [DiagnosisFinding(severity: .notice, kind: "half-open", t: t, summary: summary)])
+            }
+            return Diagnosis(outcome: Outcome(status: .closed, mechanism: .rst, detectedAt: t, summary: "the client reset the connection (RST) at \(timeText(t))" + after),
+                             findings: [DiagnosisFinding(severity: .notice, kind: "client-rst", t: t, summary: "the client reset the connection at \(timeText(t))" + after)])
         }
         if let f = finSide {
             let t = sides[f].finAt!
@@ -78,8 +107,21 @@ public struct CapturedTCPDiagnoser {
                                               summary: "\(icmp.text)" + (icmp.errno.map { " -> \($0)" } ?? "")),
                              findings: [DiagnosisFinding(severity: .critical, kind: "unreachable", t: icmp.t, summary: "\(icmp.text) for the SYN to \(server)")])
         }
-        let times = c.synTimes.map { $0 - first }
+        if let r = c.rstAt {
+            let summary = "the client aborted its connection attempt: RST \(DurationText.elapsed(r - (c.synTimes.last ?? first))) after its SYN, no SYN-ACK seen (a half-open scan probe or a connect given up)"
+            return Diagnosis(outcome: Outcome(status: .closed, mechanism: .rst, detectedAt: r, summary: summary),
+                             findings: [DiagnosisFinding(severity: .notice, kind: "client-abort", t: r, summary: summary)])
+        }
         let k = c.synCount
+        let lastSYN = c.synTimes.last ?? first
+        if k == 1 && captureEnd - lastSYN < Self.answerWait {
+            // Linux resends an unanswered SYN after 1 s: a shorter capture cannot tell.
+            let summary = "the capture ends \(DurationText.elapsed(captureEnd - lastSYN)) after the SYN to \(server): too short to judge (an answer or the first retransmission is due within \(DurationText.trimmed(Self.answerWait)) s)"
+            return Diagnosis(outcome: Outcome(status: .undetermined, mechanism: .none, summary: summary,
+                                              extra: [("syns", .int(1)), ("covered_after_syn_s", .double(round6(captureEnd - lastSYN)))]),
+                             findings: [DiagnosisFinding(severity: .notice, kind: "syn-capture-too-short", t: lastSYN, summary: summary)])
+        }
+        let times = c.synTimes.map { $0 - first }
         var model: SYNSchedule?
         search: for linear in [4, 0, 1, 2, 3, 5, 6] {
             for n in 1...15 {
@@ -88,7 +130,6 @@ public struct CapturedTCPDiagnoser {
                 if zip(times, m.nominalSynTimes).allSatisfy({ abs($0 - $1) <= 0.08 + 0.03 * $1 }) { model = m; break search }
             }
         }
-        let lastSYN = c.synTimes.last ?? first
         var extra: [(String, JSONValue)] = [("syns", .int(Int64(k))), ("first_syn_at", .double(round6(first)))]
         guard let m = model else {
             let text = "no answer to \(plural(k, "SYN")) (the last at \(timeText(lastSYN))); the capture ends at \(timeText(captureEnd))"
@@ -170,8 +211,12 @@ public struct CapturedTCPDiagnoser {
         var detected: Double?
         if let r = me.rstAt { hi = r - rs; lo = hi; detected = r }
         else if captureEnd >= nextDue { hi = nextDue - rs } else {
-            let summary = "the \(peer) stopped acknowledging at \(timeText(silent)); the \(who) was still retransmitting (\(times.count) retransmissions, the last at \(timeText(last))) when the capture ended"
-            return Diagnosis(outcome: Outcome(status: .timeout, mechanism: .none, summary: summary, extra: extra),
+            let giveUp = rs + RetransmissionSchedule.retries2Budget(retries2)
+            extra.append(("capture_covers_after_last_s", .double(round6(captureEnd - last))))
+            let summary = "the \(peer) stopped acknowledging at \(timeText(silent)); the \(who) was still retransmitting (\(times.count) retransmissions, the last at \(timeText(last))) when the capture ended \(DurationText.elapsed(captureEnd - last)) later"
+            return Diagnosis(outcome: Outcome(status: .timeout, mechanism: .none, predictedAt: giveUp, summary: summary,
+                                              explanation: "nothing came back while the \(who) retransmitted: the \(peer) or the path to it is gone; with tcp_retries2=\(retries2) a Linux sender gives up at about \(timeText(giveUp)) (\(DurationText.format(RetransmissionSchedule.retries2Budget(retries2))) after the first RTO retransmission), sending nothing",
+                                              extra: extra),
                              findings: [DiagnosisFinding(severity: .critical, kind: "retransmitting", t: last, summary: summary)])
         }
         extra.append(("gave_up_after", .double(round6(rs + lo))))
@@ -193,5 +238,39 @@ public struct CapturedTCPDiagnoser {
                                           explanation: "the \(who) gave up long before tcp_retries2=\(retries2) would (\(DurationText.format(RetransmissionSchedule.retries2Budget(retries2))) after the first RTO retransmission): \(utText), counted from the first RTO retransmission\(also)",
                                           extra: extra),
                          findings: [DiagnosisFinding(severity: .critical, kind: "user-timeout", t: detected ?? rs + hi, summary: summary)])
+    }
+
+    /// What the connection showed besides its outcome: resets its kernel ignored, a FIN
+    /// nobody acknowledged, a connect that needed SYN retransmissions, one direction missing.
+    public func notes() -> [DiagnosisFinding] {
+        var out: [DiagnosisFinding] = []
+        for side in [0, 1] {
+            let me = sides[side], who = name(side), peer = name(1 - side)
+            if let (t, why) = me.firstIgnoredRST {
+                out.append(DiagnosisFinding(severity: .warning, kind: "rst-ignored", t: t,
+                                            summary: "\(plural(me.ignoredRSTs, "RST")) from the \(who) (the first at \(timeText(t))) that the \(peer)'s kernel ignores: \(why); a forged (injected, blind) reset or a stale one, not the end of the connection"))
+            }
+            if me.finAt != nil && me.finAckedAt == nil && !me.finRetransmitTimes.isEmpty && me.rstAt == nil && sides[1 - side].rstAt == nil {
+                let times = me.finRetransmitTimes, sent = times.count + 1
+                let span = times.last! - me.finAt!
+                out.append(DiagnosisFinding(severity: .warning, kind: "fin-unacknowledged", t: times.last,
+                                            summary: "the \(who)'s FIN was sent \(sent) times over \(DurationText.elapsed(span)) (the last at \(timeText(times.last!))) and never acknowledged: the \(peer) or the path to it is gone; a Linux \(who) that closed its socket gives up after tcp_orphan_retries retransmissions (8 when 0) and drops the connection silently"))
+            }
+        }
+        let c = sides[0], sv = sides[1]
+        if c.synCount > 1, let synAck = sv.synAckAt, let first = c.synTimes.first {
+            // One retransmission costs a second; more, or a long wait, is a connect users notice.
+            out.append(DiagnosisFinding(severity: c.synCount > 2 || synAck - first >= 3 ? .warning : .notice, kind: "syn-retransmitted", t: synAck,
+                                        summary: "the connect took \(DurationText.elapsed(synAck - first)): \(plural(c.synCount - 1, "SYN retransmission")) before the SYN-ACK (SYNs or SYN-ACKs lost, or the server's accept queue full)"))
+        }
+        if c.synData > 0 {
+            out.append(DiagnosisFinding(severity: .info, kind: "tcp-fast-open", t: c.synTimes.first,
+                                        summary: "TCP Fast Open: \(c.synData) bytes in the client's SYN, " + (c.synDataAcked ? "acknowledged by the SYN-ACK" : sv.synAckAt == nil ? "no SYN-ACK seen" : "not accepted by the server (its SYN-ACK acknowledged only the SYN; the client sent them again)")))
+        }
+        for side in [0, 1] where sides[1 - side].packets == 0 && sides[side].ackSegments >= 2 {
+            out.append(DiagnosisFinding(severity: .notice, kind: "one-direction", t: nil,
+                                        summary: "only the \(name(side))'s packets were captured (\(sides[side].packets)): the \(name(1 - side))'s never appear (a capture of one direction, or asymmetric routing past the capture point); its silence is not taken for an unanswered SYN or probe"))
+        }
+        return out
     }
 }

@@ -33,11 +33,17 @@ public struct TCPTrackerOptions: Sendable, Equatable {
     /// Every event of a segment carries its header fields (seq, ack, len, flags, window)
     /// before its own; off, events keep only the fields that explain them.
     public var headerFields: Bool
+    /// Judge each RST as the receiver's kernel would (RFC 9293 §3.10.7): an unacceptable one
+    /// (a SYN not acknowledged, a sequence number outside the window) is counted as ignored
+    /// and does not end the connection. Off live, where our own kernel's errno decides.
+    public var judgesResets: Bool
 
-    public init(everySegment: Bool, headerFields: Bool) { self.everySegment = everySegment; self.headerFields = headerFields }
+    public init(everySegment: Bool, headerFields: Bool, judgesResets: Bool = false) {
+        self.everySegment = everySegment; self.headerFields = headerFields; self.judgesResets = judgesResets
+    }
 
     /// `analyze`: counters per packet, events for what matters.
-    public static let capture = TCPTrackerOptions(everySegment: false, headerFields: false)
+    public static let capture = TCPTrackerOptions(everySegment: false, headerFields: false, judgesResets: true)
     /// The live commands' own flow: every segment, every header field.
     public static let liveFlow = TCPTrackerOptions(everySegment: true, headerFields: true)
 }
@@ -62,6 +68,10 @@ public final class TCPConnectionTracker {
     public private(set) var packets = 0
     /// When the connection ended on the wire (RST, or the second FIN), if it did.
     public private(set) var closedAt: Double?
+    /// When nothing more belongs to the connection: an acceptable RST, or both FINs sent and
+    /// acknowledged. A FIN nobody acknowledges keeps the connection open (its sender
+    /// retransmits it, minutes later if need be).
+    public private(set) var finishedAt: Double?
     /// The client's ACK that completed the handshake.
     public private(set) var handshakeACKAt: Double?
     /// ICMP errors quoting the connection, in order.
@@ -124,7 +134,8 @@ public final class TCPConnectionTracker {
         let len = s.payloadLength
 
         if flags.contains(.rst) { observeRST(s, side: side, at: t, sink); return }
-        if flags.contains(.syn) { observeSYN(s, side: side, at: t, sink); return }
+        if flags.contains(.syn) { observeSYN(s, side: side, at: t, bytes: bytes, sink); return }
+        if flags.contains(.ack) { me.ackSegments += 1 } else { me.bareSegments += 1 }
 
         if me.sndNxt == nil {
             me.sndNxt = s.sequence
@@ -168,6 +179,9 @@ public final class TCPConnectionTracker {
                 if !flags.contains(.fin) || me.finSeq == nil || s.sequence != me.finSeq {
                     observeRetransmission(s, side: side, at: t, sink)
                     retransmission = true
+                } else if me.finAckedAt == nil && me.finRetransmitTimes.count < 64 {
+                    // The FIN alone again: its sender heard no ACK for it.
+                    me.finRetransmitTimes.append(t)
                 }
                 // A retransmission can fill a hole the capture saw open.
                 if let hs = me.holeStart, seqLessOrEqual(s.sequence, hs), seqLess(hs, end) {
@@ -212,10 +226,15 @@ public final class TCPConnectionTracker {
         sink.observe(FlowObservation(t: t, direction: dir(side), kind: kind, sequence: s.sequence, length: s.payloadLength))
     }
 
-    private func observeSYN(_ s: TCPSegment, side: Int, at t: Double, _ sink: any TCPTrackerSink) {
+    private func observeSYN(_ s: TCPSegment, side: Int, at t: Double, bytes: UnsafeRawBufferPointer, _ sink: any TCPTrackerSink) {
         let me = sides[side]
         let isSynAck = s.flags.contains(.ack)
-        if me.isn == nil || me.synCount == 0 { me.isn = s.sequence; me.sndNxt = s.sequence &+ 1 }
+        if me.isn == nil || me.synCount == 0 {
+            me.isn = s.sequence
+            // Data in the SYN (TCP Fast Open) follows the SYN's own sequence number.
+            me.sndNxt = s.sequence &+ 1 &+ UInt32(truncatingIfNeeded: s.payloadLength)
+            me.synData = s.payloadLength
+        }
         me.synCount += 1
         if me.synTimes.count < 64 { me.synTimes.append(t) }
         let previousSYNAt = me.lastSYNAt
@@ -226,6 +245,20 @@ public final class TCPConnectionTracker {
         if isSynAck {
             if me.synAckAt == nil { me.synAckAt = t }
             me.ackSent = s.acknowledgment
+            let peer = sides[1 - side]
+            if peer.synData > 0, let isn = peer.isn {
+                // TFO: a SYN-ACK acknowledging only the SYN refused the data; the client sends
+                // it again after the handshake.
+                peer.synDataAcked = seqLess(isn &+ 1, s.acknowledgment)
+                if !peer.synDataAcked, peer.payloadBytes <= peer.synData { peer.sndNxt = isn &+ 1 }
+            }
+        }
+        if s.payloadLength > 0 && !isSynAck && me.synCount == 1 {
+            var data = s
+            data.sequence = s.sequence &+ 1
+            me.payloadBytes += s.payloadLength
+            me.lastDataAt = t
+            sink.deliver(data, side: side, at: t, bytes: bytes)
         }
         observed(isSynAck ? (n == 0 ? .synAck : .synAckRetransmit(n)) : (n == 0 ? .syn : .synRetransmit(n)), s, side: side, at: t, sink)
         guard sink.wants(important: true) else { return }
@@ -258,9 +291,20 @@ public final class TCPConnectionTracker {
     }
 
     private func observeRST(_ s: TCPSegment, side: Int, at t: Double, _ sink: any TCPTrackerSink) {
+        if options.judgesResets, let why = unacceptableRST(s, side: side) {
+            let me = sides[side]
+            me.ignoredRSTs += 1
+            if me.firstIgnoredRST == nil { me.firstIgnoredRST = (t, why) }
+            guard sink.wants(important: true) else { return }
+            sink.record(Event(t: t, source: .wire, kind: .rst, direction: dir(side),
+                              detail: "RST from the \(Self.name(side)) that the \(Self.name(1 - side))'s kernel ignores: \(why) (a forged or stale reset)",
+                              fields: [("seq", .int(Int64(s.sequence))), ("flags", .string(s.flags.description)), ("acceptable", .bool(false))]))
+            return
+        }
         let first = sides[side].rstAt == nil && sides[1 - side].rstAt == nil
         if sides[side].rstAt == nil { sides[side].rstAt = t }
         if closedAt == nil { closedAt = t }
+        if finishedAt == nil { finishedAt = t }
         observed(.rst, s, side: side, at: t, sink)
         guard sink.wants(important: true) else { return }
         var detail = "RST from the \(Self.name(side))"
@@ -269,6 +313,34 @@ public final class TCPConnectionTracker {
         else if sides[side].probesUnanswered > 0 { detail += " after \(sides[side].probesUnanswered) unanswered keepalive probes" }
         sink.record(Event(t: t, source: .wire, kind: .rst, direction: dir(side), detail: detail,
                           fields: fields(s, [("seq", .int(Int64(s.sequence))), ("flags", .string(s.flags.description))])))
+    }
+
+    /// Why the receiver's kernel would ignore this RST from `side`, nil when it acts on it
+    /// (RFC 9293 §3.10.7). The receive window is what the capture saw: the receiver's highest
+    /// ACK and last advertised window (scaled when both SYNs were seen); lenient where the
+    /// capture cannot tell (no handshake seen, nothing acknowledged yet).
+    func unacceptableRST(_ s: TCPSegment, side: Int) -> String? {
+        let me = sides[side], receiver = sides[1 - side]
+        // The receiver sent a SYN and heard no SYN from this side: it is in SYN-SENT, and only
+        // an RST acknowledging its SYN counts (SND.UNA < SEG.ACK =< SND.NXT).
+        if receiver.synCount > 0 && receiver.synAckAt == nil && me.synCount == 0, let isn = receiver.isn {
+            guard s.flags.contains(.ack) else { return "it does not acknowledge the \(Self.name(1 - side))'s SYN (no ACK flag)" }
+            let nxt = receiver.sndNxt ?? isn &+ 1
+            if seqLess(isn, s.acknowledgment) && seqLessOrEqual(s.acknowledgment, nxt) { return nil }
+            return "its ACK \(s.acknowledgment) does not acknowledge the \(Self.name(1 - side))'s SYN (\(isn &+ 1) expected, RFC 9293 §3.10.7.3)"
+        }
+        // Synchronized: RCV.NXT =< SEG.SEQ < RCV.NXT + RCV.WND, judged only when the whole
+        // handshake was seen (the window scale is known).
+        guard !midConnection, me.synCount > 0, receiver.synCount > 0, let rcvNxt = receiver.ackSent, receiver.lastWindow >= 0 else { return nil }
+        let scale = me.windowScale != nil ? Int(receiver.windowScale ?? 0) : 0
+        let window = max(1, receiver.lastWindow << scale)
+        var end = rcvNxt &+ UInt32(truncatingIfNeeded: window)
+        // Bytes this side is known to have sent are inside, whatever the capture missed.
+        if let nxt = me.sndNxt, seqLess(end, nxt &+ 1) { end = nxt &+ 1 }
+        if seqLessOrEqual(rcvNxt, s.sequence) && seqLess(s.sequence, end) { return nil }
+        // Linux also takes RCV.NXT - 1 once the FIN was received (tcp_reset_check).
+        if me.finSeq != nil && s.sequence == rcvNxt &- 1 { return nil }
+        return "its sequence number \(s.sequence) is outside the \(Self.name(1 - side))'s receive window (\(rcvNxt)..<\(end), RFC 9293 §3.10.7.4)"
     }
 
     private func observeFIN(_ s: TCPSegment, side: Int, at t: Double, _ sink: any TCPTrackerSink) {
@@ -314,6 +386,10 @@ public final class TCPConnectionTracker {
                 peer.episodeTimes.removeAll(keepingCapacity: true)
             }
             peer.oldestUnackedAt = peer.unacked(peerAck: ack) > 0 ? t : nil
+            if let f = peer.finSeq, peer.finAckedAt == nil, seqLess(f, ack) {
+                peer.finAckedAt = t
+                if me.finAckedAt != nil && finishedAt == nil { finishedAt = t }
+            }
             answerProbes(s, side: side, at: t, sink)
             // An ACK beyond a hole the capture never saw filled: the capture missed those bytes.
             if let hs = peer.holeStart, let he = peer.holeEnd, seqLessOrEqual(he, ack) {

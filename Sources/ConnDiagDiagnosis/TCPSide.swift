@@ -21,7 +21,26 @@ public final class TCPSide {
     public var synAckAt: Double?
     public var finAt: Double?
     public var finSeq: UInt32?
+    /// When the other side acknowledged this side's FIN.
+    public var finAckedAt: Double?
+    /// This side's FIN sent again (same sequence number, not acknowledged meanwhile).
+    public var finRetransmitTimes: [Double] = []
+    /// This side's first acceptable RST (one the other side's kernel acts on).
     public var rstAt: Double?
+    /// RSTs from this side the receiver's kernel ignores (RFC 9293 §3.10.7.3: in SYN-SENT an
+    /// RST must acknowledge the SYN; later its sequence number must be in the receive window).
+    public var ignoredRSTs = 0
+    public var firstIgnoredRST: (t: Double, why: String)?
+    /// Bytes carried in this side's SYN (TCP Fast Open), and whether the SYN-ACK acknowledged them.
+    public var synData = 0
+    public var synDataAcked = false
+    /// Segments after the SYN that carry an ACK (not RSTs): a side that sends them completed
+    /// its handshake, whether or not the capture saw the other side's SYN-ACK.
+    public var ackSegments = 0
+    /// Segments with none of SYN, ACK, RST (FIN, FIN+PSH+URG, no flags): never part of a
+    /// connection (RFC 9293 sends ACK on every segment after the SYN), the probes of a
+    /// FIN/XMAS/NULL port scan.
+    public var bareSegments = 0
 
     public var packets = 0
     public var payloadBytes = 0

@@ -56,4 +56,34 @@ struct CapturedTCPDiagnoserTests {
         #expect(d.outcome.mechanism == .peerFin && d.outcome.detectedAt == 2.0)
         #expect(d.outcome.summary.hasSuffix("the client answered with its FIN at t=2.001 s"))
     }
+
+    @Test func anRSTNotAcknowledgingTheSYNIsIgnored() {
+        // RFC 9293 §3.10.7.3: in SYN-SENT only an RST whose ACK acknowledges the SYN counts.
+        let f = Flow()
+        f.send(0, .syn, seq: 1000, at: 0)
+        f.send(1, [.rst, .ack], seq: 0, ack: 1000, at: 0.1)
+        #expect(f.tracker.sides[1].rstAt == nil && f.tracker.sides[1].ignoredRSTs == 1)
+        let t = CapturedTCPDiagnoser(tracker: f.tracker, captureEnd: 5, retries2: 15)
+        #expect(t.notes().contains { $0.kind == "rst-ignored" })
+    }
+
+    @Test func aSingleSYNNeedsASecondOfCaptureAfterIt() {
+        let f = Flow()
+        f.send(0, .syn, seq: 1000, at: 0)
+        #expect(CapturedTCPDiagnoser(tracker: f.tracker, captureEnd: 0.4, retries2: 15).handshakeOrSilence()?.outcome.status == .undetermined)
+        #expect(CapturedTCPDiagnoser(tracker: f.tracker, captureEnd: 1.5, retries2: 15).handshakeOrSilence()?.outcome.status == .timeout)
+    }
+
+    @Test func probesThePeerOutlivedAreNoDeadPeer() {
+        // The server closes (FIN) after the client's probes: it was alive.
+        let f = Flow()
+        f.establish()
+        f.send(0, [.psh, .ack], seq: 1001, ack: 5001, len: 10, at: 0.9)
+        f.send(1, .ack, seq: 5001, ack: 1011, at: 1.0)
+        for t in [3.0, 4.0] { f.send(0, .ack, seq: 1010, ack: 5001, at: t) }
+        f.send(1, [.fin, .ack], seq: 5001, ack: 1011, at: 4.5)
+        let d = CapturedTCPDiagnoser(tracker: f.tracker, captureEnd: 5, retries2: 15)
+        #expect(d.handshakeOrSilence() == nil)
+        #expect(d.close().outcome.mechanism == .peerFin)
+    }
 }
