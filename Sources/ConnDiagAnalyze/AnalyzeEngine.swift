@@ -267,11 +267,18 @@ public final class AnalyzeEngine {
         lastSweep = t
         var done: [Connection] = []
         // Finished (RST, or both FINs acknowledged) and quiet since: a FIN nobody acknowledged
-        // keeps its connection open, so its retransmissions minutes later still belong to it.
-        for c in connections.values where c.tracker.finishedAt.map({ t - $0 > 5 && t - c.lastAt > 5 }) == true { done.append(c) }
+        // keeps its connection open, so its retransmissions minutes later still belong to it —
+        // but not for ever: both FINs seen and ten minutes of silence (longer than any stack's
+        // FIN retransmissions; Linux's orphan retries end within ~2 min) settle it too, so a
+        // long capture whose last ACKs were lost does not hold every connection to the end.
+        for c in connections.values {
+            let finished = c.tracker.finishedAt.map { t - $0 > 5 && t - c.lastAt > 5 } == true
+            let abandoned = c.closedAt != nil && t - c.lastAt > 600
+            if finished || abandoned { done.append(c) }
+        }
         for c in done.sorted(by: { $0.index < $1.index }) {
             setConnection(nil, for: c.key)
-            tombstones[c.key] = c.tracker.finishedAt
+            tombstones[c.key] = c.tracker.finishedAt ?? c.lastAt
             settle(c)
         }
         if tombstones.count > 4 * options.maxConnections { tombstones = tombstones.filter { t - $0.value < 120 } }
