@@ -11,6 +11,7 @@ final class ConnectionFollower {
     let pid: Int32?
     var live: [UInt64: InspectedConnection] = [:]
     var order: [UInt64] = []
+    var episodes: [UInt64: DeathEpisode] = [:]
 
     init(engine: InspectEngine, namespace: InspectedNamespace, pid: Int32?, connections: [InspectedConnection]) {
         self.engine = engine; self.namespace = namespace; self.pid = pid
@@ -46,8 +47,10 @@ final class ConnectionFollower {
                     updated.prediction = DeathPrediction.predict(now, options: previous.options.options, kernel: namespace.kernel)
                     updated.sampledAt = t
                     live[cookie] = updated
+                    trackEpisode(cookie, updated)
                 } else {
-                    let death = ConnectionFollower.death(of: previous, goneAt: t)
+                    var death = ConnectionFollower.death(of: previous, goneAt: t)
+                    death.episode = episodes[cookie]
                     summary.deaths.append(death)
                     live[cookie] = nil
                     engine.timeline.append(Event(t: t, source: .socket, kind: "connection-gone",
@@ -62,6 +65,17 @@ final class ConnectionFollower {
             }
         }
         return summary
+    }
+
+    /// A trouble episode starts at the first sample with a probe out or an RTO backoff, and
+    /// ends when the counters return to zero (the peer answered).
+    func trackEpisode(_ cookie: UInt64, _ c: InspectedConnection) {
+        guard let info = c.socket.info else { return }
+        let troubled = info.probes > 0 || info.backoff > 0 || (c.socket.state == .synSent && info.retransmits > 0)
+        if !troubled { episodes[cookie] = nil; return }
+        if episodes[cookie] == nil, let at = c.predictedDeathAt {
+            episodes[cookie] = DeathEpisode(startedAt: c.sampledAt, predictedAt: at, mechanism: c.prediction.mechanism)
+        }
     }
 
     /// Events for what changed between two samples of one connection.
@@ -126,7 +140,9 @@ extension ConnectionDeath {
     /// "dead by keepalive at 3.012 s (predicted 3.000 s, +12 ms)".
     public var summaryText: String {
         var text = status == .closed ? "closed at \(DurationText.trimmed(diedAt)) s" : "dead by \(mechanism.rawValue) at \(DurationText.trimmed(diedAt)) s"
-        if let p = predictedAt, status != .closed {
+        if let e = episode, status != .closed {
+            text += " (predicted \(DurationText.trimmed(e.predictedAt)) s by \(e.mechanism.rawValue) at \(DurationText.trimmed(e.startedAt)) s, \(DurationText.signedMilliseconds(diedAt - e.predictedAt)))"
+        } else if let p = predictedAt, status != .closed {
             text += " (predicted \(DurationText.trimmed(p)) s by \(predictedMechanism.rawValue), \(DurationText.signedMilliseconds(diedAt - p)))"
         }
         return text + "; " + evidence

@@ -33,15 +33,23 @@ public final class InspectEngine {
         var ownersComplete = true
         var selected = sockets
         var processName: String?
+        var ownershipNote: String?
         if case .process(let p) = config.scope {
-            guard let fds = SocketOwnership.sockets(of: p) else {
-                if kill(p, 0) != 0 && errno == ESRCH { throw ConnDiagError.usage("no process \(p)") }
-                throw ConnDiagError.environment("cannot read /proc/\(p)/fd (needs root or the same user)")
-            }
             let name = SocketOwnership.command(of: p)
             processName = name
-            for (inode, fd) in fds { owners[inode] = SocketOwner(pid: p, fd: fd, command: name) }
-            selected = sockets.filter { $0.inode != 0 && fds[$0.inode] != nil }
+            switch SocketOwnership.table(of: p) {
+            case .sockets(let fds):
+                for (inode, fd) in fds { owners[inode] = SocketOwner(pid: p, fd: fd, command: name) }
+                selected = sockets.filter { $0.inode != 0 && fds[$0.inode] != nil }
+            case .noSuchProcess:
+                throw ConnDiagError.usage("no process \(p)")
+            case .denied:
+                // Without ptrace rights the fd links cannot be read: show the sockets of the
+                // process's uid in its namespace, say so, and leave the options unknown.
+                guard let uid = SocketOwnership.uid(of: p) else { throw ConnDiagError.usage("no process \(p)") }
+                selected = sockets.filter { $0.uid == uid && $0.state != .timeWait }
+                ownershipNote = "no ptrace rights over pid \(p): its descriptors cannot be read; showing the TCP sockets of its uid \(uid) in its namespace"
+            }
         } else {
             if let p = pid { processName = SocketOwnership.command(of: p) }
             let found = SocketOwnership.owners(of: Set(sockets.map(\.inode).filter { $0 != 0 }))
@@ -58,7 +66,8 @@ public final class InspectEngine {
                 readers[owner.pid] = reader
                 options = reader.read(fd: owner.fd)
             } else {
-                options = .unknown(s.inode == 0 ? "unknown (no owner: the socket has no descriptor)" : "unknown (owner not found)")
+                options = .unknown(ownershipNote != nil ? "unknown (no ptrace rights)"
+                                   : s.inode == 0 ? "unknown (no owner: the socket has no descriptor)" : "unknown (owner not found)")
             }
             let prediction = DeathPrediction.predict(s, options: options.options, kernel: namespace.kernel)
             connections.append(InspectedConnection(index: i + 1, socket: s, owner: owner, options: options,
@@ -68,6 +77,7 @@ public final class InspectEngine {
                                    kernel: namespace.kernel, conntrackEstablishedTimeout: namespace.conntrackEstablishedTimeout,
                                    connections: connections, findings: [])
         result.ownersComplete = ownersComplete
+        result.ownershipNote = ownershipNote
         result.findings = connections.flatMap {
             InspectFinding.findings(for: $0, idleTimeout: config.idleTimeout, conntrack: namespace.conntrackEstablishedTimeout)
         }

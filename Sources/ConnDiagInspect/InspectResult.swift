@@ -13,6 +13,8 @@ public struct InspectResult: Sendable {
     public var findings: [InspectFinding]
     /// With --all: whether every process was looked at for owners.
     public var ownersComplete: Bool = true
+    /// Why the connections were chosen another way than by the process's descriptors.
+    public var ownershipNote: String?
     public var follow: FollowSummary?
     public var interrupted = false
 
@@ -23,6 +25,7 @@ public struct InspectResult: Sendable {
         b.add("namespace", .object([("net", .string(namespace)), ("own", .bool(ownNamespace))]))
         b.add("nf_conntrack_tcp_timeout_established", conntrackEstablishedTimeout)
         if !ownersComplete { b.add("owners_complete", false) }
+        b.add("ownership_note", ownershipNote)
         return .object(b.pairs + [("connections", .array(connections.map(\.json))),
                                   ("findings", .array(findings.map(\.json)))]
                        + (follow.map { [("deaths", .array($0.deaths.map(\.json)))] } ?? []))
@@ -54,6 +57,9 @@ public struct ConnectionDeath: Sendable {
     /// The prediction made at the last sample before it died.
     public var predictedAt: Double?
     public var predictedMechanism: Mechanism
+    /// The prediction made when the trouble began (the first unanswered probe or RTO
+    /// retransmission seen), seconds ahead of the death: the one worth comparing.
+    public var episode: DeathEpisode?
 
     /// The middle of the window in which it died: the estimate compared with the prediction.
     public var diedAt: Double { (lastSeenAt + goneAt) / 2 }
@@ -70,7 +76,23 @@ public struct ConnectionDeath: Sendable {
         b.add("predicted_at", predictedAt.map { JSONValue.double(round6($0)) } ?? .null)
         b.add("predicted_mechanism", predictedMechanism.rawValue)
         b.add("error_ms", predictedAt.map { JSONValue.double(((diedAt - $0) * 1000).rounded()) } ?? .null)
+        if let e = episode {
+            b.add("episode", .object([("started_at", .double(round6(e.startedAt))), ("predicted_at", .double(round6(e.predictedAt))),
+                                      ("mechanism", .string(e.mechanism.rawValue)),
+                                      ("error_ms", .double(((diedAt - e.predictedAt) * 1000).rounded()))]))
+        }
         b.add("evidence", evidence)
         return b.value
+    }
+}
+
+/// The first sample of a connection in trouble (an unanswered probe, an RTO retransmission)
+/// and what was predicted then.
+public struct DeathEpisode: Sendable, Equatable {
+    public var startedAt: Double
+    public var predictedAt: Double
+    public var mechanism: Mechanism
+    public init(startedAt: Double, predictedAt: Double, mechanism: Mechanism) {
+        self.startedAt = startedAt; self.predictedAt = predictedAt; self.mechanism = mechanism
     }
 }

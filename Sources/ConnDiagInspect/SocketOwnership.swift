@@ -11,22 +11,50 @@ public struct SocketOwner: Sendable, Equatable {
 }
 
 public enum SocketOwnership {
-    /// The socket inodes of `pid`'s descriptors (inode → fd; the lowest fd when shared).
-    /// nil when /proc/PID/fd cannot be read (no such process, or no rights).
-    public static func sockets(of pid: Int32) -> [UInt32: Int32]? {
-        guard let dir = opendir("/proc/\(pid)/fd") else { return nil }
+    /// What reading a process's descriptor table gave.
+    public enum FDTable: Equatable {
+        /// Socket inode → fd (the lowest fd when shared).
+        case sockets([UInt32: Int32])
+        /// The process exists but its descriptors' links cannot be read: no ptrace rights
+        /// (a different uid, or fewer capabilities than the process has).
+        case denied
+        case noSuchProcess
+    }
+
+    /// The socket inodes of `pid`'s descriptors.
+    public static func table(of pid: Int32) -> FDTable {
+        guard let dir = opendir("/proc/\(pid)/fd") else { return errno == ENOENT ? .noSuchProcess : .denied }
         defer { closedir(dir) }
         var map: [UInt32: Int32] = [:]
+        var denied = 0, read = 0
         while let entry = readdir(dir) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
                 String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
             }
-            guard let fd = Int32(name), let target = readLink("/proc/\(pid)/fd/\(name)"),
-                  let inode = socketInode(target) else { continue }
+            guard let fd = Int32(name) else { continue }
+            guard let target = readLink("/proc/\(pid)/fd/\(name)") else {
+                if errno == EACCES || errno == EPERM { denied += 1 }
+                continue
+            }
+            read += 1
+            guard let inode = socketInode(target) else { continue }
             if let old = map[inode], old < fd { continue }
             map[inode] = fd
         }
-        return map
+        return denied > 0 && read == 0 ? .denied : .sockets(map)
+    }
+
+    /// The socket inodes of `pid`'s descriptors (inode → fd), nil when they cannot be read.
+    public static func sockets(of pid: Int32) -> [UInt32: Int32]? {
+        if case .sockets(let map) = table(of: pid) { return map }
+        return nil
+    }
+
+    /// The real uid of `pid` (/proc/PID/status, readable without ptrace rights).
+    public static func uid(of pid: Int32) -> UInt32? {
+        guard let text = readSmallFile("/proc/\(pid)/status", limit: 8192),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("Uid:") }) else { return nil }
+        return line.dropFirst(4).split(whereSeparator: { $0 == "\t" || $0 == " " }).first.flatMap { UInt32($0) }
     }
 
     /// `socket:[12345]` → 12345.

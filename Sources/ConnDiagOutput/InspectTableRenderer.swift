@@ -11,6 +11,7 @@ struct InspectTableRenderer {
         var out = "conndiag inspect "
         if let pid = r.pid { out += "pid \(pid) (\(r.command ?? "?")), " } else { out += "all sockets, " }
         out += r.ownNamespace ? "own net namespace \(r.namespace)\n" : "net namespace of pid \(r.pid.map(String.init) ?? "?") \(r.namespace)\n"
+        if let note = r.ownershipNote { out += "note: \(note)\n" }
         let header = ["#", "local", "remote", "state", "keepalive", "user-timeout", "timer", "if the peer vanished now"]
         var rows: [[String]] = [header]
         for c in r.connections {
@@ -24,7 +25,7 @@ struct InspectTableRenderer {
             out += line + "\n"
         }
         if r.connections.isEmpty { out += "  (no TCP connection matched)\n" }
-        if let unknown = r.connections.first(where: { $0.options.options == nil && $0.owner != nil }), case .unknown(let why) = unknown.options {
+        if let unknown = r.connections.first(where: { $0.options.options == nil }), case .unknown(let why) = unknown.options {
             out += "options: \(why)\n"
         }
         if !r.findings.isEmpty {
