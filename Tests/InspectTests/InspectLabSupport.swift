@@ -53,6 +53,25 @@ enum Peers {
     """
 }
 
+extension Peers {
+    /// One process holding `n` loopback connections (2n sockets) with keepalive on the client side.
+    static let many = """
+    import socket, sys, resource, time
+    port, n = int(sys.argv[1]), int(sys.argv[2])
+    resource.setrlimit(resource.RLIMIT_NOFILE, (3 * n + 100, 3 * n + 100))
+    l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    l.bind(("127.0.0.1", port)); l.listen(4096)
+    held = []
+    for i in range(n):
+        c = socket.create_connection(("127.0.0.1", port))
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        a, _ = l.accept()
+        held += [c, a]
+    print("ready", flush=True)
+    time.sleep(600)
+    """
+}
+
 /// A child process whose stdout is read line by line (to wait for "ready").
 final class PeerProcess {
     let process = Process()
@@ -68,7 +87,7 @@ final class PeerProcess {
     }
 
     /// Waits for a line equal to `line` on stdout.
-    func waitFor(_ line: String, timeout: Double = 10) throws {
+    func waitFor(_ line: String, timeout: Double = 30) throws {
         let fd = pipe.fileHandleForReading.fileDescriptor
         var text = ""
         let deadline = Date().addingTimeInterval(timeout)

@@ -103,6 +103,19 @@ import ConnDiagCore
         #expect(mine["tcp_info"] != nil)
     }
 
+    /// 10,000 sockets in one process: every one is found, its options read, in bounded time.
+    @Test(.enabled(if: InspectGate.enabled)) func tenThousandSockets() throws {
+        let lab = try InspectLab()
+        defer { lab.destroy() }
+        let many = try lab.start(Peers.many, ["6000", "5000"])
+        let started = Date()
+        let r = try InspectEngine(config: InspectConfig(scope: .process(many.pid))).run()
+        let elapsed = Date().timeIntervalSince(started)
+        #expect(r.connections.count == 10_001)  // the listener and both ends of 5,000 connections
+        #expect(r.connections.filter { $0.options.options?.keepalive == true }.count == 5_000)
+        #expect(elapsed < 10, "took \(elapsed) s")
+    }
+
     @Test(.enabled(if: InspectGate.enabled)) func processExitingDuringFollowEndsTheRun() throws {
         let lab = try InspectLab()
         defer { lab.destroy() }
