@@ -56,7 +56,11 @@ public struct DeathPrediction: Sendable, Equatable {
             let schedule = RetransmissionSchedule(firstRTO: firstRTO, retries2: retries2, userTimeout: userTimeout, rtoMax: kernel.rtoMax, hz: hz)
             // The armed timer is RTO retransmission number b + 1 (0-based index b from rs).
             let nextFiring = b < schedule.retransmissions.count ? schedule.retransmissions[b] : schedule.giveUpAt
-            let rsFromNow = s.timer == .retransmit ? expires - nextFiring : info.rto
+            // idiag_expires is the time asked for; the wheel fires the armed timer later by
+            // the lateness the model gives that step.
+            let nominal = RetransmissionSchedule(firstRTO: firstRTO, retries2: retries2, userTimeout: userTimeout, rtoMax: kernel.rtoMax)
+            let late = b >= 1 ? lateness(real: schedule.retransmissions + [schedule.giveUpAt], nominal: nominal.retransmissions + [nominal.giveUpAt], step: b) : 0
+            let rsFromNow = s.timer == .retransmit ? expires + late - nextFiring : info.rto
             let remaining = max(0, rsFromNow + schedule.giveUpAt)
             let mechanism: Mechanism = userTimeout > 0 ? .userTimeout : .retransmissionLimit
             let total = schedule.retransmissions.count
@@ -78,7 +82,10 @@ public struct DeathPrediction: Sendable, Equatable {
             let remaining: Double
             if s.timer == .keepalive {
                 let nextFiring = p < schedule.probes.count ? schedule.probes[p] : schedule.abortAt
-                remaining = max(0, expires + schedule.abortAt - nextFiring)
+                let nominal = KeepaliveSchedule(idle: Double(options.keepIdle), interval: Double(options.keepInterval),
+                                                count: options.keepCount, userTimeout: userTimeout)
+                let late = p >= 1 ? lateness(real: schedule.probes + [schedule.abortAt], nominal: nominal.probes + [nominal.nominalAbortAt], step: p) : 0
+                remaining = max(0, expires + late + schedule.abortAt - nextFiring)
             } else {
                 remaining = max(0, schedule.abortAt - info.idleSeconds)
             }
@@ -95,4 +102,11 @@ public struct DeathPrediction: Sendable, Equatable {
     }
 
     static func text(_ s: Double) -> String { DurationText.elapsed(s) }
+
+    /// How much later than asked the timer wheel fires step `step` of a schedule (the real
+    /// gap from the step before minus the nominal one); 0 when the schedules do not line up.
+    static func lateness(real: [Double], nominal: [Double], step: Int) -> Double {
+        guard step >= 1, step < real.count, step < nominal.count else { return 0 }
+        return max(0, (real[step] - real[step - 1]) - (nominal[step] - nominal[step - 1]))
+    }
 }

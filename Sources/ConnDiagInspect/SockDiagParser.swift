@@ -37,6 +37,8 @@ public enum SockDiagParser {
             case nlmsgError:
                 guard payload.count >= 4 else { out.append(.invalid("NLMSG_ERROR without an error code")); return out }
                 let code = Int32(bitPattern: payload.u32(0))
+                // A negative errno; anything else (a positive code, Int32.min) is not one.
+                if code > 0 || code == Int32.min { out.append(.invalid("NLMSG_ERROR code \(code) is not a negative errno")); return out }
                 if code != 0 { out.append(.error(errno: -code)); return out }
             case nlmsgNoop:
                 break

@@ -32,7 +32,11 @@ import ConnDiagCore
         let p = DeathPrediction.predict(s, options: ApplicationOptions(keepalive: true, keepIdle: 30, keepInterval: 10, keepCount: 3), kernel: kernel)
         let schedule = RetransmissionSchedule(firstRTO: 0.2, retries2: 15, hz: 250)
         #expect(p.mechanism == .retransmissionLimit)
-        #expect(abs(p.seconds! - (1.0 - schedule.retransmissions[3] + schedule.giveUpAt)) < 1e-9)
+        // The armed 4th RTO timer fires late by the wheel's lateness for that step.
+        let nominal = RetransmissionSchedule(firstRTO: 0.2, retries2: 15)
+        let late = DeathPrediction.lateness(real: schedule.retransmissions, nominal: nominal.retransmissions, step: 3)
+        #expect(late > 0 && late < 0.065)
+        #expect(abs(p.seconds! - (1.0 + late - schedule.retransmissions[3] + schedule.giveUpAt)) < 1e-9)
         #expect(p.explanation.contains("3 of"))
     }
 
@@ -42,7 +46,9 @@ import ConnDiagCore
         let p = DeathPrediction.predict(s, options: ApplicationOptions(keepalive: false, keepIdle: 7200, keepInterval: 75, keepCount: 9, userTimeoutMs: 3000), kernel: kernel)
         let schedule = RetransmissionSchedule(firstRTO: 0.2, retries2: 15, userTimeout: 3, hz: 250)
         #expect(p.mechanism == .userTimeout)
-        #expect(abs(p.seconds! - (0.3 - schedule.retransmissions[1] + schedule.giveUpAt)) < 1e-9)
+        let nominal = RetransmissionSchedule(firstRTO: 0.2, retries2: 15, userTimeout: 3)
+        let late = DeathPrediction.lateness(real: schedule.retransmissions, nominal: nominal.retransmissions, step: 1)
+        #expect(abs(p.seconds! - (0.3 + late - schedule.retransmissions[1] + schedule.giveUpAt)) < 1e-9)
     }
 
     @Test func keepaliveProbingAndTheUserTimeoutCap() {
@@ -52,7 +58,10 @@ import ConnDiagCore
         let p = DeathPrediction.predict(s, options: ka, kernel: kernel)
         let schedule = KeepaliveSchedule(idle: 30, interval: 10, count: 3, hz: 250)
         #expect(p.mechanism == .keepalive)
-        #expect(abs(p.seconds! - (4 + schedule.abortAt - schedule.probes[1])) < 1e-9)
+        let nominal = KeepaliveSchedule(idle: 30, interval: 10, count: 3)
+        let late = DeathPrediction.lateness(real: schedule.probes, nominal: nominal.probes, step: 1)
+        #expect(late > 0 && late < 0.26)  // a 10 s timer sits on the wheel's 256 ms level at HZ 250
+        #expect(abs(p.seconds! - (4 + late + schedule.abortAt - schedule.probes[1])) < 1e-9)
         // TCP_USER_TIMEOUT 20 s caps KEEPCNT: abort at the first firing past 20 s idle.
         var ut = ka
         ut.userTimeoutMs = 20_000
@@ -62,7 +71,8 @@ import ConnDiagCore
         // UT 20 s < KEEPIDLE 30 s: one probe at 30 s, abort at the next firing; with it out, the
         // armed timer is the abort itself.
         #expect(capped.probes.count == 1)
-        #expect(abs(q.seconds! - 4) < 1e-9)
+        let cappedLate = DeathPrediction.lateness(real: capped.probes + [capped.abortAt], nominal: [30, 40], step: 1)
+        #expect(abs(q.seconds! - (4 + cappedLate)) < 1e-9)
     }
 
     @Test func keepaliveOffIsNeverWhileIdle() {

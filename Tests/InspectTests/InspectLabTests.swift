@@ -172,6 +172,7 @@ import ConnDiagCore
             #expect(abs(d.diedAt - e.predictedAt) <= tolerance,
                     "#\(index) died at \(d.diedAt), predicted \(e.predictedAt) at \(e.startedAt) (tolerance \(tolerance))")
             #expect(ahead > 1, "the prediction was made \(ahead) s ahead")
+            print("inspect timing: #\(index) \(d.mechanism.rawValue) died \(String(format: "%.3f", d.diedAt)) s, predicted \(String(format: "%.3f", e.predictedAt)) s at \(String(format: "%.3f", e.startedAt)) s, error \(String(format: "%+.1f", (d.diedAt - e.predictedAt) * 1000)) ms")
         }
     }
 }

@@ -128,6 +128,13 @@ func tcpInfoBytes(length: Int = 232, probes: UInt8 = 1, backoff: UInt8 = 0, rtoM
         // NLMSG_ERROR -EPERM.
         let error: [UInt8] = [36, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff] + [UInt8](repeating: 0, count: 16)
         #expect(SockDiagParser.parse(error) == [.error(errno: 1)])
+        // Found by FuzzSockDiag: error code Int32.min cannot be negated (it trapped).
+        var minimum = error
+        minimum[16] = 0; minimum[17] = 0; minimum[18] = 0; minimum[19] = 0x80
+        if case .invalid = SockDiagParser.parse(minimum).first {} else { Issue.record("Int32.min error code accepted") }
+        var positive = error
+        positive[16] = 5; positive[17] = 0; positive[18] = 0; positive[19] = 0
+        if case .invalid = SockDiagParser.parse(positive).first {} else { Issue.record("positive error code accepted") }
         // Every single-byte corruption of a real answer parses to something without trapping.
         let whole = recordedEstablished + doneMessage
         for i in 0..<whole.count {
