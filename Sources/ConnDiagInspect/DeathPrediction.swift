@@ -38,7 +38,9 @@ public struct DeathPrediction: Sendable, Equatable {
             let schedule = SYNSchedule(syncnt: n, linearTimeouts: kernel.tcpSynLinearTimeouts ?? 0, rtoMax: kernel.rtoMax, hz: hz)
             let done = Int(info.retransmits)
             let nextFiring = done + 1 < schedule.synTimes.count ? schedule.synTimes[done + 1] : schedule.giveUpAt
-            let remaining = max(0, schedule.giveUpAt - (nextFiring - expires))
+            // The armed timer fires late by the wheel's lateness for that step, as the others.
+            let late = lateness(real: schedule.synTimes + [schedule.giveUpAt], nominal: schedule.nominalSynTimes + [schedule.nominalGiveUpAt], step: done + 1)
+            let remaining = max(0, schedule.giveUpAt - (nextFiring - expires - late))
             return DeathPrediction(kind: .after(remaining), mechanism: .synRetriesExhausted,
                                    explanation: "connect() fails with ETIMEDOUT in \(text(remaining)): \(done) of \(schedule.synTimes.count - 1) SYN retransmissions done (TCP_SYNCNT \(n))")
         case .established, .closeWait, .finWait1, .lastAck, .closing:

@@ -28,11 +28,21 @@ enum Peers {
         c, _ = l.accept(); held.append(c)
     """
 
-    /// argv: host port mode(idle|write) keepalive(0|1) keepidle keepintvl keepcnt user_timeout_ms nodelay(0|1)
+    /// argv: host port mode(idle|write|syn) keepalive(0|1) keepidle keepintvl keepcnt user_timeout_ms nodelay(0|1) [syncnt]
+    /// With mode syn: sets TCP_SYNCNT, prints "ready" and then connects (to a dropped port).
     static let client = """
     import socket, sys, time
     host, port, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     ka, idle, intvl, cnt, ut, nd = (int(x) for x in sys.argv[4:10])
+    if mode == "syn":
+        s = socket.socket(socket.AF_INET6 if ':' in host else socket.AF_INET)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_SYNCNT, int(sys.argv[10]))
+        print("ready", flush=True)
+        try:
+            s.connect((host, port))
+        except OSError as e:
+            print("error", e.errno, flush=True)
+        time.sleep(30)
     s = socket.create_connection((host, port))
     s.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, ka)
     if idle: s.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, idle)
