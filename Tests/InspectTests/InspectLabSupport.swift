@@ -128,6 +128,7 @@ final class InspectLab {
     var peers: [PeerProcess] = []
 
     init() throws {
+        InspectLab.sweepStale()
         let n = InspectLab.lock.withLock { InspectLab.counter += 1; return InspectLab.counter }
         name = "cdtest-\(getpid())-inspect-\(n)"
         try InspectLab.sh(["ip", "netns", "add", name])
@@ -144,6 +145,18 @@ final class InspectLab {
 
     /// iptables inside the namespace only; the root namespace's firewall is never touched.
     func iptables(_ arguments: [String]) throws { try InspectLab.sh(["ip", "netns", "exec", name, "iptables"] + arguments) }
+
+    /// Deletes the `cdtest-PID-inspect-*` namespaces a killed run left (its pid is gone).
+    static func sweepStale() {
+        let names = (try? sh(["ip", "netns", "list"])) ?? ""
+        for line in names.split(separator: "\n") {
+            let name = String(line.split(separator: " ").first ?? "")
+            let parts = name.split(separator: "-")
+            guard parts.count >= 4, parts[0] == "cdtest", parts[2] == "inspect", let pid = Int32(parts[1]),
+                  pid != getpid(), kill(pid, 0) != 0 && errno == ESRCH else { continue }
+            _ = try? sh(["ip", "netns", "del", name])
+        }
+    }
 
     func destroy() {
         for p in peers { p.stop() }
