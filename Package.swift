@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "ConnDiagTCP", targets: ["ConnDiagTCP"]),
         .library(name: "ConnDiagAnalyze", targets: ["ConnDiagAnalyze"]),
         .library(name: "ConnDiagOutput", targets: ["ConnDiagOutput"]),
+        .library(name: "ConnDiagInspect", targets: ["ConnDiagInspect"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -60,10 +61,13 @@ let package = Package(
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         // The `lab` matrix: reproducible failure scenarios run by the same engines.
         .target(name: "ConnDiagScenarios", dependencies: ["ConnDiagCore", "ConnDiagPlatform", "ConnDiagTCP", "ConnDiagHTTP2Engine", "ConnDiagLab", "ConnDiagAnalyze"]),
+        // `inspect`: another process's sockets through sock_diag and pidfd_getfd, with the
+        // kernel model's predictions.
+        .target(name: "ConnDiagInspect", dependencies: ["ConnDiagCore", "ConnDiagPlatform", "CNetShims"]),
         // Every renderer, the JSON/NDJSON writing, the --expect grammar and the exit-code policy.
-        .target(name: "ConnDiagOutput", dependencies: ["ConnDiagCore", "ConnDiagPlatform", "ConnDiagAnalyze", "ConnDiagHTTP2Engine", "ConnDiagScenarios"]),
+        .target(name: "ConnDiagOutput", dependencies: ["ConnDiagCore", "ConnDiagPlatform", "ConnDiagAnalyze", "ConnDiagHTTP2Engine", "ConnDiagScenarios", "ConnDiagInspect"]),
         .executableTarget(name: "conndiag", dependencies: [
-            "ConnDiagCore", "ConnDiagPlatform", "ConnDiagOutput", "ConnDiagTCP", "ConnDiagHTTP2", "ConnDiagHTTP2Engine", "ConnDiagLab", "ConnDiagScenarios", "ConnDiagAnalyze",
+            "ConnDiagCore", "ConnDiagPlatform", "ConnDiagOutput", "ConnDiagTCP", "ConnDiagHTTP2", "ConnDiagHTTP2Engine", "ConnDiagLab", "ConnDiagScenarios", "ConnDiagAnalyze", "ConnDiagInspect",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "ConnDiagCoreTests", dependencies: ["ConnDiagCore"]),
@@ -78,6 +82,7 @@ let package = Package(
         .testTarget(name: "AnalyzeTests", dependencies: ["ConnDiagAnalyze", "ConnDiagCore", "ConnDiagOutput", "ConnDiagPacket", "ConnDiagTCP",
                                                     "ConnDiagHTTP2Engine", "ConnDiagDiagnosis"], resources: [.copy("Fixtures")]),
         .testTarget(name: "OutputTests", dependencies: ["ConnDiagOutput", "ConnDiagCore"]),
+        .testTarget(name: "InspectTests", dependencies: ["ConnDiagInspect", "ConnDiagOutput", "ConnDiagCore", "ConnDiagPlatform"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -31,6 +31,10 @@ let package = Package(
             .product(name: "ConnDiagAnalyze", package: "conndiag"),
             .product(name: "ConnDiagOutput", package: "conndiag"),
         ]),
+        .executableTarget(name: "FuzzSockDiag", dependencies: [
+            "FuzzMain",
+            .product(name: "ConnDiagInspect", package: "conndiag"),
+        ]),
     ],
     swiftLanguageModes: [.v5]
 )

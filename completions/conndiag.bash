@@ -173,13 +173,13 @@ _conndiag() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    syn-timeout|keepalive-test|goaway-trace|probe|analyze|lab|help)
+    syn-timeout|keepalive-test|goaway-trace|probe|analyze|inspect|lab|help)
         # Offer subcommand argument completions
         "_conndiag_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'syn-timeout keepalive-test goaway-trace probe analyze lab help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'syn-timeout keepalive-test goaway-trace probe analyze inspect lab help' -- "${cur}"))
         ;;
     esac
 }
@@ -515,6 +515,46 @@ _conndiag_analyze() {
         return
         ;;
     '--retries2')
+        return
+        ;;
+    '--format')
+        __conndiag_add_completions -W 'table'$'\n''json'$'\n''ndjson'
+        return
+        ;;
+    '--expect')
+        return
+        ;;
+    esac
+}
+
+_conndiag_inspect() {
+    repeating_flags=()
+    non_repeating_flags=(--all --follow --json --version -h --help)
+    repeating_options=(--expect)
+    non_repeating_options=(--pid --port --remote --state --idle-timeout --interval --for --format)
+    __conndiag_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--pid')
+        return
+        ;;
+    '--port')
+        return
+        ;;
+    '--remote')
+        return
+        ;;
+    '--state')
+        return
+        ;;
+    '--idle-timeout')
+        return
+        ;;
+    '--interval')
+        return
+        ;;
+    '--for')
         return
         ;;
     '--format')

@@ -10,6 +10,14 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <unistd.h>
+#include <sys/syscall.h>
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_getfd
+#define SYS_pidfd_getfd 438
+#endif
 
 int CNetShims_tcpInfo(int fd, CNetShims_TCPInfo *out) {
     struct tcp_info ti;
@@ -85,4 +93,15 @@ int CNetShims_lastSignal(void) { return lastSignal; }
 
 int CNetShims_spawnCloseFrom(posix_spawn_file_actions_t *actions, int from) {
     return posix_spawn_file_actions_addclosefrom_np(actions, from);
+}
+
+int CNetShims_pidfdOpen(int pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
+
+int CNetShims_pidfdGetfd(int pidfd, int targetfd) { return (int)syscall(SYS_pidfd_getfd, pidfd, targetfd, 0); }
+
+int CNetShims_tcpCongestion(int fd, char *name, int capacity) {
+    if (capacity < 1) { errno = EINVAL; return -1; }
+    socklen_t len = (socklen_t)(capacity - 1);
+    memset(name, 0, (size_t)capacity);
+    return getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, name, &len);
 }

@@ -13,6 +13,11 @@ enum ExitPolicy {
             // is a failure even on a connection that is still open at the end (a zero window).
             healthy = !result.findings.contains { $0.severity >= .warning }
         }
+        if case .inspect(let result, _) = document.content {
+            // Judged like analyze: a warning finding, or a connection that died while followed.
+            healthy = !result.findings.contains { $0.severity >= .warning }
+                && !(result.follow?.deaths.contains { $0.status != .closed } ?? false)
+        }
         if !checks.isEmpty { return checks.allSatisfy(\.held) && !interrupted ? .ok : .failureObserved }
         return healthy && !interrupted ? .ok : .failureObserved
     }

@@ -1,6 +1,7 @@
 import ConnDiagAnalyze
 import ConnDiagCore
 import ConnDiagHTTP2Engine
+import ConnDiagInspect
 import ConnDiagScenarios
 
 /// What a command hands to its writer at the end: the report of the JSON contract and the
@@ -12,6 +13,8 @@ public struct OutputDocument {
         case analyze(AnalyzeResult, timelines: Bool)
         case probe([ProbeResult])
         case lab([ScenarioRow], quick: Bool)
+        /// `inspect`: a process's connections, checked against its own --expect grammar.
+        case inspect(InspectResult, expectations: [InspectExpectation])
     }
 
     public var report: Report
@@ -32,12 +35,22 @@ public struct OutputDocument {
         OutputDocument(report: report, content: .lab(rows, quick: quick))
     }
 
+    public static func inspect(_ result: InspectResult, report: Report, expectations: [InspectExpectation]) -> OutputDocument {
+        OutputDocument(report: report, content: .inspect(result, expectations: expectations))
+    }
+
+    /// The checks a document makes itself (inspect's expectations on every connection).
+    var ownChecks: [ExpectationCheck] {
+        if case .inspect(let result, let expectations) = content { return expectations.map { $0.checked(result) } }
+        return []
+    }
+
     /// Whether `--expect` applies to the report's outcome. A probe checks its own
     /// expectations on each target; the lab matrix checks each scenario against its model.
     var checksOutcome: Bool {
         switch content {
         case .run, .analyze: return true
-        case .probe, .lab: return false
+        case .probe, .lab, .inspect: return false
         }
     }
 
@@ -45,7 +58,7 @@ public struct OutputDocument {
     /// are per connection); probe and lab documents have none.
     var includesEvents: Bool {
         switch content {
-        case .run, .analyze: return true
+        case .run, .analyze, .inspect: return true
         case .probe, .lab: return false
         }
     }
@@ -56,7 +69,7 @@ public struct OutputDocument {
         switch content {
         case .probe: return "targets"
         case .lab: return "scenarios"
-        case .run, .analyze: return nil
+        case .run, .analyze, .inspect: return nil
         }
     }
 

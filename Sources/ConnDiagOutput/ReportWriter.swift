@@ -29,7 +29,7 @@ public final class ReportWriter {
     @discardableResult
     public func finish(_ document: OutputDocument) -> ExitStatus {
         let report = document.report
-        let checks = document.checksOutcome ? configuration.expectations.map { $0.checked(report.outcome) } : []
+        let checks = document.checksOutcome ? configuration.expectations.map { $0.checked(report.outcome) } : document.ownChecks
         documentFormat.write(document, checks: checks, color: configuration.color, to: StandardOutput.write)
         if !report.capture, let note = report.captureNote { StandardOutput.note(note) }
         return ExitPolicy.status(of: document, checks: checks)

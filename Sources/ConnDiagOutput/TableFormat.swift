@@ -14,6 +14,8 @@ struct TableFormat: DocumentFormat {
             sink(ProbeTableRenderer(color: color).render(results, summary: report.outcome.summary, interrupted: report.interrupted))
         case .lab(let rows, let quick):
             sink(LabMatrixRenderer.render(rows, summary: report.outcome.summary, quick: quick))
+        case .inspect(let result, _):
+            sink(InspectTableRenderer(color: color).render(result, events: report.allEvents))
         }
         for failure in checks.compactMap(\.failureText) { sink("FAILED \(failure)\n") }
     }

@@ -29,7 +29,7 @@ struct ConnDiag: ParsableCommand {
           4  bad input data (a malformed capture file)
         """,
         version: version,
-        subcommands: [SynTimeout.self, KeepaliveTest.self, GoawayTrace.self, Probe.self, Analyze.self, LabCommand.self]
+        subcommands: [SynTimeout.self, KeepaliveTest.self, GoawayTrace.self, Probe.self, Analyze.self, Inspect.self, LabCommand.self]
     )
 }
 

@@ -51,4 +51,13 @@ int CNetShims_lastSignal(void);
 /// every descriptor >= `from` that the parent did not mark close-on-exec. Returns 0 or an errno.
 int CNetShims_spawnCloseFrom(posix_spawn_file_actions_t *actions, int from);
 
+/// pidfd_open(pid, 0) (Linux >= 5.3): a descriptor for a process, close-on-exec. Returns the
+/// descriptor or -1 with errno set. Raw syscall: glibc's wrapper is missing before 2.36.
+int CNetShims_pidfdOpen(int pid);
+/// pidfd_getfd(pidfd, targetfd, 0) (Linux >= 5.6): a close-on-exec duplicate of another
+/// process's descriptor; needs ptrace rights over it. Returns the descriptor or -1 with errno.
+int CNetShims_pidfdGetfd(int pidfd, int targetfd);
+/// getsockopt(TCP_CONGESTION) into `name` (NUL-terminated, at most `capacity` - 1 bytes).
+int CNetShims_tcpCongestion(int fd, char *name, int capacity);
+
 #endif
