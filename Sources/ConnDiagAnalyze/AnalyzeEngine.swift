@@ -45,6 +45,10 @@ public final class AnalyzeEngine {
     private var strayAfterClose = 0
     private var evictions = 0
     private var problems: [String] = []
+    /// Packets not decoded and packets without TCP, by reason.
+    private var inputCounts = InputCounts()
+    private var backwardSteps = 0
+    private var largestBackwardStep = 0.0
     private var damaged = false
     private var firstProblem: String?
     private let holdBudget = HoldBudget()
@@ -65,33 +69,115 @@ public final class AnalyzeEngine {
         runBudget = RunBudget(maxEventsPerConnection: options.maxEventsPerConnection)
     }
 
-    /// Reads every file in order. Throws `ConnDiagError.badInput` (exit 4) when a file is not
+    /// Reads every file; several files are merged by timestamp, as mergecap does, whatever
+    /// order they are given in. Throws `ConnDiagError.badInput` (exit 4) when a file is not
     /// a capture at all, `.usage` for a bad filter. A file damaged part-way is reported in
     /// `inputProblems` and what came before the damage is analysed.
     public func run() throws -> AnalyzeResult {
-        for file in options.files {
-            if interrupted { break }
-            let capture: PacketCapture
-            do {
-                capture = try PacketCapture.openOffline(path: file)
-            } catch let e as ConnDiagError {
-                // Interrupted while waiting for a pipe's file header: nothing to analyse, not damage.
-                if shouldStop() { interrupted = true; break }
-                throw ConnDiagError.badInput(AnalyzeEngine.describeOpenFailure(file: file, message: e.message))
+        if options.files.count <= 1 {
+            for file in options.files {
+                guard let capture = try open(file) else { break }
+                defer { capture.close() }
+                try read(capture, name: file)
             }
-            defer { capture.close() }
-            try read(capture, name: file)
+            return finish()
         }
+        var captures: [PacketCapture] = []
+        defer { for c in captures { c.close() } }
+        for file in options.files {
+            guard let capture = try open(file) else { return finish() }
+            try applyFilter(capture)
+            captures.append(capture)
+        }
+        merge(captures, names: options.files)
         return finish()
+    }
+
+    /// Opens one file; nil when interrupted while waiting for a pipe's header.
+    private func open(_ file: String) throws -> PacketCapture? {
+        if interrupted { return nil }
+        do {
+            return try PacketCapture.openOffline(path: file)
+        } catch let e as ConnDiagError {
+            // Interrupted while waiting for a pipe's file header: nothing to analyse, not damage.
+            if shouldStop() { interrupted = true; return nil }
+            throw ConnDiagError.badInput(AnalyzeEngine.describeOpenFailure(file: file, message: e.message))
+        }
+    }
+
+    private func applyFilter(_ capture: PacketCapture) throws {
+        if let f = options.filter, !f.isEmpty {
+            do { try capture.setFilter(f) } catch { throw ConnDiagError.usage("--filter: \(error)") }
+        }
+    }
+
+    /// Reads several captures as one, always taking the earliest packet among the files'
+    /// next ones (a file's own order is kept: ties and a file going backwards do not
+    /// reorder it). Notes files given out of time order and files that overlap in time.
+    private func merge(_ captures: [PacketCapture], names: [String]) {
+        let n = captures.count
+        var heads = [CapturedPacket?](repeating: nil, count: n)
+        var counts = [Int](repeating: 0, count: n)
+        var first = [Int64?](repeating: nil, count: n)
+        var last = [Int64](repeating: 0, count: n)
+        func advance(_ i: Int) {
+            switch captures[i].next() {
+            case .packet(let p):
+                heads[i] = p
+                if first[i] == nil { first[i] = p.timestampNanos }
+                last[i] = max(last[i], p.timestampNanos)
+            case .endOfFile:
+                heads[i] = nil
+            case .error(let message):
+                heads[i] = nil
+                inputDamage(file: names[i], message: message, after: counts[i])
+            }
+        }
+        for i in 0..<n { advance(i) }
+        var sinceCheck = 0
+        while true {
+            var pick = -1
+            for i in 0..<n {
+                guard let h = heads[i] else { continue }
+                if pick < 0 || h.timestampNanos < heads[pick]!.timestampNanos { pick = i }
+            }
+            guard pick >= 0 else { break }
+            sinceCheck += 1
+            if sinceCheck >= 8192 {
+                sinceCheck = 0
+                if shouldStop() { interrupted = true; break }
+            }
+            let packet = heads[pick]!
+            counts[pick] += 1
+            handle(packet, link: captures[pick].linkType)
+            advance(pick)
+        }
+        for i in 0..<n where counts[i] == 0 && !problems.contains(where: { $0.hasPrefix(names[i] + ":") }) {
+            problems.append("\(names[i]): no packets")
+        }
+        // Notes on the order: the files as given vs. by first packet, and overlaps.
+        let spans = (0..<n).compactMap { i in first[i].map { (i, $0, last[i]) } }
+        let byTime = spans.sorted { $0.1 < $1.1 }
+        if byTime.map({ $0.0 }) != spans.map({ $0.0 }) {
+            problems.append("the files were given out of time order; they are merged by timestamp: " + byTime.map { names[$0.0] }.joined(separator: ", "))
+        }
+        for k in 1..<max(byTime.count, 1) where byTime[k].1 < byTime[k - 1].2 {
+            let overlap = Double(min(byTime[k - 1].2, byTime[k].2) - byTime[k].1) / 1e9
+            problems.append("\(names[byTime[k - 1].0]) and \(names[byTime[k].0]) overlap in time (\(DurationText.elapsed(overlap))); their packets are interleaved by timestamp")
+        }
+    }
+
+    private func inputDamage(file: String, message: String, after count: Int) {
+        let truncated = message.contains("truncated")
+        problems.append("\(file): \(truncated ? "the file ends inside a record" : "bad record") after \(count) packets (\(message)); the rest of the file cannot be read, what came before is analysed")
+        if !truncated { damaged = true }
     }
 
     /// Reads one opened capture to its end (or to the damage that stops it), with the
     /// `--filter` applied. `run()` calls it for every file; with `PacketCapture.openOffline(bytes:)`
     /// it analyses a capture held in memory. Call `finish()` after the last one.
     public func read(_ capture: PacketCapture, name file: String) throws {
-        if let f = options.filter, !f.isEmpty {
-            do { try capture.setFilter(f) } catch { throw ConnDiagError.usage("--filter: \(error)") }
-        }
+        try applyFilter(capture)
         let link = capture.linkType
         let before = packets
         // A pipe (`tcpdump -w - | conndiag analyze -`) delivers packets as they happen: read
@@ -108,9 +194,7 @@ public final class AnalyzeEngine {
                 interrupted = true
                 break readLoop
             case .error(let message):
-                let truncated = message.contains("truncated")
-                problems.append("\(file): \(truncated ? "the file ends inside a record" : "bad record") after \(packets - before) packets (\(message)); the rest of the file cannot be read, what came before is analysed")
-                if !truncated { damaged = true }
+                inputDamage(file: file, message: message, after: packets - before)
                 break readLoop
             }
         }
@@ -131,6 +215,9 @@ public final class AnalyzeEngine {
         lastKey = nil
         lastConnection = nil
         if undecodable > 0 { problems.append("\(undecodable) packets could not be decoded (first: \(firstProblem ?? "?"))") }
+        if backwardSteps > 0 {
+            problems.append("timestamps go backwards \(backwardSteps) times (by up to \(DurationText.elapsed(largestBackwardStep))); such a packet is taken as at the time of the latest packet before it, so no duration is negative")
+        }
         if truncatedPackets > 0 { problems.append("\(truncatedPackets) TCP segments were cut by the snapshot length; their payload is not decoded") }
         if evictions > 0 { problems.append("\(evictions) connections were evicted before they ended (--max-connections \(options.maxConnections)); later packets of theirs count as new connections") }
         reports.sort { $0.index < $1.index }
@@ -140,7 +227,8 @@ public final class AnalyzeEngine {
         heldAttempts.removeAll()
         return AnalyzeResult(files: options.files, connections: reports, packets: packets, tcpPackets: tcpPackets,
                              captureStartNanos: startNanos, captureEnd: lastT, inputProblems: problems, damaged: damaged,
-                             stallThreshold: options.stallThreshold, interrupted: interrupted)
+                             stallThreshold: options.stallThreshold, interrupted: interrupted,
+                             notDecoded: inputCounts.notDecoded, notTCP: inputCounts.notTCP)
     }
 
     /// Asked between reads; true stops the analysis (SIGINT/SIGTERM). What was read is reported.
@@ -159,15 +247,29 @@ public final class AnalyzeEngine {
 
     // MARK: - Packets
 
-    private func handle(_ packet: CapturedPacket, link: LinkType) {
+    private func handle(_ packet: CapturedPacket, link fileLink: LinkType) {
         packets += 1
         if startNanos == nil { startNanos = packet.timestampNanos }
-        let t = Double(packet.timestampNanos &- startNanos!) / 1e9
-        if t > lastT { lastT = t }
+        var t = Double(packet.timestampNanos &- startNanos!) / 1e9
+        if t >= lastT {
+            lastT = t
+        } else {
+            // A clock stepped back (or files merged unsorted): keep time monotonic.
+            backwardSteps += 1
+            largestBackwardStep = max(largestBackwardStep, lastT - t)
+            t = lastT
+        }
+        let link = packet.linkType ?? fileLink
         PacketDecoder.decode(packet.bytes, linkType: link, wireLength: packet.originalLength, into: &decoded)
         guard let ip = decoded.ip else {
-            if let problem = decoded.problem { undecodable += 1; if firstProblem == nil { firstProblem = "packet \(packets) at t=\(DurationText.trimmed(t)) s: \(problem)" } }
-            else { nonTCP += 1 }
+            if let problem = decoded.problem {
+                undecodable += 1
+                inputCounts.countNotDecoded(problem, link: link)
+                if firstProblem == nil { firstProblem = "packet \(packets) at t=\(DurationText.trimmed(t)) s: \(InputCounts.reason(problem, link: link))" }
+            } else {
+                nonTCP += 1
+                inputCounts.countNotIP(decoded.etherType)
+            }
             return
         }
         switch decoded.transport {
@@ -179,11 +281,16 @@ public final class AnalyzeEngine {
                 let key = ConnectionKey(Endpoint(q.source, sp), Endpoint(q.destination, dp))
                 connections[key]?.observeICMP(m, from: ip.source, at: t)
             }
+            inputCounts.countProtocol(ip.protocolNumber)
         default:
-            if let problem = decoded.problem, ip.protocolNumber == 6 {
+            if let problem = decoded.problem {
                 undecodable += 1
-                if firstProblem == nil { firstProblem = "packet \(packets) at t=\(DurationText.trimmed(t)) s: \(problem)" }
-            } else { nonTCP += 1 }
+                inputCounts.countNotDecoded(problem, link: link)
+                if firstProblem == nil { firstProblem = "packet \(packets) at t=\(DurationText.trimmed(t)) s: \(InputCounts.reason(problem, link: link))" }
+            } else {
+                nonTCP += 1
+                inputCounts.countProtocol(ip.protocolNumber)
+            }
         }
         if t - lastSweep >= 1 { sweep(at: t) }
     }

@@ -18,6 +18,11 @@ public struct AnalyzeResult: Sendable {
     public var stallThreshold: Double
     /// SIGINT/SIGTERM ended the input early; the report covers what was read.
     public var interrupted = false
+    /// Packets that could not be decoded, by reason ("truncated ipv4", "unsupported link
+    /// type LINKTYPE_NFLOG (239)"), most first.
+    public var notDecoded: [InputCount] = []
+    /// Packets decoded that hold no TCP, by what they hold ("UDP", "ICMP", "ARP"), most first.
+    public var notTCP: [InputCount] = []
 
     /// Every connection's findings, most severe first.
     public var findings: [Finding] {
@@ -51,6 +56,8 @@ public struct AnalyzeResult: Sendable {
         input.add("capture_start_unix", captureStartNanos.map { JSONValue.double(Double($0) / 1e9) } ?? .null)
         input.add("duration_s", round6(captureEnd))
         input.add("problems", .array(inputProblems.map { .string($0) }))
+        input.add("not_decoded", .array(notDecoded.map { $0.json(key: "reason") }))
+        input.add("not_tcp", .array(notTCP.map { $0.json(key: "protocol") }))
         extras.append(("input", input.value))
         extras.append(("connections", .array(connections.map { $0.json })))
         extras.append(("findings", .array(findings.map { $0.json })))

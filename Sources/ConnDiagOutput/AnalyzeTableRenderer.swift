@@ -14,6 +14,9 @@ public struct AnalyzeTableRenderer {
         var out = paint("conndiag analyze \(r.files.joined(separator: " "))", "1") + "\n"
         out += paint("  \(r.packets) packets (\(r.tcpPackets) TCP), \(DurationText.elapsed(r.captureEnd)), \(r.connections.count) connection\(r.connections.count == 1 ? "" : "s")", "2") + "\n"
         for p in r.inputProblems { out += "  " + paint("input: ", "33") + p + "\n" }
+        if !r.notDecoded.isEmpty {
+            out += "  " + paint("input: ", "33") + "not decoded: " + r.notDecoded.map { "\($0.packets) \($0.reason)" }.joined(separator: ", ") + "\n"
+        }
         if r.interrupted { out += "  " + paint("interrupted: ", "33") + "the input was cut short by SIGINT/SIGTERM; what was read is analysed\n" }
         if timelines {
             let events = EventTableRenderer(color: color)

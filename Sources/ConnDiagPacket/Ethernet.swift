@@ -1,5 +1,7 @@
 /// Ethernet II (DLT_EN10MB), including Linux `lo` (all-zero MACs, same format) and
-/// 802.1Q / 802.1ad VLAN tags, possibly stacked (QinQ).
+/// 802.1Q / 802.1ad VLAN tags, possibly stacked (QinQ). The Ethernet types that carry IP
+/// inside another header (MPLS, PPPoE session, transparent Ethernet bridging) go on to
+/// their decoders (MPLS.swift, PPPoE.swift).
 ///
 ///     0        6        12     14
 ///     | dst MAC | src MAC | type | payload...
@@ -32,8 +34,25 @@ enum Ethernet {
         switch type {
         case EtherType.ipv4.rawValue: IPv4.decode(ctx, at: off, into: &p)
         case EtherType.ipv6.rawValue: IPv6.decode(ctx, at: off, into: &p)
+        case EtherType.mplsUnicast.rawValue, EtherType.mplsMulticast.rawValue:
+            guard let inner = ctx.entering(into: &p) else { return }
+            MPLS.decode(inner, at: off, into: &p)
+        case EtherType.pppoeSession.rawValue:
+            guard let inner = ctx.entering(into: &p) else { return }
+            PPPoE.decodeSession(inner, at: off, into: &p)
+        case EtherType.transparentEthernet.rawValue:
+            guard let inner = ctx.entering(into: &p) else { return }
+            decodeFrame(inner, at: off, into: &p)
         default: break
         }
+    }
+
+    /// An Ethernet frame starting at `offset` inside another packet (GRE 0x6558, VXLAN,
+    /// Geneve, ERSPAN, an MPLS pseudowire).
+    static func decodeFrame(_ ctx: DecodeContext, at offset: Int, into p: inout DecodedPacket) {
+        let b = ctx.bytes
+        guard b.has(headerLength, at: offset) else { DecodeProblem.record(.truncated(layer: "ethernet"), in: &p); return }
+        dispatch(ctx, etherType: b.u16(offset &+ 12), at: offset &+ headerLength, into: &p)
     }
 }
 
@@ -48,6 +67,15 @@ public struct EtherType: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let qinq = EtherType(rawValue: 0x88A8)      // 802.1ad service tag
     public static let qinqLegacy = EtherType(rawValue: 0x9100) // pre-standard QinQ
     public static let lldp = EtherType(rawValue: 0x88CC)
+    public static let mplsUnicast = EtherType(rawValue: 0x8847)
+    public static let mplsMulticast = EtherType(rawValue: 0x8848)
+    public static let pppoeDiscovery = EtherType(rawValue: 0x8863)
+    public static let pppoeSession = EtherType(rawValue: 0x8864)
+    /// An Ethernet frame follows (GRE "gretap", Geneve, NVGRE).
+    public static let transparentEthernet = EtherType(rawValue: 0x6558)
+    /// GRE protocol types of ERSPAN (not Ethernet types proper, but from the same registry).
+    public static let erspanII = EtherType(rawValue: 0x88BE)
+    public static let erspanIII = EtherType(rawValue: 0x22EB)
 
     /// 802.1Q, 802.1ad and the old 0x9100 QinQ tag.
     public var isVLANTag: Bool { self == .vlan || self == .qinq || self == .qinqLegacy }
@@ -61,6 +89,12 @@ public struct EtherType: RawRepresentable, Hashable, Sendable, CustomStringConve
         case .qinq: return "802.1ad"
         case .qinqLegacy: return "QinQ"
         case .lldp: return "LLDP"
+        case .mplsUnicast, .mplsMulticast: return "MPLS"
+        case .pppoeDiscovery: return "PPPoE discovery"
+        case .pppoeSession: return "PPPoE session"
+        case .transparentEthernet: return "transparent Ethernet bridging"
+        case .erspanII: return "ERSPAN II"
+        case .erspanIII: return "ERSPAN III"
         default:
             let h = String(rawValue, radix: 16)
             return "ethertype 0x" + String(repeating: "0", count: max(0, 4 - h.count)) + h

@@ -26,7 +26,7 @@ public enum PacketDecoder {
     /// hundred bytes) out of each call.
     public static func decode(_ bytes: UnsafeRawBufferPointer, linkType: LinkType, wireLength: Int, into p: inout DecodedPacket) {
         p = DecodedPacket(linkType: linkType)
-        let ctx = DecodeContext(bytes: bytes, wireEnd: max(wireLength, bytes.count))
+        let ctx = DecodeContext(bytes: bytes, wireEnd: max(wireLength, bytes.count), depth: 0)
         switch linkType {
         case .ethernet:
             Ethernet.decode(ctx, into: &p)
@@ -49,7 +49,10 @@ public enum PacketDecoder {
             IPv6.decode(ctx, at: 0, into: &p)
         case .null, .loop:
             decodeLoopback(ctx, networkOrder: linkType == .loop, into: &p)
+        case .nflog:
+            NFLOG.decode(ctx, into: &p)
         default:
+            // The engine names the link type (`LinkType.linktypeName`): the reason stays static.
             p.problem = .invalid(layer: "link", reason: "unsupported link type")
         }
     }
@@ -94,6 +97,12 @@ public enum PacketDecoder {
         case IPProtocol.tcp: TCP.decode(ctx, at: offset, end: end, into: &p)
         case IPProtocol.icmp: ICMP.decode(ctx, version: 4, at: offset, end: end, into: &p)
         case IPProtocol.icmpv6: ICMP.decode(ctx, version: 6, at: offset, end: end, into: &p)
+        case IPProtocol.udp:
+            p.transport = .other(protocolNumber: protocolNumber)
+            Tunnel.decodeUDP(ctx, at: offset, end: end, into: &p)
+        case IPProtocol.ipInIP, IPProtocol.ipv6InIP, IPProtocol.gre:
+            p.transport = .other(protocolNumber: protocolNumber)
+            Tunnel.decodeIPPayload(ctx, protocolNumber: protocolNumber, at: offset, end: end, into: &p)
         default: p.transport = .other(protocolNumber: protocolNumber)
         }
     }
@@ -103,9 +112,12 @@ public enum PacketDecoder {
 enum IPProtocol {
     static let hopByHop: UInt8 = 0
     static let icmp: UInt8 = 1
+    static let ipInIP: UInt8 = 4          // IPv4 inside (RFC 2003)
     static let tcp: UInt8 = 6
     static let udp: UInt8 = 17
     static let dccp: UInt8 = 33
+    static let ipv6InIP: UInt8 = 41       // IPv6 inside (6in4 "sit", RFC 4213; 6in6)
+    static let gre: UInt8 = 47
     static let routing: UInt8 = 43
     static let fragment: UInt8 = 44
     static let esp: UInt8 = 50
@@ -126,6 +138,22 @@ struct DecodeContext {
     let bytes: UnsafeRawBufferPointer
     /// max(pcap wire length, captured length): the end to use when an IP length is 0 (TSO).
     let wireEnd: Int
+    /// Encapsulations entered so far (tunnels, MPLS, PPPoE): bounds the recursion, since a
+    /// crafted packet could nest IP-in-IP thousands of times within one snapshot length.
+    let depth: Int
+    static let maximumDepth = 8
+
+    /// The context for one more encapsulation level, or nil (and a problem recorded) when
+    /// the packet nests deeper than `maximumDepth`.
+    @inline(__always)
+    func entering(into p: inout DecodedPacket) -> DecodeContext? {
+        guard depth < DecodeContext.maximumDepth else {
+            DecodeProblem.record(.invalid(layer: "tunnel", reason: "more than 8 nested encapsulations"), in: &p)
+            return nil
+        }
+        p.encapsulationDepth &+= 1
+        return DecodeContext(bytes: bytes, wireEnd: wireEnd, depth: depth &+ 1)
+    }
 }
 
 extension DecodeProblem {

@@ -13,7 +13,34 @@ public struct LinkType: RawRepresentable, Hashable, Sendable, CustomStringConver
     public static let linuxSLL = LinkType(rawValue: 113)
     public static let ipv4 = LinkType(rawValue: 228)
     public static let ipv6 = LinkType(rawValue: 229)
+    public static let nflog = LinkType(rawValue: 239)       // Linux NFLOG (iptables -j NFLOG)
     public static let linuxSLL2 = LinkType(rawValue: 276)
+    /// The decoders above; any other link type is named by `linktypeName`.
+    public var isSupported: Bool {
+        switch self {
+        case .null, .ethernet, .raw, .rawLinktype, .loop, .linuxSLL, .ipv4, .ipv6, .nflog, .linuxSLL2: return true
+        default: return false
+        }
+    }
+    /// "LINKTYPE_NFLOG (239)": the tcpdump.org name and the number, for messages.
+    public var linktypeName: String {
+        "LINKTYPE_\(LinkType.names[rawValue] ?? "UNKNOWN") (\(rawValue))"
+    }
+    /// LINKTYPE_ names of the common link types (https://www.tcpdump.org/linktypes.html).
+    static let names: [Int32: String] = [
+        0: "NULL", 1: "ETHERNET", 6: "IEEE802_5", 9: "PPP", 10: "FDDI", 12: "RAW", 50: "PPP_HDLC",
+        51: "PPP_ETHER", 101: "RAW", 104: "C_HDLC", 105: "IEEE802_11", 107: "FRELAY", 108: "LOOP",
+        113: "LINUX_SLL", 119: "IEEE802_11_PRISM", 127: "IEEE802_11_RADIOTAP", 143: "DOCSIS",
+        147: "USER0", 163: "IEEE802_11_AVS", 187: "BLUETOOTH_HCI_H4", 189: "USB_LINUX",
+        192: "PPI", 195: "IEEE802_15_4_WITHFCS", 201: "BLUETOOTH_HCI_H4_WITH_PHDR",
+        204: "PPP_WITH_DIR", 209: "IPMB_LINUX", 215: "IEEE802_15_4_NONASK_PHY",
+        220: "USB_LINUX_MMAPPED", 227: "CAN_SOCKETCAN", 228: "IPV4", 229: "IPV6",
+        230: "IEEE802_15_4_NOFCS", 231: "DBUS", 235: "DVB_CI", 239: "NFLOG", 240: "NETANALYZER",
+        247: "IPOIB", 249: "MPEG_2_TS", 251: "NG40", 252: "WIRESHARK_UPPER_PDU", 253: "INFINIBAND",
+        254: "SCTP", 263: "LOOP", 264: "IPNET", 266: "NETLINK", 270: "BLUETOOTH_LE_LL",
+        272: "NORDIC_BLE", 274: "EBHSCR", 276: "LINUX_SLL2", 278: "NETANALYZER_TRANSPARENT",
+        281: "ZWAVE_R1_R2", 284: "ETW", 290: "USB_2_0", 293: "WATTSTOPPER_DLM",
+    ]
     public var description: String {
         switch self {
         case .null: return "NULL"
@@ -24,13 +51,15 @@ public struct LinkType: RawRepresentable, Hashable, Sendable, CustomStringConver
         case .ipv4: return "IPV4"
         case .ipv6: return "IPV6"
         case .linuxSLL2: return "LINUX_SLL2"
+        case .nflog: return "NFLOG"
         default: return "linktype \(rawValue)"
         }
     }
 }
 
 /// Why a packet could not be decoded completely. The layers that did decode stay valid.
-/// Layer names used in `DecodeProblem`: "link", "ethernet", "vlan", "sll", "sll2", "null",
+/// Layer names used in `DecodeProblem`: "link", "ethernet", "vlan", "sll", "sll2", "null", "nflog",
+/// "mpls", "pppoe", "ppp", "gre", "erspan", "vxlan", "geneve", "tunnel" (nesting too deep),
 /// "loop", "ip" (raw IP whose version nibble is unusable), "ipv4", "ipv6", "tcp", "icmp",
 /// "icmpv6". Reasons are static strings, so a problem costs no allocation.
 public enum DecodeProblem: Equatable, Sendable, CustomStringConvertible {
@@ -210,6 +239,10 @@ public struct DecodedPacket: Equatable, Sendable {
     public var linuxPacketType: LinuxPacketType?
     /// SLL2 interface index. Nil for other links.
     public var interfaceIndex: UInt32?
+    /// How many encapsulations (tunnel, MPLS, PPPoE, ERSPAN) were entered to reach `ip`; 0
+    /// for a plain packet. VLAN tags do not count. `ip` and `transport` are the innermost
+    /// ones decoded (the outer ones when the inner packet is not IP or is broken).
+    public var encapsulationDepth: UInt8 = 0
     public init(linkType: LinkType, vlanID: UInt16? = nil, ip: IPHeader? = nil,
                 transport: TransportLayer = .none, problem: DecodeProblem? = nil,
                 etherType: EtherType? = nil, linuxPacketType: LinuxPacketType? = nil,

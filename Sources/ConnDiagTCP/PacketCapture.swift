@@ -11,11 +11,15 @@ public struct CapturedPacket {
     public var bytes: UnsafeRawBufferPointer
     /// Length on the wire (may exceed `bytes.count` when snaplen cut it).
     public var originalLength: Int
+    /// The packet's own link type when it may differ from the capture's (a pcapng file whose
+    /// interfaces have different link types); nil: the capture's `linkType`.
+    public var linkType: LinkType?
 
-    public init(timestampNanos: Int64, bytes: UnsafeRawBufferPointer, originalLength: Int) {
+    public init(timestampNanos: Int64, bytes: UnsafeRawBufferPointer, originalLength: Int, linkType: LinkType? = nil) {
         self.timestampNanos = timestampNanos
         self.bytes = bytes
         self.originalLength = originalLength
+        self.linkType = linkType
     }
 }
 
@@ -46,6 +50,10 @@ public final class PacketCapture {
     /// A classic pcap file's records, read in place until something needs libpcap (a filter,
     /// a dump file, a record libpcap would cut or reject); then libpcap reads on.
     private var fileReader: ClassicPcapReader?
+    /// A pcapng file's blocks, read in place to the end (libpcap cannot read files whose
+    /// interfaces differ in link type); a `--filter` is then applied here (`OfflineFilter`).
+    private var pcapngReader: PcapngReader?
+    private var offlineFilter: OfflineFilter?
 
     private init(handle: OpaquePointer, nano: Bool, source: String) {
         self.handle = handle
@@ -113,6 +121,7 @@ public final class PacketCapture {
         let capture = PacketCapture(handle: h, nano: true, source: path)
         capture.fileBuffer = buffer
         capture.fileReader = ClassicPcapReader(fd: fileno(file))
+        if capture.fileReader == nil { capture.pcapngReader = PcapngReader(fd: fileno(file)) }
         return capture
     }
 
@@ -151,6 +160,12 @@ public final class PacketCapture {
 
     public func setFilter(_ filter: String) throws {
         guard let h = handle, !filter.isEmpty else { return }
+        if pcapngReader != nil {
+            let f = OfflineFilter(expression: filter)
+            try f.check(linkType: linkType)
+            offlineFilter = f
+            return
+        }
         handOverToLibpcap()
         var program = bpf_program()
         guard pcap_compile(h, &program, filter, 1, PCAP_NETMASK_UNKNOWN) == 0 else {
@@ -169,6 +184,9 @@ public final class PacketCapture {
     public func startWriting(to path: String) throws {
         guard let h = handle else { return }
         handOverToLibpcap()
+        // libpcap's own position is still after the headers it read at open while no packet
+        // was read in place; after that, the dump file cannot take mixed link types anyway.
+        if let r = pcapngReader, !r.handedOut { pcapngReader = nil; offlineFilter = nil }
         let fd: Int32
         switch Syscall.result("open(\(path))", { open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600) }) {
         case .value(let opened): fd = opened
@@ -191,6 +209,16 @@ public final class PacketCapture {
         var header: UnsafeMutablePointer<pcap_pkthdr>?
         var data: UnsafePointer<UInt8>?
         var left = limit
+        if pcapngReader != nil {
+            while left > 0 {
+                switch next() {
+                case .packet(let packet): left -= 1; handler(packet)
+                case .endOfFile: return .endOfFile
+                case .error(let message): return .error(message)
+                }
+            }
+            return .more
+        }
         if let reader = fileReader {
             while left > 0 {
                 switch reader.next() {
@@ -225,6 +253,34 @@ public final class PacketCapture {
         return .more
     }
 
+    public enum NextPacket { case packet(CapturedPacket), endOfFile, error(String) }
+
+    /// The next packet of an offline capture, one at a time (merging several files by
+    /// timestamp): its bytes stay valid until the next call on this capture.
+    public func next() -> NextPacket {
+        if let reader = pcapngReader {
+            while true {
+                switch reader.next() {
+                case .record(let r):
+                    if let f = offlineFilter, !f.accepts(r.bytes, originalLength: r.originalLength, linkType: r.linkType) { continue }
+                    return .packet(CapturedPacket(timestampNanos: r.timestampNanos, bytes: r.bytes,
+                                                  originalLength: r.originalLength, linkType: r.linkType))
+                case .endOfFile: return .endOfFile
+                case .failed(let message): return .error(message)
+                }
+            }
+        }
+        var result = NextPacket.endOfFile
+        while true {
+            switch read(limit: 1, { result = .packet($0) }) {
+            case .more: return result
+            case .drained: continue
+            case .endOfFile: return .endOfFile
+            case .error(let message): return .error(message)
+            }
+        }
+    }
+
     /// (received, dropped by the kernel) so far, for live captures.
     public func statistics() -> (received: UInt32, dropped: UInt32)? {
         guard let h = handle else { return nil }
@@ -237,6 +293,8 @@ public final class PacketCapture {
     public func close() {
         stopWriting()
         fileReader = nil
+        pcapngReader = nil
+        offlineFilter = nil
         if let h = handle { pcap_close(h); handle = nil }
         if let b = fileBuffer { free(b); fileBuffer = nil }
         if let m = memory { free(m); memory = nil }
