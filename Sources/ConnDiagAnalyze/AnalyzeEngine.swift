@@ -216,7 +216,7 @@ public final class AnalyzeEngine {
         lastConnection = nil
         if undecodable > 0 { problems.append("\(undecodable) packets could not be decoded (first: \(firstProblem ?? "?"))") }
         if backwardSteps > 0 {
-            problems.append("timestamps go backwards \(backwardSteps) times (by up to \(DurationText.elapsed(largestBackwardStep))); such a packet is taken as at the time of the latest packet before it, so no duration is negative")
+            problems.append("timestamps go backwards \(backwardSteps) times (by up to \(DurationText.elapsed(largestBackwardStep))); each packet keeps its own time stamp (one before the first packet is taken as t=0)")
         }
         if truncatedPackets > 0 { problems.append("\(truncatedPackets) TCP segments were cut by the snapshot length; their payload is not decoded") }
         if evictions > 0 { problems.append("\(evictions) connections were evicted before they ended (--max-connections \(options.maxConnections)); later packets of theirs count as new connections") }
@@ -254,10 +254,13 @@ public final class AnalyzeEngine {
         if t >= lastT {
             lastT = t
         } else {
-            // A clock stepped back (or files merged unsorted): keep time monotonic.
+            // A clock stepped back, or packets were written out of order (several capture
+            // queues): each packet keeps its own time, as tshark shows it — moving it would
+            // misdate the events it carries — and only a time before the capture's first
+            // packet is taken as 0, so no time is negative.
             backwardSteps += 1
             largestBackwardStep = max(largestBackwardStep, lastT - t)
-            t = lastT
+            if t < 0 { t = 0 }
         }
         let link = packet.linkType ?? fileLink
         PacketDecoder.decode(packet.bytes, linkType: link, wireLength: packet.originalLength, into: &decoded)
