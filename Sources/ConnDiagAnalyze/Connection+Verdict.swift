@@ -167,6 +167,9 @@ extension Connection {
         b.add("from_connection_start", h2.fromStart)
         b.add("frames_client", h2.frameCounts[0])
         b.add("frames_server", h2.frameCounts[1])
+        b.add("frames", .object((0..<2).map { side in
+            (Connection.name(side), .object(h2.framesByType(side: side).map { ($0.type, .int(Int64($0.count))) }))
+        }))
         b.add("data_bytes_client", h2.dataBytes[0])
         b.add("data_bytes_server", h2.dataBytes[1])
         b.add("streams", h2.closedStreamCount)

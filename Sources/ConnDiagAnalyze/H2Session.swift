@@ -66,6 +66,14 @@ final class H2Session {
     private var unretainedDirections = Pair<Unmanaged<H2Direction>?>(nil, nil)
     var lost: [String?] = [nil, nil]
     var problems: [String] = []
+    /// Every frame header the side's decoder read, by RFC 9113 type name ("UNKNOWN" for any
+    /// other type), types never seen left out.
+    func framesByType(side: Int) -> [(type: String, count: Int)] {
+        guard let counts = directions[side]?.decoder.frameTypeCounts else { return [] }
+        return counts.enumerated().compactMap { type, n in
+            n == 0 ? nil : (type < 10 ? HTTP2FrameType(UInt8(type)).name : "UNKNOWN", n)
+        }
+    }
     var frameCounts: Pair<Int> { Pair(directions[0]?.frames ?? 0, directions[1]?.frames ?? 0) }
 
     var streams = StreamTable()
@@ -130,8 +138,39 @@ final class H2Session {
 
     static func name(_ side: Int) -> String { Connection.name(side) }
 
+    /// What each side advertised in its SETTINGS (index = the advertiser, which receives the
+    /// other side's frames): SETTINGS_MAX_FRAME_SIZE and SETTINGS_HEADER_TABLE_SIZE.
+    private(set) var advertisedMaxFrameSize = Pair<Int?>(nil, nil)
+    private(set) var advertisedTableSize = Pair(HTTP2Defaults.headerTableSize, HTTP2Defaults.headerTableSize)
+    /// The dynamic table size a decoder allows when the receiver's SETTINGS were not captured.
+    static let unknownTableSizeLimit = 1 << 20
+
+    /// The limits `side`'s SETTINGS (a frame, or an h2c upgrade's HTTP2-Settings) put on the
+    /// other side's frames. They take effect at the ACK (RFC 9113 §6.5.3); until then the
+    /// old and new values are both legal, so the larger one is allowed.
+    func applyLimits(advertisedBy side: Int, _ entries: [HTTP2Setting]) {
+        for e in entries {
+            switch e.identifier {
+            case .maxFrameSize:
+                let size = Int(e.value)
+                advertisedMaxFrameSize[side] = max(advertisedMaxFrameSize[side] ?? HTTP2Defaults.maxFrameSize, size)
+                if let d = directions[1 - side]?.decoder { d.maxFrameSize = max(d.maxFrameSize == HTTP2Defaults.maxFrameSizeLimit ? 0 : d.maxFrameSize, size) }
+            case .headerTableSize:
+                advertisedTableSize[side] = max(advertisedTableSize[side], Int(e.value))
+                directions[1 - side]?.decoder.allowHeaderTableSize(advertisedTableSize[side])
+            default:
+                break
+            }
+        }
+    }
+
     func startDirection(side: Int, fromConnectionStart: Bool, at t: Double, syncedMidStream: Bool) {
-        directions[side] = H2Direction(session: self, side: side, fromConnectionStart: fromConnectionStart)
+        let direction = H2Direction(session: self, side: side, fromConnectionStart: fromConnectionStart)
+        directions[side] = direction
+        // What the receiver advertised before these bytes were recognised still holds.
+        if let size = advertisedMaxFrameSize[1 - side] { direction.decoder.maxFrameSize = max(direction.decoder.maxFrameSize, size) }
+        // Mid-connection the receiver's SETTINGS were not seen: any table size it may have allowed.
+        direction.decoder.allowHeaderTableSize(fromConnectionStart ? advertisedTableSize[1 - side] : H2Session.unknownTableSizeLimit)
         if syncedMidStream, connection.wants(important: true) {
             connection.record(Event(t: t, source: .h2, kind: "h2-sync", direction: connection.dir(side),
                                     detail: "HTTP/2 frames from the \(H2Session.name(side)) recognised mid-connection (frame-shape heuristics); header blocks need the HPACK state from the connection's start"))
@@ -241,10 +280,7 @@ final class H2Session {
             important = !ack
             if !ack {
                 settingsSeen[side] = true
-                for e in entries where e.identifier == .maxFrameSize {
-                    // The largest frame the SETTINGS sender accepts: what the other side may send.
-                    directions[other]?.decoder.maxFrameSize = Int(e.value)
-                }
+                applyLimits(advertisedBy: side, entries)
                 for e in entries where e.identifier == .initialWindowSize {
                     // The SETTINGS sender's receive window: the other side's send windows.
                     let delta = Int(e.value) - initialStreamWindow[other]

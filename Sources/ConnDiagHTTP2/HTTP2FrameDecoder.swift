@@ -47,6 +47,9 @@ public final class HTTP2FrameDecoder {
     public var maxFrameSize: Int
     /// Frames longer than this stop the decoder: the length field is not believed.
     public let frameSizeLimit: Int
+    /// Every frame header read, by type: index = type code for DATA...CONTINUATION (0-9),
+    /// 10 for any other type. Counts each frame once, whether or not it was valid or kept.
+    public private(set) var frameTypeCounts = [Int](repeating: 0, count: 11)
     /// A header block (HEADERS + CONTINUATION fragments) larger than this is not decoded;
     /// a non-DATA frame longer than this is skipped, not collected.
     public let maxHeaderBlockSize: Int
@@ -197,6 +200,11 @@ public final class HTTP2FrameDecoder {
     /// dynamic table alone (such a block decodes the same any number of times; nothing in
     /// the context changes).
     public func isRepeatedHeaderBlock(_ block: UnsafeRawBufferPointer) -> Bool { hpack.isReplay(block) }
+
+    /// The SETTINGS_HEADER_TABLE_SIZE the receiver of these bytes advertised: the encoder may
+    /// resize its dynamic table up to it (RFC 7541 §4.2). Only ever raised here: a SETTINGS
+    /// takes effect at its ACK, so until then either value is legal, and the larger admits both.
+    public func allowHeaderTableSize(_ size: Int) { hpack.allowTableSize(size) }
 
     /// Changes whenever the HPACK context decodes a block afresh or is reset; a repeated
     /// block (`isRepeatedHeaderBlock`) leaves it as it is. A caller that remembers what it
@@ -367,6 +375,7 @@ public final class HTTP2FrameDecoder {
             stop(offset, "the \(side.rawValue)'s bytes stop looking like HTTP/2 frames (type \(type.name), length \(length)); frame boundaries lost", sink)
             return false
         }
+        frameTypeCounts[min(Int(type.rawValue), 10)] += 1
         return true
     }
 
