@@ -154,9 +154,36 @@ extension Connection {
                 findings.append(Finding(severity: .warning, kind: "ping-unanswered", connection: index, t: p.t,
                                         summary: "PING from the \(Connection.name(p.side)) at t=\(DurationText.trimmed(p.t)) s never acknowledged"))
             }
+            addHeaderBlockFindings(h2, &findings)
+            for side in 0..<2 {
+                guard let v = h2.firstViolation[side] else { continue }
+                let more = h2.violationCount[side] - 1
+                findings.append(Finding(severity: .warning, kind: "h2-protocol-violation", connection: index, t: v.t,
+                                        summary: "HTTP/2 protocol violation by the \(Connection.name(side)) at t=\(DurationText.trimmed(v.t)) s: \(v.reason)"
+                                            + (more > 0 ? " (\(more) more)" : "")))
+            }
             for (side, reason) in h2.lost.enumerated() {
                 if let reason { findings.append(Finding(severity: .notice, kind: "h2-decoding-stopped", connection: index, t: nil, summary: "HTTP/2 from the \(Connection.name(side)): \(reason)")) }
             }
+        }
+    }
+
+    /// Header blocks that could not be decoded: what they said (`:status`, `grpc-status`) is
+    /// unknown, which is never left unsaid. A warning when the HPACK state was known (the
+    /// peer or the capture is broken), a notice when it could not be (mid-connection, a gap).
+    private func addHeaderBlockFindings(_ h2: H2Session, _ findings: inout [Finding]) {
+        for side in 0..<2 {
+            guard let first = h2.undecodableBlocks.first(where: { $0.side == side }) else { continue }
+            let streams = h2.undecodableBlocks.filter { $0.side == side }.map(\.stream)
+            var ids: [Int32] = []
+            for id in streams where !ids.contains(id) { ids.append(id) }
+            let n = h2.undecodableCount[side]
+            let why = first.stateKnown ? first.reason
+                : "\(first.reason); the HPACK state was unknown (\(h2.fromStart ? "bytes lost in a capture gap" : "the capture began mid-connection"))"
+            findings.append(Finding(severity: first.stateKnown ? .warning : .notice, kind: "hpack-error", connection: index, t: first.t,
+                                    summary: "\(n) header block\(n == 1 ? "" : "s") from the \(Connection.name(side)) could not be decoded"
+                                        + " (stream\(ids.count == 1 ? "" : "s") \(ids.prefix(8).map(String.init).joined(separator: ", "))\(ids.count > 8 || n > h2.undecodableBlocks.filter { $0.side == side }.count ? ", ..." : "")),"
+                                        + " the first at t=\(DurationText.trimmed(first.t)) s: \(why); their :status and grpc-status are unknown"))
         }
     }
 

@@ -55,7 +55,10 @@ final class H2Session {
     unowned(unsafe) let connection: Connection
     /// The connection's run budget (the same object), held here for the per-stream path.
     let runBudget: RunBudget
-    let fromStart: Bool
+    /// The client's bytes were decoded from the connection preface on (a capture from the
+    /// SYN, or one begun mid-connection that still holds the preface): settings, windows and
+    /// the HPACK state are known.
+    var fromStart: Bool
     let stallThreshold: Double
     /// Each direction's frame decoder, from when its bytes are recognised as HTTP/2.
     var directions = Pair<H2Direction?>(nil, nil) {
@@ -125,6 +128,21 @@ final class H2Session {
     var pingsSent = Pair(0, 0)
     var pingAckTimes: [Double] = []
     var unansweredPings: [(side: Int, t: Double)] = []
+
+    /// Header blocks that could not be decoded (the first few), and how many per side.
+    var undecodableBlocks: [(t: Double, side: Int, stream: Int32, reason: String, stateKnown: Bool)] = []
+    var undecodableCount = Pair(0, 0)
+    /// Frames that broke a rule of RFC 9113 (the first per side), and how many per side.
+    var firstViolation = Pair<(t: Double, reason: String)?>(nil, nil)
+    var violationCount = Pair(0, 0)
+    /// Each direction lost bytes to a capture gap since its HPACK context was last known good:
+    /// a block that fails to decode is then for want of the lost state, not a broken peer.
+    var hpackStateUnknown = Pair(false, false)
+    /// Recently closed stream ids (mid-connection captures, where ids below the highest seen
+    /// may belong to streams opened before the capture); bounded.
+    private var closedIDs = Set<Int32>()
+    private var closedOrder: [Int32] = []
+    private var closedOrderHead = 0
 
     var goaways: [(t: Double, side: Int, last: Int32, code: HTTP2ErrorCode, debug: String)] = []
     var rstStreams: [(t: Double, side: Int, stream: Int32, code: HTTP2ErrorCode)] = []
@@ -196,6 +214,8 @@ final class H2Session {
 
     /// A frame the decoder found broken; decoding goes on.
     func invalid(side: Int, _ reason: String, at t: Double) {
+        violationCount[side] += 1
+        if firstViolation[side] == nil { firstViolation[side] = (t, reason) }
         // The report lists the first 20; a stream of broken frames must not grow this without bound.
         if problems.count < 64 { problems.append("\(H2Session.name(side)): \(reason)") }
         if connection.wants(important: true) {
@@ -215,7 +235,7 @@ final class H2Session {
 
     private func stream(_ id: Int32, openedBy side: Int, at t: Double) -> H2Stream? {
         if let s = streams[id] { return s }
-        guard id != 0 else { return nil }
+        guard id != 0, !isClosed(id) else { return nil }
         // A stream we never saw open: its frames still count (mid-connection captures).
         var s = H2Stream(id: id, openedAt: t, openedBy: id & 1 == 1 ? 0 : 1)
         s.sendWindow = Pair(initialStreamWindow[0], initialStreamWindow[1])
@@ -228,11 +248,63 @@ final class H2Session {
     /// the same record `stream(_:openedBy:at:)` makes, without copying it around.
     private func openStream(_ id: Int32, at t: Double) -> StreamTable.Index? {
         if let i = streams.index(forKey: id) { return i }
-        guard id != 0 else { return nil }
+        guard id != 0, !isClosed(id) else { return nil }
         let opener = id & 1 == 1 ? 0 : 1
         let i = streams.insert(H2Stream(id: id, openedAt: t, openedBy: opener, sendWindow: Pair(initialStreamWindow[0], initialStreamWindow[1])), forKey: id)
         if id > highestStream[opener] { highestStream[opener] = id }
         return i
+    }
+
+    /// Stream `id` is not open and was open before: frames still in flight after its end
+    /// (DATA after RST_STREAM, a late WINDOW_UPDATE) must not open it a second time. From the
+    /// preface on, ids only grow (RFC 9113 §5.1.1), so any id up to the highest its opener
+    /// used is closed; mid-connection only the ids seen closing are known.
+    private func isClosed(_ id: Int32) -> Bool {
+        let opener = id & 1 == 1 ? 0 : 1
+        if fromStart && id <= highestStream[opener] { return true }
+        return closedIDs.contains(id)
+    }
+
+    private func rememberClosed(_ id: Int32) {
+        guard !fromStart else { return }
+        if closedOrder.count < 4096 {
+            closedOrder.append(id)
+        } else {
+            closedIDs.remove(closedOrder[closedOrderHead])
+            closedOrder[closedOrderHead] = id
+            closedOrderHead = (closedOrderHead + 1) % closedOrder.count
+        }
+        closedIDs.insert(id)
+    }
+
+    /// Stream 1 of an h2c upgrade (RFC 7540 §3.2): the HTTP/1.1 request, half-closed from the
+    /// client (its request was whole before the upgrade).
+    func openUpgradedStream(method: String?, path: String?, at t: Double) {
+        guard streams[1] == nil, let i = openStream(1, at: t) else { return }
+        streams[slot: i].method = method
+        streams[slot: i].path = path
+        streams[slot: i].headersSeen.c = true
+        streams[slot: i].endStream.c = true
+    }
+
+    /// A pushed stream (PUSH_PROMISE): reserved by the server, which alone sends on it; the
+    /// promise carries its request.
+    private func openPushedStream(_ id: Int32, fields: [HTTP2Header]?, at t: Double) {
+        guard id != 0, streams[id] == nil, let i = openStream(id, at: t) else { return }
+        streams[slot: i].headersSeen.c = true
+        streams[slot: i].endStream.c = true
+        for f in fields ?? [] {
+            if f.name == ":method" { streams[slot: i].method = f.value }
+            if f.name == ":path" { streams[slot: i].path = f.value }
+        }
+    }
+
+    /// A header block that could not be decoded: kept for the findings.
+    private func noteUndecodable(side: Int, stream id: Int32, reason: String, at t: Double) {
+        undecodableCount[side] += 1
+        if undecodableBlocks.count < 16 {
+            undecodableBlocks.append((t, side, id, reason, fromStart && !hpackStateUnknown[side]))
+        }
     }
 
     func onData(side: Int, stream id: Int32, length: Int, flags: UInt8, at t: Double, _ conn: Connection) {
@@ -371,6 +443,9 @@ final class H2Session {
                 return nil
             }
             return
+        case .pushPromise(let p):
+            if let reason = p.undecodableReason { noteUndecodable(side: side, stream: id, reason: reason, at: t) }
+            if side == 1 { openPushedStream(p.promisedStreamID, fields: p.fields, at: t) }
         case .priority, .continuation:
             // Not part of the timeline (a CONTINUATION's block is reported with its HEADERS).
             return
@@ -399,7 +474,12 @@ final class H2Session {
     func onHeaders(side: Int, id: Int32, length: Int, endStream: Bool, at t: Double,
                            repeated: Bool, decoder: HTTP2FrameDecoder?, _ conn: Connection,
                            decode: (HTTP2FrameDecoder?, (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void) -> String?) {
-        guard let index = openStream(id, at: t) else { return }
+        guard let index = openStream(id, at: t) else {
+            // A block on stream 0 or on a closed stream: no record, but the HPACK context must
+            // see every block (a repeated one changes nothing).
+            if !repeated, let reason = decode(decoder, { _, _ in }) { noteUndecodable(side: side, stream: id, reason: reason, at: t) }
+            return
+        }
         // Copy the fields only when this frame's event may be kept: as a routine event, or
         // as an important one (only trailers or a block with END_STREAM can be one).
         let trailersNext = H2Session.update(&streams[slot: index]) { $0.headersSeen[side] }  // in place, no copy
@@ -428,7 +508,11 @@ final class H2Session {
         }
         let decoded = failure == nil
         var reason = failure
-        if !decoded && !fromStart { reason = "not decodable: capture began mid-connection" }
+        if let failure {
+            noteUndecodable(side: side, stream: id, reason: failure, at: t)
+            if !fromStart { reason = "not decodable: capture began mid-connection (\(failure))" }
+            else if hpackStateUnknown[side] { reason = "not decodable: HPACK state lost in a capture gap (\(failure))" }
+        }
         // The stream's record is updated in place (one lookup, no copy).
         let (isTrailers, grpcStatus, closing) = H2Session.update(&streams[slot: index]) { s -> (Bool, GRPCStatusCode?, Bool) in
             let isTrailers = s.headersSeen[side]
@@ -522,6 +606,7 @@ final class H2Session {
         let end = streamEnd(streams[slot: i], connectionEnd: nil)
         streams[slot: i].end = end
         streams.removeKey(id)
+        rememberClosed(id)
         if let b = blocked[0], b.scope == id { blocked[0] = nil; if t - b.since > stallThreshold { recordStall(sender: 0, b, until: t, ongoing: false) } }
         if let b = blocked[1], b.scope == id { blocked[1] = nil; if t - b.since > stallThreshold { recordStall(sender: 1, b, until: t, ongoing: false) } }
         keep(streams[slot: i])
@@ -542,8 +627,11 @@ final class H2Session {
     }
 
     func streamEnd(_ s: H2Stream, connectionEnd: String?) -> StreamEnd {
-        if let r = s.reset { return .reset(r.code, afterTrailers: s.trailersSeen ? s.grpcStatus : nil) }
-        if s.endStream[0] && s.endStream[1] { return .completed(httpStatus: s.httpStatus, grpcStatus: s.grpcStatus, grpcMessage: s.grpcMessage) }
+        // A response complete with END_STREAM, then RST_STREAM(NO_ERROR): the server asks the
+        // client to stop sending a request it no longer needs (RFC 9113 §8.1); the stream completed.
+        let completedThenNoError = s.reset.map { $0.code == .noError && s.endStream.s } ?? false
+        if let r = s.reset, !completedThenNoError { return .reset(r.code, afterTrailers: s.trailersSeen ? s.grpcStatus : nil) }
+        if (s.endStream[0] && s.endStream[1]) || completedThenNoError { return .completed(httpStatus: s.httpStatus, grpcStatus: s.grpcStatus, grpcMessage: s.grpcMessage) }
         if let g = goaways.last(where: { $0.side != s.openedBy }), s.id > g.last { return .refusedByGoaway(lastStreamID: g.last) }
         if let how = connectionEnd { return .killedByConnectionClose(how: how) }
         return .open
