@@ -12,6 +12,7 @@ extension Connection {
             if let f = sides.indices.filter({ sides[$0].finAt != nil }).min(by: { sides[$0].finAt! < sides[$1].finAt! }) { return "FIN from the \(Connection.name(f))" }
             return nil
         }()
+        flushHeld(at: lastAt)
         h2?.finalize(endedAt: closedAt ?? (endHow != nil ? lastAt : captureEnd), how: endHow)
         var findings: [Finding] = []
         let outcome = verdict(captureEnd: captureEnd, retries2: retries2, findings: &findings)
@@ -222,6 +223,12 @@ extension Connection {
                      ("since", .double(round6(x.since))), ("until", .double(round6(x.until))), ("ongoing", .bool(x.ongoing)),
                      ("bytes_waiting", .int(Int64(x.waiting))), ("window_known", .bool(x.exact)), ("pings_answered", .int(Int64(x.pingsAnswered)))])
         }))
+        let gaps = (0..<2).compactMap { i -> (String, JSONValue)? in
+            guard let d = h2.directions[i], d.gapBytes > 0 else { return nil }
+            return (Connection.name(i), .object([("missing_bytes", .int(Int64(d.gapBytes))), ("resynchronisations", .int(Int64(d.resyncs))),
+                                                 ("skipped_bytes", .int(Int64(d.decoder.resyncSkippedBytes)))]))
+        }
+        if !gaps.isEmpty { b.add("capture_gaps", .object(gaps)) }
         if !h2.problems.isEmpty { b.add("problems", .array(h2.problems.prefix(20).map { .string($0) })) }
         let lost = h2.lost.enumerated().compactMap { i, r in r.map { (Connection.name(i), JSONValue.string($0)) } }
         if !lost.isEmpty { b.add("decoding_stopped", .object(lost)) }

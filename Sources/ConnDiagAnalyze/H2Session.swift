@@ -163,6 +163,19 @@ final class H2Session {
     /// The dynamic table size a decoder allows when the receiver's SETTINGS were not captured.
     static let unknownTableSizeLimit = 1 << 20
 
+    /// `side`'s SETTINGS (a frame, or an h2c upgrade's HTTP2-Settings field).
+    func applySettings(from side: Int, _ entries: [HTTP2Setting]) {
+        let other = 1 - side
+        settingsSeen[side] = true
+        applyLimits(advertisedBy: side, entries)
+        for e in entries where e.identifier == .initialWindowSize {
+            // The SETTINGS sender's receive window: the other side's send windows.
+            let delta = Int(e.value) - initialStreamWindow[other]
+            initialStreamWindow[other] = Int(e.value)
+            for k in streams.ids { streams[k]!.sendWindow[other] += delta }
+        }
+    }
+
     /// The limits `side`'s SETTINGS (a frame, or an h2c upgrade's HTTP2-Settings) put on the
     /// other side's frames. They take effect at the ACK (RFC 9113 §6.5.3); until then the
     /// old and new values are both legal, so the larger one is allowed.
@@ -193,6 +206,30 @@ final class H2Session {
             connection.record(Event(t: t, source: .h2, kind: "h2-sync", direction: connection.dir(side),
                                     detail: "HTTP/2 frames from the \(H2Session.name(side)) recognised mid-connection (frame-shape heuristics); header blocks need the HPACK state from the connection's start"))
         }
+    }
+
+    /// `count` bytes of `side`'s HTTP/2 are missing (`why`: lost, or cut by the snapshot
+    /// length): decoding goes on after them, exactly when the gap ends inside one frame, else
+    /// from the next frame header that validates.
+    func gap(side: Int, bytes count: Int, at t: Double, why: String) {
+        guard lost[side] == nil, let direction = directions[side] else { return }
+        let effect = direction.skipMissing(count, at: t)
+        if effect.headerStateLost { hpackStateUnknown[side] = true }
+        guard connection.wants(important: true) else { return }
+        let what = effect.framingKept
+            ? (effect.headerStateLost ? "a header block was lost with them, so the HPACK state is unknown from here" : "the frame boundaries are kept")
+            : "the frame boundaries are lost: decoding resumes at the next frame header that validates; the HPACK state is unknown from here"
+        connection.record(Event(t: t, source: .h2, kind: .captureGap, direction: connection.dir(side),
+                                detail: "\(count) bytes of the \(H2Session.name(side))'s HTTP/2 missing (\(why)); \(what)",
+                                fields: [("len", .int(Int64(count)))]))
+    }
+
+    /// Decoding of `side` found a frame header again after a gap, `skipped` bytes after it.
+    func resynchronized(side: Int, skipped: Int, at t: Double) {
+        guard connection.wants(important: true) else { return }
+        connection.record(Event(t: t, source: .h2, kind: "h2-resync", direction: connection.dir(side),
+                                detail: "HTTP/2 from the \(H2Session.name(side)) resynchronised at a frame header \(skipped) bytes after the gap",
+                                fields: [("skipped", .int(Int64(skipped)))]))
     }
 
     func directionLost(side: Int, at t: Double, reason: String) {
@@ -350,16 +387,7 @@ final class H2Session {
         switch frame.payload {
         case .settings(let ack, let entries):
             important = !ack
-            if !ack {
-                settingsSeen[side] = true
-                applyLimits(advertisedBy: side, entries)
-                for e in entries where e.identifier == .initialWindowSize {
-                    // The SETTINGS sender's receive window: the other side's send windows.
-                    let delta = Int(e.value) - initialStreamWindow[other]
-                    initialStreamWindow[other] = Int(e.value)
-                    for k in streams.ids { streams[k]!.sendWindow[other] += delta }
-                }
-            }
+            if !ack { applySettings(from: side, entries) }
         case .ping(let ack, let opaque):
             important = false
             if ack {
