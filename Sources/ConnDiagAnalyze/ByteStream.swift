@@ -110,6 +110,13 @@ extension Connection {
         bs.next = end
     }
 
+    /// The bytes of `side` up to `end` will never be seen: skipped, then what was held beyond
+    /// them is decoded.
+    func skipNeverSeen(side: Int, upTo end: UInt32, at t: Double, why: String) {
+        missing(side: side, upTo: end, at: t, why: why)
+        drainHeld(side: side)
+    }
+
     private func drainHeld(side: Int) {
         let bs = streams[side]
         while !bs.held.isEmpty, bs.mode == .active, let h2 {
@@ -135,8 +142,9 @@ extension Connection {
         for side in 0..<2 {
             let bs = streams[side]
             while bs.mode == .active, let first = bs.held.map(\.seq).min(by: { seqLess($0, $1) }) {
-                missing(side: side, upTo: first, at: bs.held.first { $0.seq == first }?.t ?? t, why: "never captured")
-                drainHeld(side: side)
+                let before = bs.held.count
+                skipNeverSeen(side: side, upTo: first, at: bs.held.first { $0.seq == first }?.t ?? t, why: "never captured")
+                if bs.held.count == before { break }
             }
         }
     }

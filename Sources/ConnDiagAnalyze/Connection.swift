@@ -108,6 +108,6 @@ extension Connection: TCPTrackerSink {
 
     func captureMissed(side: Int, from seq: UInt32, bytes n: Int, at t: Double) {
         // The other side acknowledged them: they will never appear, so HTTP/2 decoding skips them.
-        missing(side: side, upTo: seq &+ UInt32(n), at: t, why: "the capture missed them; the \(Connection.name(1 - side)) acknowledged them")
+        skipNeverSeen(side: side, upTo: seq &+ UInt32(n), at: t, why: "the capture missed them; the \(Connection.name(1 - side)) acknowledged them")
     }
 }
