@@ -46,7 +46,7 @@ extension Connection {
                                 midConnection: midConnection, firstAt: firstAt, lastAt: lastAt, packets: packets,
                                 bytesClientToServer: sides[0].payloadBytes, bytesServerToClient: sides[1].payloadBytes,
                                 events: events, omittedEvents: omittedEvents, outcome: outcome, findings: findings,
-                                protocolName: h2 == nil ? "tcp" : (h2!.isGRPC ? "grpc" : "http2"),
+                                protocolName: h2?.sawHTTP2 != true ? "tcp" : (h2!.isGRPC ? "grpc" : "http2"),
                                 streams: streamJSON, details: details, notes: notes)
         report.omittedStreams = h2?.omittedStreamRecords ?? 0
         return report

@@ -95,7 +95,9 @@ final class H2Direction: HTTP2FrameSink {
             session.stop(side: side, at: time(offset), reason)
         case .resynchronized(let skipped, let offset):
             session.resynchronized(side: side, skipped: skipped, at: time(offset))
-        case .preface, .truncated, .needMoreData:
+        case .preface:
+            session.prefaceSeen = true
+        case .truncated, .needMoreData:
             break
         }
     }

@@ -77,6 +77,11 @@ final class H2Session {
             n == 0 ? nil : (type < 10 ? HTTP2FrameType(UInt8(type)).name : "UNKNOWN", n)
         }
     }
+    /// The client's preface was decoded.
+    var prefaceSeen = false
+    /// Something in these bytes was HTTP/2 (the preface or a frame): with --http2-port, bytes
+    /// that never were are not called HTTP/2.
+    var sawHTTP2: Bool { prefaceSeen || frameCounts.c + frameCounts.s > 0 }
     var frameCounts: Pair<Int> { Pair(directions[0]?.frames ?? 0, directions[1]?.frames ?? 0) }
 
     var streams = StreamTable()

@@ -72,9 +72,11 @@ public struct HTTP1Head: Hashable, Sendable {
         guard i > 0, i < bytes.count, bytes[i] == 0x20 else { return false }
         guard let lineEnd = firstCRLF(bytes, limit: 8 << 10) else { return bytes.count < 8 << 10 && knownMethod(bytes, i) }
         let version = Array("HTTP/1.".utf8)
-        guard lineEnd >= version.count + 1 else { return false }
+        // An HTTP/0.9 simple request ("GET /path") has no version.
+        let simple = knownMethod(bytes, i) && i + 1 < lineEnd && bytes[i + 1] == UInt8(ascii: "/")
+        guard lineEnd >= version.count + 1 else { return simple }
         let start = lineEnd - version.count - 1
-        return (0..<version.count).allSatisfy { bytes[start + $0] == version[$0] }
+        return (0..<version.count).allSatisfy { bytes[start + $0] == version[$0] } || simple
     }
 
     /// True when `bytes` begin like an HTTP/1.x status line ("HTTP/1.1 200").
