@@ -215,6 +215,11 @@ public final class HTTP2FrameDecoder {
         /// A header block was or may have been lost: the HPACK context was reset, so a block
         /// that refers to the dynamic table fails to decode until the peer refills it.
         public var headerStateLost: Bool
+
+        public init(framingKept: Bool, headerStateLost: Bool) {
+            self.framingKept = framingKept
+            self.headerStateLost = headerStateLost
+        }
     }
 
     /// `count` bytes of this direction are missing here: lost before the capture point,
