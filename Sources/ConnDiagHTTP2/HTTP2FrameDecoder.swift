@@ -151,6 +151,19 @@ public final class HTTP2FrameDecoder {
         input.append(contentsOf: bytes)
     }
 
+    /// The pull API's `skipMissing`: `count` bytes missing after those appended so far
+    /// (which are decoded first; their results stay queued for `nextFrame()`).
+    @discardableResult
+    public func appendMissing(_ count: Int) -> GapEffect {
+        let q = queue
+        if !input.isEmpty {
+            let bytes = input
+            input.removeAll(keepingCapacity: true)
+            bytes.withUnsafeBytes { feed($0, to: q) }
+        }
+        return skipMissing(count, to: q)
+    }
+
     /// The next decoded item, `.needMoreData` when the buffered bytes end inside a frame.
     public func nextFrame() -> Result {
         let q = queue
