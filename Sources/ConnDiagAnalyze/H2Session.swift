@@ -237,14 +237,6 @@ final class H2Session {
                                 fields: [("skipped", .int(Int64(skipped)))]))
     }
 
-    func directionLost(side: Int, at t: Double, reason: String) {
-        guard lost[side] == nil, directions[side] != nil else { return }
-        lost[side] = reason
-        guard connection.wants(important: true) else { return }
-        connection.record(Event(t: t, source: .h2, kind: .truncated, direction: connection.dir(side),
-                                detail: "HTTP/2 decoding of the \(H2Session.name(side))'s bytes stops: \(reason)"))
-    }
-
     /// The decoder lost the frame boundaries (or this is not HTTP/2).
     func stop(side: Int, at t: Double, _ reason: String) {
         problems.append(reason)
