@@ -161,13 +161,19 @@ def packet_seeds():
 
 
 # ---------------------------------------------------------------- TCP reassembly
+# Public captures whose HTTP/2 begins otherwise: h2c upgrades, a CONNECT tunnel, a long frame.
+WILD = ["wild/sv-http2-range.pcap", "wild/sv-http2-errorcode.pcap", "wild/sv-http2-long-frame.pcap"]
+
+
 def connections():
     """Per connection of every capture: list of (ts, fromServer, tcp tuple), client/server ISNs."""
     conns = []
-    for name in fixtures():
-        _, _, _, recs = read_pcap(os.path.join(FIX, name))
+    for name in fixtures() + WILD:
+        _, link, _, recs = read_pcap(os.path.join(FIX, name))
         by = {}
         for ts, frame, wire in recs:
+            if link == 0:  # BSD loopback (IPv4): seen as Ethernet here
+                frame = b"\0" * 12 + b"\x08\x00" + frame[4:]
             t = tcp_of(frame)
             if not t:
                 continue
@@ -216,7 +222,7 @@ def reassembly_seeds():
     for name, pkts, isn in connections():
         write("FuzzTCPReassembly", reassembly_seed(8, pkts, isn))
         write("FuzzTCPReassembly", reassembly_seed(0, pkts, isn))
-        if "grpc" in name or "stall" in name:
+        if "grpc" in name or "stall" in name or "http2" in name:
             write("FuzzTCPReassembly", reassembly_seed(1, pkts, isn))
             data = [i for i, p in enumerate(pkts) if p[2][9]]
             if len(data) >= 4:
