@@ -55,6 +55,13 @@ extension Connection {
             follow(h1, side: side, seq: s.sequence, payload, cut: cut, at: t)
             return
         }
+        if side == 1 && streams[1].mode == .off && http1 == nil && h2 == nil && HTTP1Head.startsLikeResponse(payload) {
+            // The answer to a request the capture began after: an h2c upgrade is still followed.
+            let h1 = HTTP1Upgrade(responseAt: s.sequence)
+            http1 = h1
+            follow(h1, side: side, seq: s.sequence, payload, cut: cut, at: t)
+            return
+        }
         accept(side: side, seq: s.sequence, payload, cut: cut, at: t)
     }
 

@@ -26,6 +26,17 @@ final class HTTP1Upgrade {
 
     init(requestAt seq: UInt32) { next = Pair(seq, nil) }
 
+    /// A capture that begins after the request: only the server's answer is seen, and the
+    /// client's bytes after it are sniffed as they come (its preface).
+    init(responseAt seq: UInt32) {
+        next = Pair(nil, seq)
+        state = .response
+        requestMissed = true
+    }
+
+    /// The request was not captured (see `init(responseAt:)`).
+    private(set) var requestMissed = false
+
     /// What the caller does with a piece of bytes.
     enum Step {
         /// Consumed (part of the HTTP/1.1 exchange, or held).
@@ -33,7 +44,7 @@ final class HTTP1Upgrade {
         /// The upgrade happened: `stream1` is the request; HTTP/2 starts at the server's
         /// `serverSeq` (its bytes from `serverRest` on) and at the client's `clientSeq`
         /// (the held bytes first).
-        case switched(tunnel: Bool, serverSeq: UInt32, clientSeq: UInt32, held: [(seq: UInt32, bytes: [UInt8], t: Double)])
+        case switched(tunnel: Bool, serverSeq: UInt32, clientSeq: UInt32?, held: [(seq: UInt32, bytes: [UInt8], t: Double)])
         /// Not an upgrade: plain HTTP/1.1 (or bytes this cannot follow).
         case declined
     }
@@ -55,7 +66,11 @@ final class HTTP1Upgrade {
         }
         let start = next[side] ?? seq
         next[side] = start &+ UInt32(p.count)
-        if side == 0 { return (readClient(p, from: start, at: t), 0) }
+        if side == 0 {
+            // After an answer seen without its request, the client's bytes are not followed.
+            if requestMissed { state = .declined; return (.declined, 0) }
+            return (readClient(p, from: start, at: t), 0)
+        }
         return readServer(p, from: start)
     }
 
@@ -89,7 +104,7 @@ final class HTTP1Upgrade {
     }
 
     private func readServer(_ p: UnsafeRawBufferPointer, from seq: UInt32) -> (Step, rest: Int) {
-        guard let request, state == .response else { state = .declined; return (.declined, 0) }
+        guard state == .response, request != nil || requestMissed else { state = .declined; return (.declined, 0) }
         let before = heads.s.count
         heads.s.append(contentsOf: p)
         switch heads.s.withUnsafeBytes({ HTTP1Head.parse($0) }) {
@@ -104,14 +119,13 @@ final class HTTP1Upgrade {
                 guard used < p.count else { return (.consumed, 0) }
                 return readServer(UnsafeRawBufferPointer(rebasing: p[used...]), from: seq &+ UInt32(used))
             }
-            let tunnel = request.method == "CONNECT" && (200..<300).contains(status)
-            let upgraded = status == 101 && head.lists("upgrade", "h2c") && request.method != "CONNECT"
+            let tunnel = request?.method == "CONNECT" && (200..<300).contains(status)
+            let upgraded = status == 101 && head.lists("upgrade", "h2c") && request?.method != "CONNECT"
             guard tunnel || upgraded else { state = .declined; return (.declined, 0) }
             state = .switched
-            let clientSeq = next.c ?? seq
             let heldNow = held
             held = []
-            let firstHeld = heldNow.first?.seq ?? clientSeq
+            let firstHeld = heldNow.first?.seq ?? next.c
             return (.switched(tunnel: tunnel, serverSeq: seq &+ UInt32(used), clientSeq: firstHeld, held: heldNow), p.count - used)
         }
     }
@@ -132,7 +146,7 @@ extension Connection {
         case .switched(let tunnel, let serverSeq, let clientSeq, let held):
             if tunnel {
                 // A tunnel: its bytes are sniffed as a new connection's.
-                streams[0].tunnelStart = clientSeq
+                streams[0].tunnelStart = clientSeq ?? 0
                 streams[1].tunnelStart = serverSeq
             } else {
                 startUpgradedHTTP2(h1, serverSeq: serverSeq, clientSeq: clientSeq, at: t)
@@ -149,7 +163,7 @@ extension Connection {
 
     /// After `101 Switching Protocols`: both sides speak HTTP/2 from here, the request being
     /// stream 1, half-closed from the client (RFC 7540 §3.2).
-    private func startUpgradedHTTP2(_ h1: HTTP1Upgrade, serverSeq: UInt32, clientSeq: UInt32, at t: Double) {
+    private func startUpgradedHTTP2(_ h1: HTTP1Upgrade, serverSeq: UInt32, clientSeq: UInt32?, at t: Double) {
         let session = h2 ?? H2Session(connection: self, fromStart: true, stallThreshold: stallThreshold)
         h2 = session
         session.fromStart = true
@@ -157,13 +171,19 @@ extension Connection {
             session.applySettings(from: 0, settings)
         }
         session.startDirection(side: 1, fromConnectionStart: true, at: t, syncedMidStream: false)
-        session.startDirection(side: 0, fromConnectionStart: true, at: t, syncedMidStream: false)
         session.openUpgradedStream(method: h1.request?.method, path: h1.request?.target, at: t)
         streams[1].start(at: serverSeq)
-        streams[0].start(at: clientSeq)
+        if let clientSeq {
+            session.startDirection(side: 0, fromConnectionStart: true, at: t, syncedMidStream: false)
+            streams[0].start(at: clientSeq)
+        } else {
+            // The request was not captured: the client's next bytes (its preface) are sniffed.
+            h2Candidate = true
+        }
         if wants(important: true) {
             record(Event(t: t, source: .h2, kind: "h2c-upgrade", direction: .in,
-                         detail: "101 Switching Protocols: HTTP/1.1 upgraded to HTTP/2 (h2c); the request \(h1.request?.method ?? "") \(h1.request?.target ?? "") is stream 1"))
+                         detail: "101 Switching Protocols: HTTP/1.1 upgraded to HTTP/2 (h2c); the request"
+                             + (h1.request.map { " \($0.method ?? "") \($0.target ?? "")" } ?? " (not captured)") + " is stream 1"))
         }
     }
 }

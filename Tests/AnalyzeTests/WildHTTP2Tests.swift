@@ -126,14 +126,21 @@ import Testing
         }
     }
 
-    /// The same capture begun after the handshakes (SYN, SYN-ACK, ACK of the first
-    /// connection dropped): the upgrade request is still there, so it is still followed.
-    @Test func upgradeFollowedMidConnection() throws {
-        let r = try Fixture.analyze(path: Fixture.cutWild("sv-http2-range.pcap", droppingFirst: 3))
+    /// The same capture begun mid-connection: after the first connection's handshake (its
+    /// upgrade request is still there), or even after the request (only the 101 is seen, then
+    /// the client's preface). Either way stream 1 is the upgraded request, answered 206, and
+    /// the frames are those tshark reads from the whole capture.
+    @Test(arguments: [3, 6])
+    func upgradeFollowedMidConnection(dropping n: Int) throws {
+        let r = try Fixture.analyze(path: Fixture.cutWild("sv-http2-range.pcap", droppingFirst: n))
         let c = try Self.connection(r, clientPort: 57226)
         #expect(c.midConnection)
         #expect(c.protocolName == "http2")
+        #expect(Self.streams(c).map(\.id) == [1])
         #expect(Self.streams(c).first?.status == 206)
+        #expect(Self.streams(c).first?.end == "completed")
+        #expect(Self.frames(c).client == ["SETTINGS": 2, "WINDOW_UPDATE": 1])
+        #expect(Self.frames(c).server == ["SETTINGS": 2, "WINDOW_UPDATE": 1, "HEADERS": 1, "DATA": 1, "RST_STREAM": 1])
     }
 
     // MARK: - gRPC and others, frame by frame
