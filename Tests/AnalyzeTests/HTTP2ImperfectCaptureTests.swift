@@ -158,6 +158,21 @@ extension SyntheticConnection {
         #expect(f.summary.contains("stream 1"))
     }
 
+    /// The lab's grpc drain capture with server segments lost (packets 30, 32 and 40: DATA
+    /// frames of the stream, 77 bytes): decoding resynchronises after each, and the trailers
+    /// with grpc-status 14 and the verdict are the same as on the whole capture.
+    @Test func lostServerSegmentsOfARealStream() throws {
+        let (header, recs) = Fixture.records(Fixture.bytes("grpc-drain"))
+        let kept = recs.enumerated().filter { ![29, 31, 39].contains($0.offset) }.flatMap { $0.element }
+        let r = try Fixture.analyze(path: Fixture.temporary(header + kept))
+        let c = try Self.only(r)
+        #expect(c.outcome.mechanism == .goawayGraceExpired)
+        #expect(Self.stream(c, 1)?["grpc_status"]?.string == "UNAVAILABLE")
+        let gaps = Self.http2(c)?["capture_gaps"]?["server"]
+        #expect(gaps?["missing_bytes"]?.int == 77)
+        #expect(gaps?["skipped_bytes"]?.int == 0)
+    }
+
     /// A capture without the handshake that still holds the client preface is decoded from
     /// the preface on: settings and the HPACK state are known.
     @Test func midConnectionCaptureWithThePreface() throws {
