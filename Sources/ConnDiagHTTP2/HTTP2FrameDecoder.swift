@@ -580,7 +580,7 @@ public final class HTTP2FrameDecoder {
     /// header block it interrupts.
     private func checkData(_ header: HTTP2FrameHeader, at offset: Int, _ sink: HTTP2FrameSink) {
         if header.streamID == 0 { invalid(offset, .protocolError, "DATA frame on stream 0", sink) }
-        if header.length > maxFrameSize { frameTooLong(offset, header.type, header.length, sink) }
+        if header.length > maxFrameSize { frameTooLong(offset, header.type, header.length, header.streamID, sink) }
     }
 
     private func skipOversized(_ header: HTTP2FrameHeader, at offset: Int, _ sink: HTTP2FrameSink) {
@@ -608,8 +608,9 @@ public final class HTTP2FrameDecoder {
         sink.decoded(.stopped(reason: reason, offset: offset))
     }
 
-    private func frameTooLong(_ offset: Int, _ type: HTTP2FrameType, _ length: Int, _ sink: HTTP2FrameSink) {
-        invalid(offset, .frameSizeError, "\(type.name) frame length \(length) exceeds SETTINGS_MAX_FRAME_SIZE \(maxFrameSize)", sink)
+    private func frameTooLong(_ offset: Int, _ type: HTTP2FrameType, _ length: Int, _ streamID: Int32, _ sink: HTTP2FrameSink) {
+        let receiver = side == .client ? "server" : "client"
+        invalid(offset, .frameSizeError, "\(type.name) frame length \(length) on stream \(streamID) exceeds the \(receiver)'s SETTINGS_MAX_FRAME_SIZE \(maxFrameSize)", sink)
     }
 
     /// One whole frame (all but unpadded DATA, which `feed` reports from its header).
@@ -627,7 +628,7 @@ public final class HTTP2FrameDecoder {
                 } else if !pending.oversized {
                     pending.fragments.append(contentsOf: p)
                 }
-                if length > maxFrameSize { frameTooLong(offset, type, length, sink) }
+                if length > maxFrameSize { frameTooLong(offset, type, length, streamID, sink) }
                 if flags.contains(.endHeaders) {
                     pendingBlock = nil
                     completeBlock(pending, sink)
@@ -641,7 +642,7 @@ public final class HTTP2FrameDecoder {
         }
         let tooLong = length > maxFrameSize
         decodePayload(type: type, flags: flags, streamID: streamID, payload: p, offset: offset, sink)
-        if tooLong && type != .data { frameTooLong(offset, type, length, sink) }
+        if tooLong && type != .data { frameTooLong(offset, type, length, streamID, sink) }
     }
 
     private func decodePayload(type: HTTP2FrameType, flags: HTTP2FrameFlags, streamID: Int32,
