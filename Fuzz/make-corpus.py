@@ -161,13 +161,19 @@ def packet_seeds():
 
 
 # ---------------------------------------------------------------- TCP reassembly
+# Public captures whose HTTP/2 begins otherwise: h2c upgrades, a CONNECT tunnel, a long frame.
+WILD = ["wild/sv-http2-range.pcap", "wild/sv-http2-errorcode.pcap", "wild/sv-http2-long-frame.pcap"]
+
+
 def connections():
     """Per connection of every capture: list of (ts, fromServer, tcp tuple), client/server ISNs."""
     conns = []
-    for name in fixtures():
-        _, _, _, recs = read_pcap(os.path.join(FIX, name))
+    for name in fixtures() + WILD:
+        _, link, _, recs = read_pcap(os.path.join(FIX, name))
         by = {}
         for ts, frame, wire in recs:
+            if link == 0:  # BSD loopback (IPv4): seen as Ethernet here
+                frame = b"\0" * 12 + b"\x08\x00" + frame[4:]
             t = tcp_of(frame)
             if not t:
                 continue
@@ -214,6 +220,13 @@ def reassembly_seed(options, pkts, isn, cap=CAP):
 
 def reassembly_seeds():
     for name, pkts, isn in connections():
+        if name in WILD:
+            # Kept small: each connection as captured, and with a server segment missing.
+            write("FuzzTCPReassembly", reassembly_seed(0, pkts, isn))
+            data = [i for i, p in enumerate(pkts) if p[2][9] and p[1] == 1]
+            if len(data) >= 2:
+                write("FuzzTCPReassembly", reassembly_seed(0, [p for k, p in enumerate(pkts) if k != data[-2]], isn))
+            continue
         write("FuzzTCPReassembly", reassembly_seed(8, pkts, isn))
         write("FuzzTCPReassembly", reassembly_seed(0, pkts, isn))
         if "grpc" in name or "stall" in name:
@@ -257,6 +270,8 @@ def frame(type_, flags, stream, payload):
 def http2_seeds():
     preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
     for name, pkts, isn in connections():
+        if name in WILD:
+            continue
         for side in (0, 1):
             b = stream_bytes(pkts, side, isn)
             if len(b) < 9:
@@ -266,6 +281,7 @@ def http2_seeds():
             head = b[:CAP - 2]
             write("FuzzHTTP2Frames", bytes([2 | side, 255]) + head)
             write("FuzzHTTP2Frames", bytes([2 | side | 32, 6]) + head)
+            write("FuzzHTTP2Frames", bytes([2 | side | 64, 40]) + head)  # with capture gaps
             if side == 0:
                 write("FuzzHTTP2Frames", bytes([0, 255]) + b[24:24 + CAP])
     # Hand-made: HEADERS split over CONTINUATION, padded DATA, PUSH_PROMISE, PRIORITY,

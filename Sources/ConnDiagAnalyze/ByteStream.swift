@@ -1,26 +1,29 @@
 import ConnDiagDiagnosis
+import ConnDiagHTTP2
 import ConnDiagPacket
 
 /// In-order reassembly of one direction's payload for the HTTP/2 decoder. In-order segments
 /// go straight through (no copy); a segment beyond the next expected byte is copied and held
 /// until the hole fills; retransmitted and overlapping bytes are trimmed. A hole the capture
-/// never fills, or a payload cut by the snapshot length, stops the direction: nothing is
-/// guessed over. A reference: a segment reads and updates it in place.
+/// never fills (the other side acknowledged bytes never seen, too much held beyond it, or the
+/// capture ends) and a payload cut by the snapshot length are gaps of a known size: the
+/// decoder skips them and goes on (see `HTTP2FrameDecoder.skipMissing`). A reference: a
+/// segment reads and updates it in place.
 final class ByteStream {
     enum Mode: Equatable { case off, active, stopped }
     var mode: Mode = .off
     var next: UInt32 = 0
-    var held: [(seq: UInt32, bytes: [UInt8], t: Double)] = []
+    /// Out-of-order bytes held, with how many bytes of their segment the capture cut off.
+    var held: [(seq: UInt32, bytes: [UInt8], t: Double, cut: Int)] = []
     var heldBytes = 0
+    /// The first byte after an HTTP/1.1 CONNECT's 2xx: a tunnel's bytes start there as a new
+    /// connection's would.
+    var tunnelStart: UInt32?
     /// Out-of-order bytes held per direction, and for all connections together.
     static let holdLimit = 512 << 10
     static let totalHoldLimit = 32 << 20
 
     func start(at seq: UInt32) { mode = .active; next = seq }
-
-    func gap(at seq: UInt32, bytes: Int, budget: HoldBudget) {
-        if mode == .active && seqLessOrEqual(next, seq) { mode = .stopped; release(budget) }
-    }
 
     func release(_ budget: HoldBudget) {
         budget.bytes -= heldBytes
@@ -41,59 +44,114 @@ extension Connection {
         let count = s.capturedPayloadLength
         guard start >= 0, count > 0, start + count <= bytes.count else { return }
         let payload = UnsafeRawBufferPointer(rebasing: bytes[start..<(start + count)])
+        let cut = max(0, s.payloadLength - count)
+        if let h1 = http1, h1.following {
+            follow(h1, side: side, seq: s.sequence, payload, cut: cut, at: t)
+            return
+        }
+        if streams[side].mode == .off && http1 == nil && h2 == nil && HTTP1Head.startsLikeRequest(payload) && side == 0 {
+            let h1 = HTTP1Upgrade(requestAt: s.sequence)
+            http1 = h1
+            follow(h1, side: side, seq: s.sequence, payload, cut: cut, at: t)
+            return
+        }
+        if side == 1 && streams[1].mode == .off && http1 == nil && h2 == nil && HTTP1Head.startsLikeResponse(payload) {
+            // The answer to a request the capture began after: an h2c upgrade is still followed.
+            let h1 = HTTP1Upgrade(responseAt: s.sequence)
+            http1 = h1
+            follow(h1, side: side, seq: s.sequence, payload, cut: cut, at: t)
+            return
+        }
+        accept(side: side, seq: s.sequence, payload, cut: cut, at: t)
+    }
+
+    /// In-order bytes of `side` from `seq` for HTTP/2 (`cut`: bytes after them the snapshot
+    /// length cut off): sniffed while the direction is not recognised yet, then decoded.
+    func accept(side: Int, seq segmentSeq: UInt32, _ payload: UnsafeRawBufferPointer, cut: Int, at t: Double) {
         if streams[side].mode == .off {
             guard h2Candidate || h2 != nil else { return }
-            guard sniffHTTP2(payload, seq: s.sequence, side: side, at: t) else { return }
+            guard sniffHTTP2(payload, seq: segmentSeq, side: side, at: t) else { return }
         }
         let bs = streams[side]
         guard bs.mode == .active, let h2 else { return }
-        var seq = s.sequence
+        var seq = segmentSeq
         var p = payload
-        let next = bs.next
-        if seq != next {
-            if seqLess(seq, next) {
-                let skip = Int(next &- seq)
-                guard skip < p.count else { return }  // all of it seen before
-                p = UnsafeRawBufferPointer(rebasing: p[skip...])
-                seq = next
-            } else {
-                if bs.heldBytes + p.count > ByteStream.holdLimit || holdBudget.bytes + p.count > ByteStream.totalHoldLimit {
-                    bs.mode = .stopped
-                    bs.release(holdBudget)
-                    h2.directionLost(side: side, at: t, reason: "more than \(ByteStream.holdLimit >> 10) KiB arrived beyond a hole in the \(Connection.name(side))'s bytes at seq \(sides[side].relative(next)) (lost before the capture point, or missed by the capture)")
+        if seq != bs.next {
+            if seqLess(seq, bs.next) {
+                let skip = Int(bs.next &- seq)
+                guard skip < p.count + cut else { return }  // all of it seen before
+                if skip >= p.count {
+                    // Only the part the snapshot length cut off is new.
+                    missing(side: side, upTo: segmentSeq &+ UInt32(p.count + cut), at: t, why: "cut by the capture's snapshot length")
                     return
                 }
-                if s.capturedPayloadLength == s.payloadLength {
-                    bs.held.append((seq, Array(p), t))
-                    bs.heldBytes += p.count
-                    holdBudget.bytes += p.count
+                p = UnsafeRawBufferPointer(rebasing: p[skip...])
+                seq = bs.next
+            } else {
+                if bs.heldBytes + p.count > ByteStream.holdLimit || holdBudget.bytes + p.count > ByteStream.totalHoldLimit {
+                    // Too much beyond the hole: the hole will not fill. Skip it and go on.
+                    let firstHeld = bs.held.map(\.seq).min { seqLess($0, $1) } ?? seq
+                    missing(side: side, upTo: seqLess(firstHeld, seq) ? firstHeld : seq, at: t,
+                            why: "never captured: more than \(ByteStream.holdLimit >> 10) KiB arrived beyond them")
+                    drainHeld(side: side)
+                    accept(side: side, seq: segmentSeq, payload, cut: cut, at: t)
+                    return
                 }
+                bs.held.append((seq, Array(p), t, cut))
+                bs.heldBytes += p.count
+                holdBudget.bytes += p.count
                 return
             }
         }
         h2.feed(side: side, p, at: t)
         bs.next = seq &+ UInt32(p.count)
-        if s.capturedPayloadLength < s.payloadLength {
-            bs.mode = .stopped
-            h2.directionLost(side: side, at: t, reason: "a segment from the \(Connection.name(side)) was cut by the capture's snapshot length (\(s.capturedPayloadLength) of \(s.payloadLength) bytes captured)")
-            return
-        }
+        if cut > 0 { missing(side: side, upTo: bs.next &+ UInt32(cut), at: t, why: "cut by the capture's snapshot length") }
         if !bs.held.isEmpty { drainHeld(side: side) }
     }
 
+    /// The bytes of `side` up to `end` will never be seen: the decoder skips them.
+    func missing(side: Int, upTo end: UInt32, at t: Double, why: String) {
+        let bs = streams[side]
+        guard bs.mode == .active, let h2, seqLess(bs.next, end) else { return }
+        h2.gap(side: side, bytes: Int(end &- bs.next), at: t, why: why)
+        bs.next = end
+    }
+
+    /// The bytes of `side` up to `end` will never be seen: skipped, then what was held beyond
+    /// them is decoded.
+    func skipNeverSeen(side: Int, upTo end: UInt32, at t: Double, why: String) {
+        missing(side: side, upTo: end, at: t, why: why)
+        drainHeld(side: side)
+    }
+
     private func drainHeld(side: Int) {
-        while !streams[side].held.isEmpty, streams[side].mode == .active, let h2 {
-            let next = streams[side].next
-            guard let i = streams[side].held.firstIndex(where: { seqLessOrEqual($0.seq, next) }) else { return }
-            let item = streams[side].held.remove(at: i)
-            streams[side].heldBytes -= item.bytes.count
+        let bs = streams[side]
+        while !bs.held.isEmpty, bs.mode == .active, let h2 {
+            let next = bs.next
+            guard let i = bs.held.firstIndex(where: { seqLessOrEqual($0.seq, next) }) else { return }
+            let item = bs.held.remove(at: i)
+            bs.heldBytes -= item.bytes.count
             holdBudget.bytes -= item.bytes.count
             let skip = Int(next &- item.seq)
             if skip < item.bytes.count {
                 item.bytes.withUnsafeBytes { raw in
                     h2.feed(side: side, UnsafeRawBufferPointer(rebasing: raw[skip...]), at: item.t)
                 }
-                streams[side].next = item.seq &+ UInt32(item.bytes.count)
+                bs.next = item.seq &+ UInt32(item.bytes.count)
+            }
+            if item.cut > 0 { missing(side: side, upTo: item.seq &+ UInt32(item.bytes.count + item.cut), at: item.t, why: "cut by the capture's snapshot length") }
+        }
+    }
+
+    /// The capture ended (or the connection did) with bytes held beyond holes: the holes
+    /// were never filled, so they are skipped and what follows them is decoded.
+    func flushHeld(at t: Double) {
+        for side in 0..<2 {
+            let bs = streams[side]
+            while bs.mode == .active, let first = bs.held.map(\.seq).min(by: { seqLess($0, $1) }) {
+                let before = bs.held.count
+                skipNeverSeen(side: side, upTo: first, at: bs.held.first { $0.seq == first }?.t ?? t, why: "never captured")
+                if bs.held.count == before { break }
             }
         }
     }
@@ -102,7 +160,13 @@ extension Connection {
     /// frame at the start of a connection seen from its SYN, `--http2-port`, or a chain of
     /// plausible frame headers mid-connection.
     func sniffHTTP2(_ p: UnsafeRawBufferPointer, seq: UInt32, side: Int, at t: Double) -> Bool {
-        let fromStart = !midConnection && sides[side].isn.map { seq == $0 &+ 1 } == true
+        let startsPreface = side == 0 && p.count >= 4 && (0..<min(p.count, Connection.preface.count)).allSatisfy { p[$0] == Connection.preface[$0] }
+        // Not HTTP/2: an HTTP/1.1 message (with --http2-port too).
+        if HTTP1Head.startsLikeResponse(p) || HTTP1Head.startsLikeRequest(p) { return false }
+        let fromStart = (!midConnection && sides[side].isn.map { seq == $0 &+ 1 } == true) || streams[side].tunnelStart == seq
+            // Mid-connection: the client's preface, or the server's first SETTINGS after it.
+            || startsPreface
+            || (side == 1 && h2?.directions[0]?.fromConnectionStart == true && H2Sniffer.startsWithSettings(p))
         var fromPreface = false
         if fromStart {
             if side == 0 {
@@ -110,9 +174,7 @@ extension Connection {
                 fromPreface = n >= 4 && (0..<n).allSatisfy { p[$0] == Connection.preface[$0] }
                 if !fromPreface && !(h2Candidate && h2 != nil) && !forcedHTTP2 { h2Candidate = false; return false }
             } else {
-                let settingsFirst = p.count >= 9 && p[3] == 4 && p[4] & 0xFE == 0 && p[5] == 0 && p[6] == 0 && p[7] == 0 && p[8] == 0
-                    && (Int(p[0]) << 16 | Int(p[1]) << 8 | Int(p[2])) % 6 == 0
-                if !settingsFirst && !forcedHTTP2 && h2 == nil { return false }
+                if !H2Sniffer.startsWithSettings(p) && !forcedHTTP2 && h2 == nil { return false }
             }
         } else {
             guard h2SniffBudget > 0 else { return false }
@@ -123,8 +185,11 @@ extension Connection {
             guard strong || (weak && (forcedHTTP2 || h2 != nil)) else { return false }
         }
         if h2 == nil {
-            h2 = H2Session(connection: self, fromStart: !midConnection, stallThreshold: stallThreshold)
+            h2 = H2Session(connection: self, fromStart: !midConnection || fromPreface, stallThreshold: stallThreshold)
             if side == 0 && fromPreface { clientChosenBy = clientChosenBy == "syn" ? "syn" : "preface" }
+        } else if fromPreface {
+            // The server's bytes came first, but the client's begin at the preface.
+            h2?.fromStart = true
         }
         h2?.startDirection(side: side, fromConnectionStart: fromStart, at: t, syncedMidStream: !fromStart)
         streams[side].start(at: seq)
@@ -134,6 +199,12 @@ extension Connection {
 
 /// Frame-shape heuristics for a capture that begins mid-connection.
 enum H2Sniffer {
+    /// A SETTINGS frame (not an ACK) at the start of `p`: how each side's HTTP/2 begins.
+    static func startsWithSettings(_ p: UnsafeRawBufferPointer) -> Bool {
+        p.count >= 9 && p[3] == 4 && p[4] & 0xFE == 0 && p[5] == 0 && p[6] == 0 && p[7] == 0 && p[8] == 0
+            && (Int(p[0]) << 16 | Int(p[1]) << 8 | Int(p[2])) % 6 == 0
+    }
+
     struct Score { var frames = 0; var nonData = 0; var exact = false }
 
     /// How many plausible frame headers chain from the start of `p`.

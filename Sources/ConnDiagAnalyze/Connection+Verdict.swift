@@ -12,6 +12,7 @@ extension Connection {
             if let f = sides.indices.filter({ sides[$0].finAt != nil }).min(by: { sides[$0].finAt! < sides[$1].finAt! }) { return "FIN from the \(Connection.name(f))" }
             return nil
         }()
+        flushHeld(at: lastAt)
         h2?.finalize(endedAt: closedAt ?? (endHow != nil ? lastAt : captureEnd), how: endHow)
         var findings: [Finding] = []
         let outcome = verdict(captureEnd: captureEnd, retries2: retries2, findings: &findings)
@@ -45,7 +46,7 @@ extension Connection {
                                 midConnection: midConnection, firstAt: firstAt, lastAt: lastAt, packets: packets,
                                 bytesClientToServer: sides[0].payloadBytes, bytesServerToClient: sides[1].payloadBytes,
                                 events: events, omittedEvents: omittedEvents, outcome: outcome, findings: findings,
-                                protocolName: h2 == nil ? "tcp" : (h2!.isGRPC ? "grpc" : "http2"),
+                                protocolName: h2?.sawHTTP2 != true ? "tcp" : (h2!.isGRPC ? "grpc" : "http2"),
                                 streams: streamJSON, details: details, notes: notes)
         report.omittedStreams = h2?.omittedStreamRecords ?? 0
         return report
@@ -155,9 +156,36 @@ extension Connection {
                 findings.append(Finding(severity: .warning, kind: "ping-unanswered", connection: index, t: p.t,
                                         summary: "PING from the \(Connection.name(p.side)) at t=\(DurationText.trimmed(p.t)) s never acknowledged"))
             }
+            addHeaderBlockFindings(h2, &findings)
+            for side in 0..<2 {
+                guard let v = h2.firstViolation[side] else { continue }
+                let more = h2.violationCount[side] - 1
+                findings.append(Finding(severity: .warning, kind: "h2-protocol-violation", connection: index, t: v.t,
+                                        summary: "HTTP/2 protocol violation by the \(Connection.name(side)) at t=\(DurationText.trimmed(v.t)) s: \(v.reason)"
+                                            + (more > 0 ? " (\(more) more)" : "")))
+            }
             for (side, reason) in h2.lost.enumerated() {
                 if let reason { findings.append(Finding(severity: .notice, kind: "h2-decoding-stopped", connection: index, t: nil, summary: "HTTP/2 from the \(Connection.name(side)): \(reason)")) }
             }
+        }
+    }
+
+    /// Header blocks that could not be decoded: what they said (`:status`, `grpc-status`) is
+    /// unknown, which is never left unsaid. A warning when the HPACK state was known (the
+    /// peer or the capture is broken), a notice when it could not be (mid-connection, a gap).
+    private func addHeaderBlockFindings(_ h2: H2Session, _ findings: inout [Finding]) {
+        for side in 0..<2 {
+            guard let first = h2.undecodableBlocks.first(where: { $0.side == side }) else { continue }
+            let streams = h2.undecodableBlocks.filter { $0.side == side }.map(\.stream)
+            var ids: [Int32] = []
+            for id in streams where !ids.contains(id) { ids.append(id) }
+            let n = h2.undecodableCount[side]
+            let why = first.stateKnown ? first.reason
+                : "\(first.reason); the HPACK state was unknown (\(h2.fromStart ? "bytes lost in a capture gap" : "the capture began mid-connection"))"
+            findings.append(Finding(severity: first.stateKnown ? .warning : .notice, kind: "hpack-error", connection: index, t: first.t,
+                                    summary: "\(n) header block\(n == 1 ? "" : "s") from the \(Connection.name(side)) could not be decoded"
+                                        + " (stream\(ids.count == 1 ? "" : "s") \(ids.prefix(8).map(String.init).joined(separator: ", "))\(ids.count > 8 || n > h2.undecodableBlocks.filter { $0.side == side }.count ? ", ..." : "")),"
+                                        + " the first at t=\(DurationText.trimmed(first.t)) s: \(why); their :status and grpc-status are unknown"))
         }
     }
 
@@ -168,6 +196,9 @@ extension Connection {
         b.add("from_connection_start", h2.fromStart)
         b.add("frames_client", h2.frameCounts[0])
         b.add("frames_server", h2.frameCounts[1])
+        b.add("frames", .object((0..<2).map { side in
+            (Connection.name(side), .object(h2.framesByType(side: side).map { ($0.type, .int(Int64($0.count))) }))
+        }))
         b.add("data_bytes_client", h2.dataBytes[0])
         b.add("data_bytes_server", h2.dataBytes[1])
         b.add("streams", h2.closedStreamCount)
@@ -193,6 +224,12 @@ extension Connection {
                      ("since", .double(round6(x.since))), ("until", .double(round6(x.until))), ("ongoing", .bool(x.ongoing)),
                      ("bytes_waiting", .int(Int64(x.waiting))), ("window_known", .bool(x.exact)), ("pings_answered", .int(Int64(x.pingsAnswered)))])
         }))
+        let gaps = (0..<2).compactMap { i -> (String, JSONValue)? in
+            guard let d = h2.directions[i], d.gapBytes > 0 else { return nil }
+            return (Connection.name(i), .object([("missing_bytes", .int(Int64(d.gapBytes))), ("resynchronisations", .int(Int64(d.resyncs))),
+                                                 ("skipped_bytes", .int(Int64(d.decoder.resyncSkippedBytes)))]))
+        }
+        if !gaps.isEmpty { b.add("capture_gaps", .object(gaps)) }
         if !h2.problems.isEmpty { b.add("problems", .array(h2.problems.prefix(20).map { .string($0) })) }
         let lost = h2.lost.enumerated().compactMap { i, r in r.map { (Connection.name(i), JSONValue.string($0)) } }
         if !lost.isEmpty { b.add("decoding_stopped", .object(lost)) }

@@ -24,6 +24,8 @@ final class Connection {
     var finalized = false
 
     var h2: H2Session?
+    /// The HTTP/1.1 beginning followed into an h2c upgrade or a CONNECT tunnel, if any.
+    var http1: HTTP1Upgrade?
     /// Per-direction byte-stream reassembly for the HTTP/2 decoder.
     let streams = Pair(ByteStream(), ByteStream())
     /// Payload segments inspected for HTTP/2 frame shapes (mid-connection detection).
@@ -105,7 +107,7 @@ extension Connection: TCPTrackerSink {
     // verdicts read the tracker's side records, not typed observations.
 
     func captureMissed(side: Int, from seq: UInt32, bytes n: Int, at t: Double) {
-        streams[side].gap(at: seq, bytes: n, budget: holdBudget)
-        if let h2 = h2 { h2.directionLost(side: side, at: t, reason: "the capture missed \(n) bytes from the \(Connection.name(side)) at seq \(sides[side].relative(seq))") }
+        // The other side acknowledged them: they will never appear, so HTTP/2 decoding skips them.
+        skipNeverSeen(side: side, upTo: seq &+ UInt32(n), at: t, why: "the capture missed them; the \(Connection.name(1 - side)) acknowledged them")
     }
 }

@@ -8,7 +8,13 @@ final class H2Direction: HTTP2FrameSink {
     unowned(unsafe) let session: H2Session
     let side: Int
     let decoder: HTTP2FrameDecoder
+    /// These bytes were decoded from the connection's start (the preface, or the server's
+    /// first SETTINGS): the receiver's limits apply from the first frame.
+    let fromConnectionStart: Bool
     var frames = 0
+    /// Bytes missing from this direction (capture gaps), and gaps that lost the frame boundaries.
+    var gapBytes = 0
+    var resyncs = 0
     /// Where each segment fed began (absolute byte offset) and its capture time; kept only
     /// while a frame is split across segments (a frame's time is its header's segment's).
     /// The first `segmentCount` entries are in use (the array is reused, never shrunk).
@@ -22,6 +28,7 @@ final class H2Direction: HTTP2FrameSink {
     init(session: H2Session, side: Int, fromConnectionStart: Bool) {
         self.session = session
         self.side = side
+        self.fromConnectionStart = fromConnectionStart
         decoder = HTTP2FrameDecoder(side: side == 0 ? .client : .server, fromConnectionStart: fromConnectionStart,
                                     maxFrameSize: fromConnectionStart ? HTTP2Defaults.maxFrameSize : HTTP2Defaults.maxFrameSizeLimit)
     }
@@ -40,6 +47,25 @@ final class H2Direction: HTTP2FrameSink {
             segmentCount = 0
             segmentHead = 0
         }
+    }
+
+    /// `count` bytes of this direction are missing here (a capture gap, at time `t`).
+    func skipMissing(_ count: Int, at t: Double) -> HTTP2FrameDecoder.GapEffect {
+        if segmentCount < segments.count {
+            segments[segmentCount] = (fed, t)
+        } else {
+            segments.append((fed, t))
+        }
+        segmentCount += 1
+        fed += count
+        gapBytes += count
+        let effect = decoder.skipMissing(count, to: self)
+        if !effect.framingKept { resyncs += 1 }
+        if decoder.bufferedByteCount == 0 {
+            segmentCount = 0
+            segmentHead = 0
+        }
+        return effect
     }
 
     /// Why this direction's bytes end inside a frame or header block, and when that frame
@@ -67,7 +93,11 @@ final class H2Direction: HTTP2FrameSink {
             session.invalid(side: side, reason, at: time(offset))
         case .stopped(let reason, let offset):
             session.stop(side: side, at: time(offset), reason)
-        case .preface, .truncated, .needMoreData:
+        case .resynchronized(let skipped, let offset):
+            session.resynchronized(side: side, skipped: skipped, at: time(offset))
+        case .preface:
+            session.prefaceSeen = true
+        case .truncated, .needMoreData:
             break
         }
     }

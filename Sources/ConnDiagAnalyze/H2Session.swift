@@ -55,7 +55,10 @@ final class H2Session {
     unowned(unsafe) let connection: Connection
     /// The connection's run budget (the same object), held here for the per-stream path.
     let runBudget: RunBudget
-    let fromStart: Bool
+    /// The client's bytes were decoded from the connection preface on (a capture from the
+    /// SYN, or one begun mid-connection that still holds the preface): settings, windows and
+    /// the HPACK state are known.
+    var fromStart: Bool
     let stallThreshold: Double
     /// Each direction's frame decoder, from when its bytes are recognised as HTTP/2.
     var directions = Pair<H2Direction?>(nil, nil) {
@@ -66,6 +69,19 @@ final class H2Session {
     private var unretainedDirections = Pair<Unmanaged<H2Direction>?>(nil, nil)
     var lost: [String?] = [nil, nil]
     var problems: [String] = []
+    /// Every frame header the side's decoder read, by RFC 9113 type name ("UNKNOWN" for any
+    /// other type), types never seen left out.
+    func framesByType(side: Int) -> [(type: String, count: Int)] {
+        guard let counts = directions[side]?.decoder.frameTypeCounts else { return [] }
+        return counts.enumerated().compactMap { type, n in
+            n == 0 ? nil : (type < 10 ? HTTP2FrameType(UInt8(type)).name : "UNKNOWN", n)
+        }
+    }
+    /// The client's preface was decoded.
+    var prefaceSeen = false
+    /// Something in these bytes was HTTP/2 (the preface or a frame): with --http2-port, bytes
+    /// that never were are not called HTTP/2.
+    var sawHTTP2: Bool { prefaceSeen || frameCounts.c + frameCounts.s > 0 }
     var frameCounts: Pair<Int> { Pair(directions[0]?.frames ?? 0, directions[1]?.frames ?? 0) }
 
     var streams = StreamTable()
@@ -118,6 +134,21 @@ final class H2Session {
     var pingAckTimes: [Double] = []
     var unansweredPings: [(side: Int, t: Double)] = []
 
+    /// Header blocks that could not be decoded (the first few), and how many per side.
+    var undecodableBlocks: [(t: Double, side: Int, stream: Int32, reason: String, stateKnown: Bool)] = []
+    var undecodableCount = Pair(0, 0)
+    /// Frames that broke a rule of RFC 9113 (the first per side), and how many per side.
+    var firstViolation = Pair<(t: Double, reason: String)?>(nil, nil)
+    var violationCount = Pair(0, 0)
+    /// Each direction lost bytes to a capture gap since its HPACK context was last known good:
+    /// a block that fails to decode is then for want of the lost state, not a broken peer.
+    var hpackStateUnknown = Pair(false, false)
+    /// Recently closed stream ids (mid-connection captures, where ids below the highest seen
+    /// may belong to streams opened before the capture); bounded.
+    private var closedIDs = Set<Int32>()
+    private var closedOrder: [Int32] = []
+    private var closedOrderHead = 0
+
     var goaways: [(t: Double, side: Int, last: Int32, code: HTTP2ErrorCode, debug: String)] = []
     var rstStreams: [(t: Double, side: Int, stream: Int32, code: HTTP2ErrorCode)] = []
 
@@ -130,20 +161,80 @@ final class H2Session {
 
     static func name(_ side: Int) -> String { Connection.name(side) }
 
+    /// What each side advertised in its SETTINGS (index = the advertiser, which receives the
+    /// other side's frames): SETTINGS_MAX_FRAME_SIZE and SETTINGS_HEADER_TABLE_SIZE.
+    private(set) var advertisedMaxFrameSize = Pair<Int?>(nil, nil)
+    private(set) var advertisedTableSize = Pair(HTTP2Defaults.headerTableSize, HTTP2Defaults.headerTableSize)
+    /// The dynamic table size a decoder allows when the receiver's SETTINGS were not captured.
+    static let unknownTableSizeLimit = 1 << 20
+
+    /// `side`'s SETTINGS (a frame, or an h2c upgrade's HTTP2-Settings field).
+    func applySettings(from side: Int, _ entries: [HTTP2Setting]) {
+        let other = 1 - side
+        settingsSeen[side] = true
+        applyLimits(advertisedBy: side, entries)
+        for e in entries where e.identifier == .initialWindowSize {
+            // The SETTINGS sender's receive window: the other side's send windows.
+            let delta = Int(e.value) - initialStreamWindow[other]
+            initialStreamWindow[other] = Int(e.value)
+            for k in streams.ids { streams[k]!.sendWindow[other] += delta }
+        }
+    }
+
+    /// The limits `side`'s SETTINGS (a frame, or an h2c upgrade's HTTP2-Settings) put on the
+    /// other side's frames. They take effect at the ACK (RFC 9113 §6.5.3); until then the
+    /// old and new values are both legal, so the larger one is allowed.
+    func applyLimits(advertisedBy side: Int, _ entries: [HTTP2Setting]) {
+        for e in entries {
+            switch e.identifier {
+            case .maxFrameSize:
+                let size = Int(e.value)
+                advertisedMaxFrameSize[side] = max(advertisedMaxFrameSize[side] ?? HTTP2Defaults.maxFrameSize, size)
+                if let d = directions[1 - side]?.decoder { d.maxFrameSize = max(d.maxFrameSize == HTTP2Defaults.maxFrameSizeLimit ? 0 : d.maxFrameSize, size) }
+            case .headerTableSize:
+                advertisedTableSize[side] = max(advertisedTableSize[side], Int(e.value))
+                directions[1 - side]?.decoder.allowHeaderTableSize(advertisedTableSize[side])
+            default:
+                break
+            }
+        }
+    }
+
     func startDirection(side: Int, fromConnectionStart: Bool, at t: Double, syncedMidStream: Bool) {
-        directions[side] = H2Direction(session: self, side: side, fromConnectionStart: fromConnectionStart)
+        let direction = H2Direction(session: self, side: side, fromConnectionStart: fromConnectionStart)
+        directions[side] = direction
+        // What the receiver advertised before these bytes were recognised still holds.
+        if let size = advertisedMaxFrameSize[1 - side] { direction.decoder.maxFrameSize = max(direction.decoder.maxFrameSize, size) }
+        // Mid-connection the receiver's SETTINGS were not seen: any table size it may have allowed.
+        direction.decoder.allowHeaderTableSize(fromConnectionStart ? advertisedTableSize[1 - side] : H2Session.unknownTableSizeLimit)
         if syncedMidStream, connection.wants(important: true) {
             connection.record(Event(t: t, source: .h2, kind: "h2-sync", direction: connection.dir(side),
                                     detail: "HTTP/2 frames from the \(H2Session.name(side)) recognised mid-connection (frame-shape heuristics); header blocks need the HPACK state from the connection's start"))
         }
     }
 
-    func directionLost(side: Int, at t: Double, reason: String) {
-        guard lost[side] == nil, directions[side] != nil else { return }
-        lost[side] = reason
+    /// `count` bytes of `side`'s HTTP/2 are missing (`why`: lost, or cut by the snapshot
+    /// length): decoding goes on after them, exactly when the gap ends inside one frame, else
+    /// from the next frame header that validates.
+    func gap(side: Int, bytes count: Int, at t: Double, why: String) {
+        guard lost[side] == nil, let direction = directions[side] else { return }
+        let effect = direction.skipMissing(count, at: t)
+        if effect.headerStateLost { hpackStateUnknown[side] = true }
         guard connection.wants(important: true) else { return }
-        connection.record(Event(t: t, source: .h2, kind: .truncated, direction: connection.dir(side),
-                                detail: "HTTP/2 decoding of the \(H2Session.name(side))'s bytes stops: \(reason)"))
+        let what = effect.framingKept
+            ? (effect.headerStateLost ? "a header block was lost with them, so the HPACK state is unknown from here" : "the frame boundaries are kept")
+            : "the frame boundaries are lost: decoding resumes at the next frame header that validates; the HPACK state is unknown from here"
+        connection.record(Event(t: t, source: .h2, kind: .captureGap, direction: connection.dir(side),
+                                detail: "\(count) bytes of the \(H2Session.name(side))'s HTTP/2 missing (\(why)); \(what)",
+                                fields: [("len", .int(Int64(count)))]))
+    }
+
+    /// Decoding of `side` found a frame header again after a gap, `skipped` bytes after it.
+    func resynchronized(side: Int, skipped: Int, at t: Double) {
+        guard connection.wants(important: true) else { return }
+        connection.record(Event(t: t, source: .h2, kind: "h2-resync", direction: connection.dir(side),
+                                detail: "HTTP/2 from the \(H2Session.name(side)) resynchronised at a frame header \(skipped) bytes after the gap",
+                                fields: [("skipped", .int(Int64(skipped)))]))
     }
 
     /// The decoder lost the frame boundaries (or this is not HTTP/2).
@@ -157,6 +248,8 @@ final class H2Session {
 
     /// A frame the decoder found broken; decoding goes on.
     func invalid(side: Int, _ reason: String, at t: Double) {
+        violationCount[side] += 1
+        if firstViolation[side] == nil { firstViolation[side] = (t, reason) }
         // The report lists the first 20; a stream of broken frames must not grow this without bound.
         if problems.count < 64 { problems.append("\(H2Session.name(side)): \(reason)") }
         if connection.wants(important: true) {
@@ -176,7 +269,7 @@ final class H2Session {
 
     private func stream(_ id: Int32, openedBy side: Int, at t: Double) -> H2Stream? {
         if let s = streams[id] { return s }
-        guard id != 0 else { return nil }
+        guard id != 0, !isClosed(id) else { return nil }
         // A stream we never saw open: its frames still count (mid-connection captures).
         var s = H2Stream(id: id, openedAt: t, openedBy: id & 1 == 1 ? 0 : 1)
         s.sendWindow = Pair(initialStreamWindow[0], initialStreamWindow[1])
@@ -189,11 +282,63 @@ final class H2Session {
     /// the same record `stream(_:openedBy:at:)` makes, without copying it around.
     private func openStream(_ id: Int32, at t: Double) -> StreamTable.Index? {
         if let i = streams.index(forKey: id) { return i }
-        guard id != 0 else { return nil }
+        guard id != 0, !isClosed(id) else { return nil }
         let opener = id & 1 == 1 ? 0 : 1
         let i = streams.insert(H2Stream(id: id, openedAt: t, openedBy: opener, sendWindow: Pair(initialStreamWindow[0], initialStreamWindow[1])), forKey: id)
         if id > highestStream[opener] { highestStream[opener] = id }
         return i
+    }
+
+    /// Stream `id` is not open and was open before: frames still in flight after its end
+    /// (DATA after RST_STREAM, a late WINDOW_UPDATE) must not open it a second time. From the
+    /// preface on, ids only grow (RFC 9113 §5.1.1), so any id up to the highest its opener
+    /// used is closed; mid-connection only the ids seen closing are known.
+    private func isClosed(_ id: Int32) -> Bool {
+        let opener = id & 1 == 1 ? 0 : 1
+        if fromStart && id <= highestStream[opener] { return true }
+        return closedIDs.contains(id)
+    }
+
+    private func rememberClosed(_ id: Int32) {
+        guard !fromStart else { return }
+        if closedOrder.count < 4096 {
+            closedOrder.append(id)
+        } else {
+            closedIDs.remove(closedOrder[closedOrderHead])
+            closedOrder[closedOrderHead] = id
+            closedOrderHead = (closedOrderHead + 1) % closedOrder.count
+        }
+        closedIDs.insert(id)
+    }
+
+    /// Stream 1 of an h2c upgrade (RFC 7540 §3.2): the HTTP/1.1 request, half-closed from the
+    /// client (its request was whole before the upgrade).
+    func openUpgradedStream(method: String?, path: String?, at t: Double) {
+        guard streams[1] == nil, let i = openStream(1, at: t) else { return }
+        streams[slot: i].method = method
+        streams[slot: i].path = path
+        streams[slot: i].headersSeen.c = true
+        streams[slot: i].endStream.c = true
+    }
+
+    /// A pushed stream (PUSH_PROMISE): reserved by the server, which alone sends on it; the
+    /// promise carries its request.
+    private func openPushedStream(_ id: Int32, fields: [HTTP2Header]?, at t: Double) {
+        guard id != 0, streams[id] == nil, let i = openStream(id, at: t) else { return }
+        streams[slot: i].headersSeen.c = true
+        streams[slot: i].endStream.c = true
+        for f in fields ?? [] {
+            if f.name == ":method" { streams[slot: i].method = f.value }
+            if f.name == ":path" { streams[slot: i].path = f.value }
+        }
+    }
+
+    /// A header block that could not be decoded: kept for the findings.
+    private func noteUndecodable(side: Int, stream id: Int32, reason: String, at t: Double) {
+        undecodableCount[side] += 1
+        if undecodableBlocks.count < 16 {
+            undecodableBlocks.append((t, side, id, reason, fromStart && !hpackStateUnknown[side]))
+        }
     }
 
     func onData(side: Int, stream id: Int32, length: Int, flags: UInt8, at t: Double, _ conn: Connection) {
@@ -239,19 +384,7 @@ final class H2Session {
         switch frame.payload {
         case .settings(let ack, let entries):
             important = !ack
-            if !ack {
-                settingsSeen[side] = true
-                for e in entries where e.identifier == .maxFrameSize {
-                    // The largest frame the SETTINGS sender accepts: what the other side may send.
-                    directions[other]?.decoder.maxFrameSize = Int(e.value)
-                }
-                for e in entries where e.identifier == .initialWindowSize {
-                    // The SETTINGS sender's receive window: the other side's send windows.
-                    let delta = Int(e.value) - initialStreamWindow[other]
-                    initialStreamWindow[other] = Int(e.value)
-                    for k in streams.ids { streams[k]!.sendWindow[other] += delta }
-                }
-            }
+            if !ack { applySettings(from: side, entries) }
         case .ping(let ack, let opaque):
             important = false
             if ack {
@@ -335,6 +468,9 @@ final class H2Session {
                 return nil
             }
             return
+        case .pushPromise(let p):
+            if let reason = p.undecodableReason { noteUndecodable(side: side, stream: id, reason: reason, at: t) }
+            if side == 1 { openPushedStream(p.promisedStreamID, fields: p.fields, at: t) }
         case .priority, .continuation:
             // Not part of the timeline (a CONTINUATION's block is reported with its HEADERS).
             return
@@ -363,7 +499,12 @@ final class H2Session {
     func onHeaders(side: Int, id: Int32, length: Int, endStream: Bool, at t: Double,
                            repeated: Bool, decoder: HTTP2FrameDecoder?, _ conn: Connection,
                            decode: (HTTP2FrameDecoder?, (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void) -> String?) {
-        guard let index = openStream(id, at: t) else { return }
+        guard let index = openStream(id, at: t) else {
+            // A block on stream 0 or on a closed stream: no record, but the HPACK context must
+            // see every block (a repeated one changes nothing).
+            if !repeated, let reason = decode(decoder, { _, _ in }) { noteUndecodable(side: side, stream: id, reason: reason, at: t) }
+            return
+        }
         // Copy the fields only when this frame's event may be kept: as a routine event, or
         // as an important one (only trailers or a block with END_STREAM can be one).
         let trailersNext = H2Session.update(&streams[slot: index]) { $0.headersSeen[side] }  // in place, no copy
@@ -392,7 +533,11 @@ final class H2Session {
         }
         let decoded = failure == nil
         var reason = failure
-        if !decoded && !fromStart { reason = "not decodable: capture began mid-connection" }
+        if let failure {
+            noteUndecodable(side: side, stream: id, reason: failure, at: t)
+            if !fromStart { reason = "not decodable: capture began mid-connection (\(failure))" }
+            else if hpackStateUnknown[side] { reason = "not decodable: HPACK state lost in a capture gap (\(failure))" }
+        }
         // The stream's record is updated in place (one lookup, no copy).
         let (isTrailers, grpcStatus, closing) = H2Session.update(&streams[slot: index]) { s -> (Bool, GRPCStatusCode?, Bool) in
             let isTrailers = s.headersSeen[side]
@@ -486,6 +631,7 @@ final class H2Session {
         let end = streamEnd(streams[slot: i], connectionEnd: nil)
         streams[slot: i].end = end
         streams.removeKey(id)
+        rememberClosed(id)
         if let b = blocked[0], b.scope == id { blocked[0] = nil; if t - b.since > stallThreshold { recordStall(sender: 0, b, until: t, ongoing: false) } }
         if let b = blocked[1], b.scope == id { blocked[1] = nil; if t - b.since > stallThreshold { recordStall(sender: 1, b, until: t, ongoing: false) } }
         keep(streams[slot: i])
@@ -506,8 +652,11 @@ final class H2Session {
     }
 
     func streamEnd(_ s: H2Stream, connectionEnd: String?) -> StreamEnd {
-        if let r = s.reset { return .reset(r.code, afterTrailers: s.trailersSeen ? s.grpcStatus : nil) }
-        if s.endStream[0] && s.endStream[1] { return .completed(httpStatus: s.httpStatus, grpcStatus: s.grpcStatus, grpcMessage: s.grpcMessage) }
+        // A response complete with END_STREAM, then RST_STREAM(NO_ERROR): the server asks the
+        // client to stop sending a request it no longer needs (RFC 9113 §8.1); the stream completed.
+        let completedThenNoError = s.reset.map { $0.code == .noError && s.endStream.s } ?? false
+        if let r = s.reset, !completedThenNoError { return .reset(r.code, afterTrailers: s.trailersSeen ? s.grpcStatus : nil) }
+        if (s.endStream[0] && s.endStream[1]) || completedThenNoError { return .completed(httpStatus: s.httpStatus, grpcStatus: s.grpcStatus, grpcMessage: s.grpcMessage) }
         if let g = goaways.last(where: { $0.side != s.openedBy }), s.id > g.last { return .refusedByGoaway(lastStreamID: g.last) }
         if let how = connectionEnd { return .killedByConnectionClose(how: how) }
         return .open

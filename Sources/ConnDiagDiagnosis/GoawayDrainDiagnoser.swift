@@ -22,7 +22,7 @@ public enum GoawayDrainDiagnoser {
         if let close = e.close {
             if let expiry {
                 let summary = "\(drain); the grace period (\(grace.map { DurationText.elapsed($0) } ?? "?")) expired with \(plural(cutShort.count, "stream")) open; \(close.text) at \(timeText(close.at))"
-                let explanation = [expiry.rawValue, "streams open at the end: " + cutShort.prefix(5).map { "\($0.id) (\($0.endName))" }.joined(separator: ", "), refusedNote]
+                let explanation = [expiry.rawValue, "streams cut short by the close: " + cutShort.prefix(5).map { "\($0.id) (\($0.endName == "completed" ? "ended by the server with grpc-status UNAVAILABLE" : $0.endName))" }.joined(separator: ", "), refusedNote]
                     .compactMap { $0 }.joined(separator: "; ")
                 diagnosis = Diagnosis(
                     outcome: Outcome(status: .closed, mechanism: .goawayGraceExpired, detectedAt: close.at, summary: summary, explanation: explanation),

@@ -18,7 +18,7 @@ final class HPACKInflater {
     /// per field) exceeds this; HPACK can expand a small block a thousandfold.
     let maxDecodedSize: Int
     /// SETTINGS_HEADER_TABLE_SIZE the decoding side advertised (the encoder may use up to it).
-    let maxTableSize: Int
+    private(set) var maxTableSize: Int
 
     init(maxDecodedSize: Int, maxTableSize: Int = HTTP2Defaults.headerTableSize) {
         self.maxDecodedSize = maxDecodedSize
@@ -55,6 +55,15 @@ final class HPACKInflater {
             _ = nghttp2_hd_inflate_change_table_size(pointer, max(0, maxTableSize))
         }
         return pointer
+    }
+
+    /// The decoding side advertised `size`: a dynamic table size update up to it is legal.
+    /// Raising the limit leaves the table as it is (nghttp2 expects no update for a raise).
+    func allowTableSize(_ size: Int) {
+        let size = min(max(0, size), Int(UInt32.max))
+        guard size > maxTableSize else { return }
+        maxTableSize = size
+        if let inflater { _ = nghttp2_hd_inflate_change_table_size(inflater, size) }
     }
 
     /// Forget the dynamic table (a header block was lost or could not be decoded).

@@ -194,7 +194,7 @@ public final class HTTP2ClientSession {
                     emit(.error(HTTP2SessionError(operation: "inbound bytes after nghttp2 stopped reading",
                                                   code: 0, message: reason)))
                 }
-            case .preface:
+            case .preface, .resynchronized:
                 break
             }
         }

@@ -38,6 +38,10 @@ public final class HTTP2FrameDecoder {
         case needMoreData
         /// Frame boundaries are lost (or this is not HTTP/2); nothing more will be decoded.
         case stopped(reason: String, offset: Int)
+        /// After a gap in the input (`skipMissing`) that lost the frame boundaries, decoding
+        /// resumed at a frame header that validated, at `offset`: `skipped` bytes received
+        /// after the gap were passed over to find it.
+        case resynchronized(skipped: Int, offset: Int)
     }
 
     public let side: Side
@@ -47,6 +51,9 @@ public final class HTTP2FrameDecoder {
     public var maxFrameSize: Int
     /// Frames longer than this stop the decoder: the length field is not believed.
     public let frameSizeLimit: Int
+    /// Every frame header read, by type: index = type code for DATA...CONTINUATION (0-9),
+    /// 10 for any other type. Counts each frame once, whether or not it was valid or kept.
+    public private(set) var frameTypeCounts = [Int](repeating: 0, count: 11)
     /// A header block (HEADERS + CONTINUATION fragments) larger than this is not decoded;
     /// a non-DATA frame longer than this is skipped, not collected.
     public let maxHeaderBlockSize: Int
@@ -58,6 +65,8 @@ public final class HTTP2FrameDecoder {
         case preface
         case firstFrame
         case frames
+        /// Looking for a frame header after a gap lost the frame boundaries.
+        case resync
         case stopped
     }
 
@@ -116,10 +125,21 @@ public final class HTTP2FrameDecoder {
     }
 
     /// Offset of the first byte not yet consumed (skipped DATA bytes count as consumed).
-    public var consumedOffset: Int { fedOffset - carry.count }
+    public var consumedOffset: Int { fedOffset - carry.count - resyncBuffer.count }
 
     /// Bytes received but not yet consumed.
-    public var bufferedByteCount: Int { carry.count + input.count }
+    public var bufferedByteCount: Int { carry.count + input.count + resyncBuffer.count }
+
+    /// Bytes after gaps passed over while looking for the next frame header (the gaps' own
+    /// bytes not included).
+    public private(set) var resyncSkippedBytes = 0
+    /// Bytes received after a gap, kept while looking for a frame header (`.resync`), and the
+    /// absolute offset of the first; bounded by `resyncLimit`.
+    private var resyncBuffer: [UInt8] = []
+    private var resyncBase = 0
+    private var resyncScan = 0
+    /// How far past a gap a frame header is looked for before decoding stops.
+    public static let resyncLimit = 1 << 20
 
     /// True once frame boundaries are lost: nothing more will be decoded.
     public var isStopped: Bool { phase == .stopped }
@@ -129,6 +149,19 @@ public final class HTTP2FrameDecoder {
     public func append<Bytes: Sequence>(bytes: Bytes) where Bytes.Element == UInt8 {
         if phase == .stopped { return }
         input.append(contentsOf: bytes)
+    }
+
+    /// The pull API's `skipMissing`: `count` bytes missing after those appended so far
+    /// (which are decoded first; their results stay queued for `nextFrame()`).
+    @discardableResult
+    public func appendMissing(_ count: Int) -> GapEffect {
+        let q = queue
+        if !input.isEmpty {
+            let bytes = input
+            input.removeAll(keepingCapacity: true)
+            bytes.withUnsafeBytes { feed($0, to: q) }
+        }
+        return skipMissing(count, to: q)
     }
 
     /// The next decoded item, `.needMoreData` when the buffered bytes end inside a frame.
@@ -156,6 +189,11 @@ public final class HTTP2FrameDecoder {
     /// (With the pull API, drain `nextFrame()` first.)
     public func finish() -> Result? {
         if phase == .stopped { return nil }
+        if phase == .resync {
+            return resyncBuffer.isEmpty ? nil
+                : .truncated(reason: "input ended while looking for a frame header after a capture gap (\(resyncBuffer.count) bytes not decoded)",
+                             offset: resyncBase)
+        }
         let available = carry.count
         if phase == .preface, available > 0 {
             return .truncated(reason: "input ended inside the client preface (\(available) of 24 bytes)",
@@ -181,6 +219,165 @@ public final class HTTP2FrameDecoder {
         return nil
     }
 
+    // MARK: - Gaps in the input
+
+    /// What a gap did to the decoding.
+    public struct GapEffect: Hashable, Sendable {
+        /// The frame boundaries are still known (the gap ended inside the frame it began in).
+        public var framingKept: Bool
+        /// A header block was or may have been lost: the HPACK context was reset, so a block
+        /// that refers to the dynamic table fails to decode until the peer refills it.
+        public var headerStateLost: Bool
+
+        public init(framingKept: Bool, headerStateLost: Bool) {
+            self.framingKept = framingKept
+            self.headerStateLost = headerStateLost
+        }
+    }
+
+    /// `count` bytes of this direction are missing here: lost before the capture point,
+    /// missed by the capture, or cut by its snapshot length. A gap that ends inside the frame
+    /// it began in only damages that frame (a DATA payload: nothing at all). Otherwise the
+    /// next frame header is somewhere in the gap: decoding resumes at the first header after
+    /// it that validates (`.resynchronized`), and the HPACK context is reset.
+    @discardableResult
+    public func skipMissing(_ count: Int, to sink: HTTP2FrameSink) -> GapEffect {
+        guard count > 0, phase != .stopped else { return GapEffect(framingKept: true, headerStateLost: false) }
+        let gapStart = fedOffset
+        fedOffset += count
+        let gapEnd = fedOffset
+        switch phase {
+        case .stopped:
+            return GapEffect(framingKept: true, headerStateLost: false)
+        case .resync:
+            // Still looking: what was kept before this gap no longer leads anywhere.
+            resyncSkippedBytes += resyncBuffer.count
+            resyncBuffer.removeAll(keepingCapacity: true)
+            resyncBase = gapEnd
+            resyncScan = 0
+            return GapEffect(framingKept: false, headerStateLost: true)
+        case .frames, .firstFrame:
+            if skipRemaining >= count {
+                skipRemaining -= count
+                return GapEffect(framingKept: true, headerStateLost: false)
+            }
+            if skipRemaining == 0 && carry.count >= 9 {
+                let header = carry.withUnsafeBytes { HTTP2FrameHeader($0, 0) }
+                let frameEnd = carryOffset + 9 + header.length
+                if gapEnd <= frameEnd {
+                    // Only this frame is damaged: skip the rest of it.
+                    let offset = carryOffset
+                    carry.removeAll(keepingCapacity: true)
+                    skipFrame = (offset, header.length)
+                    skipRemaining = frameEnd - gapEnd
+                    invalid(offset, nil, "\(header.type.name) frame on stream \(header.streamID) lost \(count) of its \(header.length) payload bytes in a capture gap; skipped", sink)
+                    let block = [HTTP2FrameType.headers, .pushPromise, .continuation].contains(header.type)
+                    if block {
+                        if let pending = pendingBlock {
+                            pendingBlock = nil
+                            loseBlock(pending, sink)
+                        }
+                        hpack.reset()
+                    }
+                    return GapEffect(framingKept: true, headerStateLost: block)
+                }
+            }
+        case .preface:
+            break
+        }
+        // The next frame header lies in the gap: look for one after it.
+        _ = gapStart
+        carry.removeAll(keepingCapacity: true)
+        skipRemaining = 0
+        if let pending = pendingBlock {
+            pendingBlock = nil
+            loseBlock(pending, sink)
+        }
+        hpack.reset()
+        phase = .resync
+        resyncBuffer.removeAll(keepingCapacity: true)
+        resyncBase = gapEnd
+        resyncScan = 0
+        return GapEffect(framingKept: false, headerStateLost: true)
+    }
+
+    /// A header block whose rest was lost in a gap: its frames are reported, undecoded.
+    private func loseBlock(_ pending: PendingBlock, _ sink: HTTP2FrameSink) {
+        var frame = pending.frame
+        frame.setHeaderBlock(fields: nil, reason: "header block lost in a capture gap")
+        sink.decoded(.frame(frame, offset: pending.offset))
+        for (continuation, offset) in pending.continuations {
+            sink.decoded(.frame(continuation, offset: offset))
+        }
+    }
+
+    /// Keeps the bytes after a gap until a frame header validates, then decodes from it.
+    /// Returns the index of the first byte of `bytes` not taken (all of them).
+    private func resynchronize(_ bytes: UnsafeRawBufferPointer, from start: Int, _ sink: HTTP2FrameSink) -> Int {
+        guard start < bytes.count else { return bytes.count }
+        resyncBuffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[start...]))
+        let limit = maxFrameSize < HTTP2Defaults.maxFrameSizeLimit ? maxFrameSize : 1 << 20
+        let found: Int? = resyncBuffer.withUnsafeBytes { b in
+            while resyncScan + 9 <= b.count {
+                let at = resyncScan
+                if Self.plausibleHeader(b, at, maxLength: limit) {
+                    let next = at + 9 + (Int(b[at]) << 16 | Int(b[at + 1]) << 8 | Int(b[at + 2]))
+                    // Confirmed by the header after it, or by ending where the bytes so far
+                    // end (frames end on segment boundaries); else wait for more bytes.
+                    if next == b.count { return at }
+                    if next + 9 <= b.count {
+                        if Self.plausibleHeader(b, next, maxLength: limit) || b[next + 3] == HTTP2FrameType.continuation.rawValue && b[at + 3] == HTTP2FrameType.headers.rawValue { return at }
+                    } else {
+                        return nil
+                    }
+                }
+                resyncScan += 1
+            }
+            return nil
+        }
+        if let at = found {
+            let rest = Array(resyncBuffer[at...])
+            resyncSkippedBytes += at
+            let offset = resyncBase + at
+            resyncBuffer.removeAll(keepingCapacity: true)
+            resyncScan = 0
+            phase = .frames
+            sink.decoded(.resynchronized(skipped: at, offset: offset))
+            // Decode from the header found: the bytes are fed again from its offset.
+            fedOffset = offset
+            rest.withUnsafeBytes { feed($0, to: sink) }
+        } else if resyncBuffer.count > Self.resyncLimit {
+            let kept = resyncBuffer.count
+            resyncBuffer.removeAll()
+            resyncSkippedBytes += kept
+            stop(resyncBase, "no frame header found in the \(kept) bytes after a capture gap; frame boundaries lost", sink)
+        }
+        return bytes.count
+    }
+
+    /// A frame header that could start a frame after a gap: a type defined by RFC 9113 (not
+    /// CONTINUATION, which needs the block before it), a length within `maxLength` and the
+    /// type's own, defined flags only, and the stream rules of the type.
+    static func plausibleHeader(_ p: UnsafeRawBufferPointer, _ i: Int, maxLength: Int) -> Bool {
+        guard i + 9 <= p.count, p[i + 5] & 0x80 == 0 else { return false }
+        let length = Int(p[i]) << 16 | Int(p[i + 1]) << 8 | Int(p[i + 2])
+        let type = p[i + 3], flags = p[i + 4]
+        let onStream0 = p[i + 5] == 0 && p[i + 6] == 0 && p[i + 7] == 0 && p[i + 8] == 0
+        guard length <= maxLength else { return false }
+        switch type {
+        case 0: return !onStream0 && flags & ~0x09 == 0
+        case 1: return !onStream0 && flags & ~0x2D == 0
+        case 2: return !onStream0 && length == 5 && flags == 0
+        case 3: return !onStream0 && length == 4 && flags == 0
+        case 4: return onStream0 && flags & ~0x01 == 0 && length % 6 == 0 && (flags == 0 || length == 0)
+        case 5: return !onStream0 && flags & ~0x0C == 0 && length >= 4
+        case 6: return onStream0 && length == 8 && flags & ~0x01 == 0
+        case 7: return onStream0 && length >= 8 && flags == 0
+        case 8: return length == 4 && flags == 0
+        default: return false
+        }
+    }
+
     // MARK: - HPACK
 
     /// Decodes a header block handed to `HTTP2FrameSink.decodedHeaders` with this decoder's
@@ -197,6 +394,11 @@ public final class HTTP2FrameDecoder {
     /// dynamic table alone (such a block decodes the same any number of times; nothing in
     /// the context changes).
     public func isRepeatedHeaderBlock(_ block: UnsafeRawBufferPointer) -> Bool { hpack.isReplay(block) }
+
+    /// The SETTINGS_HEADER_TABLE_SIZE the receiver of these bytes advertised: the encoder may
+    /// resize its dynamic table up to it (RFC 7541 §4.2). Only ever raised here: a SETTINGS
+    /// takes effect at its ACK, so until then either value is legal, and the larger admits both.
+    public func allowHeaderTableSize(_ size: Int) { hpack.allowTableSize(size) }
 
     /// Changes whenever the HPACK context decodes a block afresh or is reset; a repeated
     /// block (`isRepeatedHeaderBlock`) leaves it as it is. A caller that remembers what it
@@ -234,6 +436,9 @@ public final class HTTP2FrameDecoder {
             switch phase {
             case .stopped:
                 return
+            case .resync:
+                i = resynchronize(bytes, from: i, sink)
+                continue
             case .preface:
                 i = matchPreface(bytes, from: i, base: base, sink)
                 continue
@@ -367,6 +572,7 @@ public final class HTTP2FrameDecoder {
             stop(offset, "the \(side.rawValue)'s bytes stop looking like HTTP/2 frames (type \(type.name), length \(length)); frame boundaries lost", sink)
             return false
         }
+        frameTypeCounts[min(Int(type.rawValue), 10)] += 1
         return true
     }
 
@@ -374,7 +580,7 @@ public final class HTTP2FrameDecoder {
     /// header block it interrupts.
     private func checkData(_ header: HTTP2FrameHeader, at offset: Int, _ sink: HTTP2FrameSink) {
         if header.streamID == 0 { invalid(offset, .protocolError, "DATA frame on stream 0", sink) }
-        if header.length > maxFrameSize { frameTooLong(offset, header.type, header.length, sink) }
+        if header.length > maxFrameSize { frameTooLong(offset, header.type, header.length, header.streamID, sink) }
     }
 
     private func skipOversized(_ header: HTTP2FrameHeader, at offset: Int, _ sink: HTTP2FrameSink) {
@@ -402,8 +608,9 @@ public final class HTTP2FrameDecoder {
         sink.decoded(.stopped(reason: reason, offset: offset))
     }
 
-    private func frameTooLong(_ offset: Int, _ type: HTTP2FrameType, _ length: Int, _ sink: HTTP2FrameSink) {
-        invalid(offset, .frameSizeError, "\(type.name) frame length \(length) exceeds SETTINGS_MAX_FRAME_SIZE \(maxFrameSize)", sink)
+    private func frameTooLong(_ offset: Int, _ type: HTTP2FrameType, _ length: Int, _ streamID: Int32, _ sink: HTTP2FrameSink) {
+        let receiver = side == .client ? "server" : "client"
+        invalid(offset, .frameSizeError, "\(type.name) frame length \(length) on stream \(streamID) exceeds the \(receiver)'s SETTINGS_MAX_FRAME_SIZE \(maxFrameSize)", sink)
     }
 
     /// One whole frame (all but unpadded DATA, which `feed` reports from its header).
@@ -421,7 +628,7 @@ public final class HTTP2FrameDecoder {
                 } else if !pending.oversized {
                     pending.fragments.append(contentsOf: p)
                 }
-                if length > maxFrameSize { frameTooLong(offset, type, length, sink) }
+                if length > maxFrameSize { frameTooLong(offset, type, length, streamID, sink) }
                 if flags.contains(.endHeaders) {
                     pendingBlock = nil
                     completeBlock(pending, sink)
@@ -435,7 +642,7 @@ public final class HTTP2FrameDecoder {
         }
         let tooLong = length > maxFrameSize
         decodePayload(type: type, flags: flags, streamID: streamID, payload: p, offset: offset, sink)
-        if tooLong && type != .data { frameTooLong(offset, type, length, sink) }
+        if tooLong && type != .data { frameTooLong(offset, type, length, streamID, sink) }
     }
 
     private func decodePayload(type: HTTP2FrameType, flags: HTTP2FrameFlags, streamID: Int32,

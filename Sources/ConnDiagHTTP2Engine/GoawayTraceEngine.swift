@@ -394,7 +394,8 @@ public final class GoawayTraceEngine {
             if case .refusedByGoaway = r.end { streams[i] = r; continue }
             let resp = r.http
             let grpc = resp?.grpcStatus
-            if let code = r.inboundReset {
+            // RST_STREAM(NO_ERROR) after a complete response only stops the request (RFC 9113 §8.1).
+            if let code = r.inboundReset, !(code == .noError && resp?.endStreamReceived == true) {
                 r.end = .reset(code, afterTrailers: resp?.endStreamReceived == true ? grpc : nil)
             } else if resp?.endStreamReceived == true {
                 r.end = .completed(httpStatus: resp?.status, grpcStatus: grpc, grpcMessage: resp?.grpcMessage)

@@ -71,7 +71,9 @@ import Testing
         let trailers = try #require(c.events("trailers").first)
         #expect(trailers.detail.contains("grpc-status=14"))
         let stream = try #require(c.streams.first)
-        #expect(stream["end"]?.string == "reset")
+        // Trailers with END_STREAM, then RST_STREAM(NO_ERROR): completed (RFC 9113 §8.1).
+        #expect(stream["end"]?.string == "completed")
+        #expect(stream["grpc_status"]?.string == "UNAVAILABLE")
         #expect(stream["path"]?.string == "/conndiag.Lab/Watch")
         #expect(stream["clients"]?["grpc-go"]?["status"]?.string == "UNAVAILABLE")
     }

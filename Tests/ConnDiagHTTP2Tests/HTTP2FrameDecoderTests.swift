@@ -251,7 +251,7 @@ func verify(_ bytes: [UInt8], side: HTTP2FrameDecoder.Side = .server, fromConnec
         let big = frameBytes(type: 0, stream: 1, [UInt8](repeating: 7, count: 20_000))
         #expect(decode([big]) == [
             .frame(HTTP2Frame(streamID: 1, length: 20_000, payload: .data(length: 20_000, endStream: false, padded: false)), offset: 0),
-            .invalid(reason: "FRAME_SIZE_ERROR: DATA frame length 20000 exceeds SETTINGS_MAX_FRAME_SIZE 16384", offset: 0),
+            .invalid(reason: "FRAME_SIZE_ERROR: DATA frame length 20000 on stream 1 exceeds the client's SETTINGS_MAX_FRAME_SIZE 16384", offset: 0),
         ])
         #expect(decode([big], maxFrameSize: 32_768).count == 1)
         let results = decode([rstStreamFixture + big], frameSizeLimit: 16_384)

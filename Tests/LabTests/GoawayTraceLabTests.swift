@@ -56,7 +56,8 @@ struct GoawayTraceLabTests {
         // Stream 1 ended at grace expiry: trailers grpc-status 14, then RST_STREAM NO_ERROR, then FIN.
         let s1 = try #require(r.streams.first)
         #expect(s1["grpc_status"] == .string("UNAVAILABLE"))
-        #expect(s1["end"] == .string("reset"))
+        // A complete response then RST_STREAM(NO_ERROR) is a completed stream (RFC 9113 §8.1).
+        #expect(s1["end"] == .string("completed"))
         #expect(s1["clients"]?["grpc-go"]?["status"] == .string("UNAVAILABLE"))
         #expect(!r.events("trailers").isEmpty)
         #expect(r.events("rst-stream").contains { $0.field("error_code") == .string("NO_ERROR") })
