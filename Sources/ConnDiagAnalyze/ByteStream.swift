@@ -35,18 +35,21 @@ final class HoldBudget { var bytes = 0 }
 extension Connection {
     static let preface: [UInt8] = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)
 
+    /// Who reads the reassembled bytes: TLS when they are TLS records, else HTTP/2.
+    var bytesConsumer: ReassembledBytesConsumer? { tls ?? h2 }
+
     /// Hands a data segment's captured payload to the HTTP/2 decoder of its direction.
     func deliver(_ s: TCPSegment, side: Int, at t: Double, bytes: UnsafeRawBufferPointer) {
         let start = s.payloadOffset
         let count = s.capturedPayloadLength
         guard start >= 0, count > 0, start + count <= bytes.count else { return }
         let payload = UnsafeRawBufferPointer(rebasing: bytes[start..<(start + count)])
-        if streams[side].mode == .off {
+        if streams[side].mode == .off, !sniffTLS(payload, seq: s.sequence, side: side, at: t) {
             guard h2Candidate || h2 != nil else { return }
             guard sniffHTTP2(payload, seq: s.sequence, side: side, at: t) else { return }
         }
         let bs = streams[side]
-        guard bs.mode == .active, let h2 else { return }
+        guard bs.mode == .active, let h2 = bytesConsumer else { return }
         var seq = s.sequence
         var p = payload
         let next = bs.next
@@ -82,7 +85,7 @@ extension Connection {
     }
 
     private func drainHeld(side: Int) {
-        while !streams[side].held.isEmpty, streams[side].mode == .active, let h2 {
+        while !streams[side].held.isEmpty, streams[side].mode == .active, let h2 = bytesConsumer {
             let next = streams[side].next
             guard let i = streams[side].held.firstIndex(where: { seqLessOrEqual($0.seq, next) }) else { return }
             let item = streams[side].held.remove(at: i)

@@ -24,6 +24,10 @@ final class Connection {
     var finalized = false
 
     var h2: H2Session?
+    /// The TLS layer, once a direction's bytes are recognised as TLS records (any port).
+    var tls: TLSObserver?
+    /// Segments per direction still to look at for TLS (see `sniffTLS`).
+    var tlsSniffBudget = Pair(6, 6)
     /// Per-direction byte-stream reassembly for the HTTP/2 decoder.
     let streams = Pair(ByteStream(), ByteStream())
     /// Payload segments inspected for HTTP/2 frame shapes (mid-connection detection).
@@ -106,6 +110,6 @@ extension Connection: TCPTrackerSink {
 
     func captureMissed(side: Int, from seq: UInt32, bytes n: Int, at t: Double) {
         streams[side].gap(at: seq, bytes: n, budget: holdBudget)
-        if let h2 = h2 { h2.directionLost(side: side, at: t, reason: "the capture missed \(n) bytes from the \(Connection.name(side)) at seq \(sides[side].relative(seq))") }
+        if let consumer = bytesConsumer { consumer.directionLost(side: side, at: t, reason: "the capture missed \(n) bytes from the \(Connection.name(side)) at seq \(sides[side].relative(seq))") }
     }
 }
