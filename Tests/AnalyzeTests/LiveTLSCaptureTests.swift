@@ -85,9 +85,9 @@ struct LiveTLSCaptureTests {
     @Test func tls13ServerRequiresAClientCertificate() throws {
         let lab = try TLSLab()
         let f = try lab.record("clientcert13", server: ["-Verify", "1", "-CAfile", lab.ca], client: ["-tls1_3", "-CAfile", lab.ca])
-        // tshark sees the server's last record as 19 bytes of application data: an alert
+        // tshark sees the server's last record as 19 bytes of opaque application data: an alert
         // (certificate_required, RFC 8446 §4.4.2.4) under AEAD, its content hidden.
-        #expect(try lab.tshark(f, "tcp.srcport == 4433 and tls.record.content_type == 23", "tls.record.length").contains("19"))
+        #expect(try lab.tshark(f, "tcp.srcport == 4433 and tls.record.opaque_type == 23", "tls.record.length").last == "19")
         let c = try lab.analyzeOne(f)
         #expect(c.outcome.mechanism == .tlsAlert)
         #expect(c.extra("alert_from") == .string("server"))
