@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "ConnDiagPlatform", targets: ["ConnDiagPlatform"]),
         .library(name: "ConnDiagTCP", targets: ["ConnDiagTCP"]),
         .library(name: "ConnDiagAnalyze", targets: ["ConnDiagAnalyze"]),
+        .library(name: "ConnDiagTLS", targets: ["ConnDiagTLS"]),
         .library(name: "ConnDiagOutput", targets: ["ConnDiagOutput"]),
         .library(name: "ConnDiagInspect", targets: ["ConnDiagInspect"]),
     ],
@@ -57,7 +58,7 @@ let package = Package(
         // Runtime exclusivity checks off here only: they were a fifth of the per-packet time
         // (every access to a connection's state is a class property access); the engine is
         // single-threaded and its accesses are checked statically as everywhere else.
-        .target(name: "ConnDiagAnalyze", dependencies: ["ConnDiagCore", "ConnDiagPacket", "ConnDiagTCP", "ConnDiagHTTP2", "ConnDiagDiagnosis"],
+        .target(name: "ConnDiagAnalyze", dependencies: ["ConnDiagCore", "ConnDiagPacket", "ConnDiagTCP", "ConnDiagHTTP2", "ConnDiagDiagnosis", "ConnDiagTLS"],
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         // The `lab` matrix: reproducible failure scenarios run by the same engines.
         .target(name: "ConnDiagScenarios", dependencies: ["ConnDiagCore", "ConnDiagPlatform", "ConnDiagTCP", "ConnDiagHTTP2Engine", "ConnDiagLab", "ConnDiagAnalyze"]),
@@ -80,7 +81,7 @@ let package = Package(
         .testTarget(name: "LabTests", dependencies: ["ConnDiagLab", "ConnDiagScenarios", "ConnDiagPlatform", "ConnDiagTCP", "ConnDiagCore", "ConnDiagHTTP2Engine"]),
         .testTarget(name: "CLITests", dependencies: ["ConnDiagCore"]),
         .testTarget(name: "AnalyzeTests", dependencies: ["ConnDiagAnalyze", "ConnDiagCore", "ConnDiagOutput", "ConnDiagPacket", "ConnDiagTCP",
-                                                    "ConnDiagHTTP2Engine", "ConnDiagDiagnosis"], resources: [.copy("Fixtures")]),
+                                                    "ConnDiagHTTP2Engine", "ConnDiagDiagnosis", "ConnDiagTLS"], resources: [.copy("Fixtures")]),
         .testTarget(name: "OutputTests", dependencies: ["ConnDiagOutput", "ConnDiagCore"]),
         .testTarget(name: "InspectTests", dependencies: ["ConnDiagInspect", "ConnDiagOutput", "ConnDiagCore", "ConnDiagPlatform"]),
     ],

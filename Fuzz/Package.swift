@@ -24,6 +24,10 @@ let package = Package(
             "FuzzMain",
             .product(name: "ConnDiagHTTP2", package: "conndiag"),
         ]),
+        .executableTarget(name: "FuzzTLSRecords", dependencies: [
+            "FuzzMain",
+            .product(name: "ConnDiagTLS", package: "conndiag"),
+        ]),
         .executableTarget(name: "FuzzCaptureReader", dependencies: [
             "FuzzMain",
             .product(name: "ConnDiagCore", package: "conndiag"),

@@ -38,6 +38,9 @@ final class HoldBudget { var bytes = 0 }
 extension Connection {
     static let preface: [UInt8] = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)
 
+    /// Who reads the reassembled bytes: TLS when they are TLS records, else HTTP/2.
+    var bytesConsumer: ReassembledBytesConsumer? { tls ?? h2 }
+
     /// Hands a data segment's captured payload to the HTTP/2 decoder of its direction.
     func deliver(_ s: TCPSegment, side: Int, at t: Double, bytes: UnsafeRawBufferPointer) {
         let start = s.payloadOffset
@@ -49,13 +52,13 @@ extension Connection {
             follow(h1, side: side, seq: s.sequence, payload, cut: cut, at: t)
             return
         }
-        if streams[side].mode == .off && http1 == nil && h2 == nil && HTTP1Head.startsLikeRequest(payload) && side == 0 {
+        if streams[side].mode == .off && http1 == nil && h2 == nil && tls == nil && HTTP1Head.startsLikeRequest(payload) && side == 0 {
             let h1 = HTTP1Upgrade(requestAt: s.sequence)
             http1 = h1
             follow(h1, side: side, seq: s.sequence, payload, cut: cut, at: t)
             return
         }
-        if side == 1 && streams[1].mode == .off && http1 == nil && h2 == nil && HTTP1Head.startsLikeResponse(payload) {
+        if side == 1 && streams[1].mode == .off && http1 == nil && h2 == nil && tls == nil && HTTP1Head.startsLikeResponse(payload) {
             // The answer to a request the capture began after: an h2c upgrade is still followed.
             let h1 = HTTP1Upgrade(responseAt: s.sequence)
             http1 = h1
@@ -68,12 +71,12 @@ extension Connection {
     /// In-order bytes of `side` from `seq` for HTTP/2 (`cut`: bytes after them the snapshot
     /// length cut off): sniffed while the direction is not recognised yet, then decoded.
     func accept(side: Int, seq segmentSeq: UInt32, _ payload: UnsafeRawBufferPointer, cut: Int, at t: Double) {
-        if streams[side].mode == .off {
+        if streams[side].mode == .off, !sniffTLS(payload, seq: segmentSeq, side: side, at: t) {
             guard h2Candidate || h2 != nil else { return }
             guard sniffHTTP2(payload, seq: segmentSeq, side: side, at: t) else { return }
         }
         let bs = streams[side]
-        guard bs.mode == .active, let h2 else { return }
+        guard bs.mode == .active, let consumer = bytesConsumer else { return }
         var seq = segmentSeq
         var p = payload
         if seq != bs.next {
@@ -103,7 +106,7 @@ extension Connection {
                 return
             }
         }
-        h2.feed(side: side, p, at: t)
+        consumer.feed(side: side, p, at: t)
         bs.next = seq &+ UInt32(p.count)
         if cut > 0 { missing(side: side, upTo: bs.next &+ UInt32(cut), at: t, why: "cut by the capture's snapshot length") }
         if !bs.held.isEmpty { drainHeld(side: side) }
@@ -112,8 +115,8 @@ extension Connection {
     /// The bytes of `side` up to `end` will never be seen: the decoder skips them.
     func missing(side: Int, upTo end: UInt32, at t: Double, why: String) {
         let bs = streams[side]
-        guard bs.mode == .active, let h2, seqLess(bs.next, end) else { return }
-        h2.gap(side: side, bytes: Int(end &- bs.next), at: t, why: why)
+        guard bs.mode == .active, let consumer = bytesConsumer, seqLess(bs.next, end) else { return }
+        consumer.gap(side: side, bytes: Int(end &- bs.next), at: t, why: why)
         bs.next = end
     }
 
@@ -126,7 +129,7 @@ extension Connection {
 
     private func drainHeld(side: Int) {
         let bs = streams[side]
-        while !bs.held.isEmpty, bs.mode == .active, let h2 {
+        while !bs.held.isEmpty, bs.mode == .active, let consumer = bytesConsumer {
             let next = bs.next
             guard let i = bs.held.firstIndex(where: { seqLessOrEqual($0.seq, next) }) else { return }
             let item = bs.held.remove(at: i)
@@ -135,7 +138,7 @@ extension Connection {
             let skip = Int(next &- item.seq)
             if skip < item.bytes.count {
                 item.bytes.withUnsafeBytes { raw in
-                    h2.feed(side: side, UnsafeRawBufferPointer(rebasing: raw[skip...]), at: item.t)
+                    consumer.feed(side: side, UnsafeRawBufferPointer(rebasing: raw[skip...]), at: item.t)
                 }
                 bs.next = item.seq &+ UInt32(item.bytes.count)
             }

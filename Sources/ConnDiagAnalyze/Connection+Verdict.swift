@@ -38,6 +38,7 @@ extension Connection {
             return (Connection.name(i), b.value)
         })))
         var streamJSON: [JSONValue] = []
+        if let tls { details.append(("tls", tlsJSON(tls))) }
         if let h2 {
             details.append(("http2", h2JSON(h2)))
             streamJSON = h2.closedStreams.map { streamRecordJSON($0, h2) }
@@ -46,9 +47,10 @@ extension Connection {
                                 midConnection: midConnection, firstAt: firstAt, lastAt: lastAt, packets: packets,
                                 bytesClientToServer: sides[0].payloadBytes, bytesServerToClient: sides[1].payloadBytes,
                                 events: events, omittedEvents: omittedEvents, outcome: outcome, findings: findings,
-                                protocolName: h2?.sawHTTP2 != true ? "tcp" : (h2!.isGRPC ? "grpc" : "http2"),
+                                protocolName: tls != nil ? "tls" : h2?.sawHTTP2 != true ? "tcp" : (h2!.isGRPC ? "grpc" : "http2"),
                                 streams: streamJSON, details: details, notes: notes)
         report.omittedStreams = h2?.omittedStreamRecords ?? 0
+        if let tls { report.protocolDetail = tlsSummary(tls) }
         return report
     }
 
@@ -60,6 +62,7 @@ extension Connection {
         let tcp = CapturedTCPDiagnoser(tracker: tracker, captureEnd: captureEnd, retries2: retries2)
         findings += tcp.notes().map { Finding($0, connection: index) }
         if let d = tcp.handshakeOrSilence() { return take(d, into: &findings) }
+        if let tls, let o = tlsVerdict(tls, findings: &findings) { return o }
         if let h2, let o = h2Verdict(h2, findings: &findings) { return o }
         return take(tcp.close(), into: &findings)
     }

@@ -26,6 +26,10 @@ final class Connection {
     var h2: H2Session?
     /// The HTTP/1.1 beginning followed into an h2c upgrade or a CONNECT tunnel, if any.
     var http1: HTTP1Upgrade?
+    /// The TLS layer, once a direction's bytes are recognised as TLS records (any port).
+    var tls: TLSObserver?
+    /// Segments per direction still to look at for TLS (see `sniffTLS`).
+    var tlsSniffBudget = Pair(6, 6)
     /// Per-direction byte-stream reassembly for the HTTP/2 decoder.
     let streams = Pair(ByteStream(), ByteStream())
     /// Payload segments inspected for HTTP/2 frame shapes (mid-connection detection).

@@ -64,6 +64,8 @@ public struct ConnectionReport: Sendable {
     public var outcome: Outcome
     public var findings: [Finding]
     public var protocolName: String
+    /// One line on the protocol for the table ("TLS 1.2, SNI example.com, ALPN h2").
+    public var protocolDetail: String?
     /// Per-stream records (HTTP/2), as goaway-trace reports them.
     public var streams: [JSONValue]
     /// Records of completed streams left out by the run's budget (see `RunBudget`).
@@ -85,6 +87,7 @@ public struct ConnectionReport: Sendable {
         b.add("client_chosen_by", clientChosenBy)
         b.add("mid_connection", midConnection)
         b.add("protocol", protocolName)
+        if let protocolDetail { b.add("protocol_detail", protocolDetail) }
         b.add("first_at", round6(firstAt))
         b.add("last_at", round6(lastAt))
         b.add("packets", packets)

@@ -22,6 +22,9 @@ public enum Mechanism: String, Sendable, CaseIterable {
     /// Found by analysis of the flow-control windows: a send window stuck at zero while the
     /// peer still answers PINGs (it stopped reading). No timer in the stack notices this.
     case flowControlStall = "flow-control-stall"
+    /// A fatal TLS alert ended the connection (from a capture: the alert record, or TLS 1.3's
+    /// encrypted alert by its size).
+    case tlsAlert = "tls-alert"
     case none
 }
 

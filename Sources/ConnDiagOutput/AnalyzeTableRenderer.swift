@@ -21,7 +21,7 @@ public struct AnalyzeTableRenderer {
         if timelines {
             let events = EventTableRenderer(color: color)
             for c in r.connections {
-                out += "\n" + paint("connection \(c.index)  \(c.client) -> \(c.server)  [\(c.protocolName)]", "1") + "\n"
+                out += "\n" + paint("connection \(c.index)  \(c.client) -> \(c.server)  [\(c.protocolName)\(c.protocolDetail.map { ": " + $0 } ?? "")]", "1") + "\n"
                 out += events.renderEvents(c.events)
                 if c.omittedEvents > 0 { out += "  (\(c.omittedEvents) routine events not kept)\n" }
                 out += events.verdict(c.outcome)
@@ -49,5 +49,6 @@ public struct AnalyzeTableRenderer {
             + "\(DurationText.trimmed(c.firstAt))-\(DurationText.trimmed(c.lastAt))s".column(16)
         let status = "\(o.status.rawValue)/\(o.mechanism.rawValue)".column(32)
         return head + paint(status, o.isHealthy || o.status == .closed && o.mechanism != .goawayGraceExpired && o.mechanism != .peerRst ? "32" : "31") + " " + o.summary
+            + (c.protocolDetail.map { "  [\($0)]" } ?? "")
     }
 }
