@@ -33,7 +33,9 @@ struct InspectTableRenderer {
             for f in r.findings { out += "  \(f.severity.rawValue.padding(to: 8)) \(f.message)\n" }
         }
         if let follow = r.follow {
-            out += "followed (\(follow.samples) samples):\n"
+            if let note = follow.captureNote { out += "note: \(note)\n" }
+            if let note = follow.capNote { out += "note: \(note)\n" }
+            out += "followed (\(follow.samples) samples\(follow.captureRequested && follow.captureNote == nil ? ", with capture" : "")):\n"
             for e in events { out += "  \(DurationText.trimmed(e.t).padding(to: 9)) \(e.detail)\n" }
             if follow.deaths.isEmpty { out += "  no connection died\n" }
         }
