@@ -30,7 +30,7 @@ final class FollowCapture {
     /// (no CAP_NET_RAW) or fails: the run goes on with sock_diag samples only.
     static func open(in namespace: InspectedNamespace, timeline: Timeline) -> (FollowCapture?, String?) {
         do {
-            let c = try namespace.inside { try PacketCapture.openLive(interface: "any", filter: "tcp and not tcp") }
+            let c = try namespace.inside { try PacketCapture.openLive(interface: "any", filter: FollowCapture.filter([])) }
             return (FollowCapture(capture: c, timeline: timeline), nil)
         } catch {
             return (nil, "\(error); --capture is off, sock_diag samples only")
@@ -138,8 +138,10 @@ final class WireTrack: TCPTrackerSink {
         self.index = index; self.tracker = tracker; self.timeline = timeline
     }
 
-    /// Data segments are not worth a line each here: only what the tracker calls important.
-    func wants(important: Bool) -> Bool { important }
+    /// Every event the tracker builds (it builds none per ordinary data segment with these
+    /// options; zero-window probes and duplicate ACKs come as unimportant): the timeline
+    /// bounds a long run.
+    func wants(important: Bool) -> Bool { true }
 
     func record(_ e: Event) {
         var e = e
