@@ -149,6 +149,11 @@ final class ConnectionFollower {
             return ProcessExitClose(exitedAt: t, kernelSent: sent.kind, wireAt: sent.t,
                                     evidence: "the kernel sent \(sent.kind) at \(DurationText.trimmed(sent.t)) s (capture)")
         }
+        if let s = now, s.state == .finWait1, s.sendQueue > 0 {
+            // The FIN goes after the unsent bytes: not on the wire yet (a closed window holds it).
+            return ProcessExitClose(exitedAt: t, kernelSent: "FIN queued", wireAt: nil,
+                                    evidence: "the kernel queued a FIN behind \(s.sendQueue) unsent bytes (the socket is now FIN_WAIT1)")
+        }
         if let s = now, finStates.contains(s.state) {
             return ProcessExitClose(exitedAt: t, kernelSent: "FIN", wireAt: nil, evidence: "the kernel sent FIN (the socket is now \(s.state))")
         }
@@ -205,10 +210,13 @@ final class ConnectionFollower {
 
     /// A trouble episode starts at the first sample with a probe out or an RTO backoff, and
     /// ends when the counters return to zero (the peer answered). Zero-window probing is
-    /// trouble only once a probe goes unanswered: the backoff grows while the peer answers.
+    /// trouble once a probe goes unanswered (the backoff grows while the peer answers), or
+    /// from the start with TCP_USER_TIMEOUT: Linux then aborts UT after the first probe
+    /// even while the peer answers every one.
     func trackEpisode(_ cookie: UInt64, _ c: InspectedConnection) {
         guard let info = c.socket.info else { return }
-        let troubled = c.socket.timer == .zeroWindowProbe ? info.probes > 0
+        let userTimeout = (c.options.options?.userTimeoutMs ?? 0) > 0
+        let troubled = c.socket.timer == .zeroWindowProbe ? info.probes > 0 || userTimeout
             : info.probes > 0 || info.backoff > 0 || (c.socket.state == .synSent && info.retransmits > 0)
         if !troubled { episodes[cookie] = nil; return }
         if episodes[cookie] == nil, let at = c.predictedDeathAt {

@@ -129,7 +129,8 @@ public struct DeathEpisode: Sendable, Equatable {
 }
 
 /// How the kernel closed a connection whose process exited: "FIN" or "RST" when seen (on the
-/// wire, or from the socket's state or unread data), nil when neither could be seen.
+/// wire, or from the socket's state or unread data), "FIN queued" when unsent data holds the
+/// FIN back, nil when neither could be seen.
 public struct ProcessExitClose: Sendable, Equatable {
     public var exitedAt: Double
     public var kernelSent: String?

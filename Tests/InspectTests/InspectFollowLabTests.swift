@@ -62,6 +62,30 @@ func expectOnTime(_ d: ConnectionDeath, _ e: DeathEpisode, sourceLocation: Sourc
     }
 }
 
+extension InspectZeroWindowTimingTests {
+    /// With TCP_USER_TIMEOUT the kernel does what RFC 9293 §3.8.6.1 does not ask: it aborts a
+    /// zero window UT after the first probe even though the peer (alive, not reading) answers
+    /// every probe. No fault injected: the death must come by user-timeout within
+    /// max(100 ms, 2.5 %) of the prediction made at the first zero-window sample.
+    @Test(.enabled(if: InspectGate.enabled)) func userTimeoutEndsAZeroWindowThePeerAnswers() throws {
+        let lab = try InspectLab()
+        defer { lab.destroy() }
+        _ = try lab.start(Peers.listener, ["127.0.0.1", "5008", "4096"])
+        let client = try lab.start(Peers.client, ["127.0.0.1", "5008", "flood", "0", "0", "0", "0", "2000", "0"])
+        var config = InspectConfig(scope: .process(client.pid))
+        config.follow = true
+        config.interval = 0.01
+        config.duration = 5
+        let r = try InspectEngine(config: config).run()
+        let d = try #require(r.follow?.deaths.first, "the zero window outlived TCP_USER_TIMEOUT")
+        #expect(d.mechanism == .userTimeout && d.evidence.contains("zero-window"))
+        let e = try #require(d.episode)
+        #expect(e.mechanism == .userTimeout)
+        expectOnTime(d, e)
+        reportTiming("zero-window UT 2 s", d, e)
+    }
+}
+
 /// Connections opened after `--follow` started: found, their options read and predicted,
 /// capped (the third is not followed, with a note), and they die like the others — the
 /// keepalive abort dated by the kernel's RST on the wire.

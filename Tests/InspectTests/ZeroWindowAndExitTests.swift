@@ -73,6 +73,10 @@ import ConnDiagCore
         let established = socket(.established, timer: .none, expiresMs: 0, info: TCPInfoFields())
         let fin = ConnectionFollower.exitClose(of: connection(established), now: socket(.finWait2, timer: .none, expiresMs: 0, info: nil), exitedAt: 2, wire: nil)
         #expect(fin.kernelSent == "FIN" && fin.evidence.contains("FIN_WAIT2"))
+        var queued = socket(.finWait1, timer: .zeroWindowProbe, expiresMs: 100, info: nil)
+        queued.sendQueue = 4096
+        let held = ConnectionFollower.exitClose(of: connection(established), now: queued, exitedAt: 2, wire: nil)
+        #expect(held.kernelSent == "FIN queued" && held.evidence.contains("4096 unsent bytes"))
         let unread = socket(.established, timer: .none, expiresMs: 0, info: TCPInfoFields(), recvQ: 100)
         let rst = ConnectionFollower.exitClose(of: connection(unread), now: nil, exitedAt: 2, wire: nil)
         #expect(rst.kernelSent == "RST" && rst.evidence.contains("100 bytes were unread"))
