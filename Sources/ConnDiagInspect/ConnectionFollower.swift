@@ -45,9 +45,9 @@ final class ConnectionFollower {
         order.append(c.socket.cookie)
     }
 
-    /// Whether following goes on with nothing followed: while the process lives (it may open
-    /// more), or for --all until --for; only a plain --all ends when every connection is gone.
-    var keepsWatchingWhenEmpty: Bool { pid != nil || engine.config.duration != nil }
+    /// Whether following goes on with nothing followed: for --pid while the process lives (it
+    /// may open more); for --all only until --for, else it ends when every connection is gone.
+    var keepsWatchingWhenEmpty: Bool { isAll ? engine.config.duration != nil : true }
 
     func run() throws -> FollowSummary {
         let config = engine.config

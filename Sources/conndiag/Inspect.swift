@@ -62,7 +62,7 @@ extension ConnDiag {
         @Option(name: .long, help: "With --follow: time between samples.")
         var interval: DurationArgument = DurationArgument(argument: "100ms")!
 
-        @Option(name: .customLong("for"), help: "With --follow: stop after this long (default: until the process exits or Ctrl-C; with --all alone, until every connection is gone).")
+        @Option(name: .customLong("for"), help: "With --follow: stop after this long (default: until the process exits or Ctrl-C; with --all, until every followed connection is gone).")
         var duration: DurationArgument?
 
         @Flag(name: .long, help: "With --follow: capture the followed connections' packets in their namespace (needs CAP_NET_RAW) and put retransmissions, probes, FIN/RST and ICMP errors on the same timeline.")
