@@ -63,8 +63,9 @@ let package = Package(
         // The `lab` matrix: reproducible failure scenarios run by the same engines.
         .target(name: "ConnDiagScenarios", dependencies: ["ConnDiagCore", "ConnDiagPlatform", "ConnDiagTCP", "ConnDiagHTTP2Engine", "ConnDiagLab", "ConnDiagAnalyze"]),
         // `inspect`: another process's sockets through sock_diag and pidfd_getfd, with the
-        // kernel model's predictions.
-        .target(name: "ConnDiagInspect", dependencies: ["ConnDiagCore", "ConnDiagPlatform", "CNetShims"]),
+        // kernel model's predictions; with --capture, the live capture (ConnDiagTCP) and the
+        // shared connection tracker (ConnDiagDiagnosis) for wire evidence.
+        .target(name: "ConnDiagInspect", dependencies: ["ConnDiagCore", "ConnDiagPlatform", "CNetShims", "ConnDiagPacket", "ConnDiagDiagnosis", "ConnDiagTCP"]),
         // Every renderer, the JSON/NDJSON writing, the --expect grammar and the exit-code policy.
         .target(name: "ConnDiagOutput", dependencies: ["ConnDiagCore", "ConnDiagPlatform", "ConnDiagAnalyze", "ConnDiagHTTP2Engine", "ConnDiagScenarios", "ConnDiagInspect"]),
         .executableTarget(name: "conndiag", dependencies: [

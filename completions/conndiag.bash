@@ -529,9 +529,9 @@ _conndiag_analyze() {
 
 _conndiag_inspect() {
     repeating_flags=()
-    non_repeating_flags=(--all --follow --json --version -h --help)
+    non_repeating_flags=(--all --follow --capture --json --version -h --help)
     repeating_options=(--expect)
-    non_repeating_options=(--pid --port --remote --state --idle-timeout --interval --for --format)
+    non_repeating_options=(--pid --port --remote --state --idle-timeout --interval --for --max-connections --format)
     __conndiag_offer_flags_options 0
 
     # Offer option value completions
@@ -555,6 +555,9 @@ _conndiag_inspect() {
         return
         ;;
     '--for')
+        return
+        ;;
+    '--max-connections')
         return
         ;;
     '--format')

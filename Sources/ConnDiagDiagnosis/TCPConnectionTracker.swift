@@ -141,7 +141,7 @@ public final class TCPConnectionTracker {
             me.sndNxt = s.sequence
             me.isn = s.sequence &- 1
         }
-        let nxt = me.sndNxt!
+        var nxt = me.sndNxt!
         let end = s.sequence &+ UInt32(truncatingIfNeeded: len) &+ (flags.contains(.fin) ? 1 : 0)
 
         // The ACK field first: it may answer probes or end a retransmission episode.
@@ -149,6 +149,14 @@ public final class TCPConnectionTracker {
         observeWindow(s, side: side, me, at: t, sink)
 
         let peerAck = peer.ackSent
+        // Mid-connection into a zero window, the first segment seen may have been a probe
+        // (seq = snd_nxt - 1) that the peer answers, so no unanswered run shows it: the peer's
+        // ACK of seq + 1 shows snd_nxt is one further (used by inspect --capture).
+        if midConnection && len == 0 && flags == .ack && s.sequence == nxt && peer.zeroWindowSince != nil,
+           let pa = peerAck, pa == nxt &+ 1 {
+            me.sndNxt = pa
+            nxt = pa
+        }
         if midConnection && len == 0 && flags == .ack && s.sequence == nxt && me.probesTotal == 0 && me.payloadBytes == 0,
            let prev = me.lastPureACK, prev.seq == s.sequence, prev.ack == s.acknowledgment, t - prev.t >= 0.5,
            (peer.lastAt ?? -1) < prev.t {

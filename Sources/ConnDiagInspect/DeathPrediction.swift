@@ -69,12 +69,9 @@ public struct DeathPrediction: Sendable, Equatable {
             return DeathPrediction(kind: .after(remaining), mechanism: mechanism,
                                    explanation: "ETIMEDOUT in \(text(remaining)) by \(limitName): \(b) of \(total) RTO retransmissions done, RTO \(text(info.rto))")
         }
+        if s.timer == .zeroWindowProbe { return zeroWindow(s, info, options: options, kernel: kernel) }
         guard let options else {
-            return DeathPrediction(kind: .none, mechanism: .none, explanation: "unknown: the keepalive options could not be read")
-        }
-        if s.timer == .zeroWindowProbe {
-            return DeathPrediction(kind: .none, mechanism: .none,
-                                   explanation: "zero-window probing (\(info.probes) probes): the peer is alive but stopped reading; the kernel gives up after \(limitName)")
+            return keepaliveUnknown(s, info, kernel: kernel)
         }
         if options.keepalive {
             let schedule = KeepaliveSchedule(idle: Double(options.keepIdle), interval: Double(options.keepInterval),
@@ -101,6 +98,35 @@ public struct DeathPrediction: Sendable, Equatable {
         let afterWrite = max(0.2, info.rto) + schedule.giveUpAt
         return DeathPrediction(kind: .neverWhileIdle(afterNextWrite: afterWrite), mechanism: userTimeout > 0 ? .userTimeout : .retransmissionLimit,
                                explanation: "never while idle; after the next write ~\(text(afterWrite)) (\(limitName))")
+    }
+
+    /// The zero-window probe timer is armed: the peer answers probes but its window is 0
+    /// (it stopped reading). If it vanished now, `ZeroWindowProbeSchedule` from the probes and
+    /// backoff already done. Without the options, TCP_USER_TIMEOUT is unknown: assume 0 and say so.
+    static func zeroWindow(_ s: SockDiagSocket, _ info: TCPInfoFields, options: ApplicationOptions?, kernel: KernelSettings) -> DeathPrediction {
+        let userTimeout = options?.userTimeout ?? 0
+        let schedule = ZeroWindowProbeSchedule(expires: Double(s.expiresMs) / 1000, probesOut: Int(info.probes), backoff: Int(info.backoff),
+                                               rto: info.rto, retries2: kernel.tcpRetries2, userTimeout: userTimeout,
+                                               rtoMax: kernel.rtoMax, hz: kernel.hz)
+        let limit = schedule.mechanism == .userTimeout ? "TCP_USER_TIMEOUT \(text(userTimeout)) since the first probe"
+            : "\(kernel.tcpRetries2) unanswered probes (tcp_retries2=\(kernel.tcpRetries2))"
+        let caveat = options == nil ? "; TCP_USER_TIMEOUT unknown, assumed 0" : ""
+        return DeathPrediction(kind: .after(schedule.giveUpAt), mechanism: schedule.mechanism,
+                               explanation: "zero window (the peer stopped reading): ETIMEDOUT in \(text(schedule.giveUpAt)) by \(limit), \(info.probes) probes unanswered, backoff \(info.backoff)\(caveat)")
+    }
+
+    /// Options unknown (no ptrace rights): what the kernel shows still says something. An
+    /// armed keepalive timer on an established connection means SO_KEEPALIVE is on (the
+    /// kernel arms it only then); KEEPIDLE/KEEPINTVL/KEEPCNT stay unknown.
+    static func keepaliveUnknown(_ s: SockDiagSocket, _ info: TCPInfoFields, kernel: KernelSettings) -> DeathPrediction {
+        guard InferredOptions.keepaliveOn(s) else {
+            return DeathPrediction(kind: .none, mechanism: .none, explanation: "unknown: the keepalive options could not be read")
+        }
+        let defaults = KeepaliveSchedule(idle: Double(kernel.tcpKeepaliveTime), interval: Double(kernel.tcpKeepaliveIntvl),
+                                         count: kernel.tcpKeepaliveProbes, hz: kernel.hz)
+        let ifDefaults = max(0, defaults.abortAt - info.idleSeconds)
+        return DeathPrediction(kind: .none, mechanism: .keepalive,
+                               explanation: "keepalive on (\(InferredOptions.keepaliveSource)), KEEPIDLE/KEEPINTVL/KEEPCNT unknown; with the namespace defaults (\(kernel.tcpKeepaliveTime)s + \(kernel.tcpKeepaliveIntvl)s x \(kernel.tcpKeepaliveProbes)) found in ~\(text(ifDefaults))")
     }
 
     static func text(_ s: Double) -> String { DurationText.elapsed(s) }

@@ -20,6 +20,10 @@ public struct InspectConfig: Sendable {
     public var follow = false
     public var interval: Double = 0.1
     public var duration: Double?
+    /// With follow: a libpcap capture in the namespace for wire evidence.
+    public var capture = false
+    /// With follow: at most this many connections followed (the start's and new ones).
+    public var maxFollowed = 10_000
 
     public init(scope: Scope) { self.scope = scope }
 

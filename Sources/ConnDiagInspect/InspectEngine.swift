@@ -9,6 +9,8 @@ public final class InspectEngine {
     public let config: InspectConfig
     public let timeline: Timeline
     let interrupt: InterruptSource?
+    /// One pidfd per owning process, for the run (new connections under --follow reuse it).
+    var readers: [Int32: SocketOptionsReader] = [:]
 
     public init(config: InspectConfig, timeline: Timeline = Timeline(), interrupt: InterruptSource? = nil) {
         self.config = config; self.timeline = timeline; self.interrupt = interrupt
@@ -34,6 +36,7 @@ public final class InspectEngine {
         var selected = sockets
         var processName: String?
         var ownershipNote: String?
+        var ownerUID: UInt32?
         if case .process(let p) = config.scope {
             let name = SocketOwnership.command(of: p)
             processName = name
@@ -48,6 +51,7 @@ public final class InspectEngine {
                 // process's uid in its namespace, say so, and leave the options unknown.
                 guard let uid = SocketOwnership.uid(of: p) else { throw ConnDiagError.usage("no process \(p)") }
                 selected = sockets.filter { $0.uid == uid && $0.state != .timeWait }
+                ownerUID = uid
                 ownershipNote = "no ptrace rights over pid \(p): its descriptors cannot be read; showing the TCP sockets of its uid \(uid) in its namespace"
             }
         } else {
@@ -55,23 +59,10 @@ public final class InspectEngine {
             let found = SocketOwnership.owners(of: Set(sockets.map(\.inode).filter { $0 != 0 }))
             owners = found.owners; ownersComplete = found.complete
         }
-        // Options: one pidfd per owning process, each duplicate closed at once.
-        var readers: [Int32: SocketOptionsReader] = [:]
         var connections: [InspectedConnection] = []
         for (i, s) in selected.enumerated() {
-            let owner = owners[s.inode]
-            let options: OptionsReading
-            if let owner {
-                let reader = readers[owner.pid] ?? SocketOptionsReader(pid: owner.pid)
-                readers[owner.pid] = reader
-                options = reader.read(fd: owner.fd)
-            } else {
-                options = .unknown(ownershipNote != nil ? "unknown (no ptrace rights)"
-                                   : s.inode == 0 ? "unknown (no owner: the socket has no descriptor)" : "unknown (owner not found)")
-            }
-            let prediction = DeathPrediction.predict(s, options: options.options, kernel: namespace.kernel)
-            connections.append(InspectedConnection(index: i + 1, socket: s, owner: owner, options: options,
-                                                   prediction: prediction, sampledAt: sampledAt))
+            connections.append(connection(index: i + 1, socket: s, owner: owners[s.inode], denied: ownershipNote != nil,
+                                          kernel: namespace.kernel, sampledAt: sampledAt))
         }
         var result = InspectResult(pid: pid, command: processName, namespace: namespace.identity, ownNamespace: namespace.isOwn,
                                    kernel: namespace.kernel, conntrackEstablishedTimeout: namespace.conntrackEstablishedTimeout,
@@ -82,11 +73,33 @@ public final class InspectEngine {
             InspectFinding.findings(for: $0, idleTimeout: config.idleTimeout, conntrack: namespace.conntrackEstablishedTimeout)
         }
         if config.follow {
-            let follower = ConnectionFollower(engine: self, namespace: namespace, pid: pid, connections: connections)
-            result.follow = try follower.run()
+            let follower = ConnectionFollower(engine: self, namespace: namespace, pid: pid, connections: connections, ownerUID: ownerUID)
+            var follow = try follower.run()
+            follow.captureRequested = config.capture
+            result.follow = follow
+            result.connections += follow.newConnections
+            result.findings += follow.newConnections.flatMap {
+                InspectFinding.findings(for: $0, idleTimeout: config.idleTimeout, conntrack: namespace.conntrackEstablishedTimeout)
+            }
             result.interrupted = interrupt?.isRaised ?? false
         }
         return result
+    }
+
+    /// One connection as reported: its options read through one pidfd per owning process
+    /// (each duplicate closed at once) and the prediction for the sample.
+    func connection(index: Int, socket s: SockDiagSocket, owner: SocketOwner?, denied: Bool, kernel: KernelSettings, sampledAt: Double) -> InspectedConnection {
+        let options: OptionsReading
+        if let owner {
+            let reader = readers[owner.pid] ?? SocketOptionsReader(pid: owner.pid)
+            readers[owner.pid] = reader
+            options = reader.read(fd: owner.fd)
+        } else {
+            options = .unknown(denied ? "unknown (no ptrace rights)"
+                               : s.inode == 0 ? "unknown (no owner: the socket has no descriptor)" : "unknown (owner not found)")
+        }
+        let prediction = DeathPrediction.predict(s, options: options.options, kernel: kernel)
+        return InspectedConnection(index: index, socket: s, owner: owner, options: options, prediction: prediction, sampledAt: sampledAt)
     }
 
     /// Sleeps until `deadline` (run clock) or the interrupt; false when interrupted.

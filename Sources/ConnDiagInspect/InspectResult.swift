@@ -26,9 +26,21 @@ public struct InspectResult: Sendable {
         b.add("nf_conntrack_tcp_timeout_established", conntrackEstablishedTimeout)
         if !ownersComplete { b.add("owners_complete", false) }
         b.add("ownership_note", ownershipNote)
+        var followPairs: [(String, JSONValue)] = []
+        if let f = follow {
+            followPairs.append(("deaths", .array(f.deaths.map(\.json))))
+            var fb = JSONObjectBuilder()
+            fb.add("samples", f.samples)
+            fb.add("process_exited_at", f.processExitedAt.map { JSONValue.double(round6($0)) } ?? .null)
+            fb.add("new_connections", f.newConnections.count)
+            fb.add("not_followed", f.notFollowed)
+            fb.add("cap_note", f.capNote)
+            fb.add("capture", f.captureRequested ? .bool(f.captureNote == nil) : .null)
+            fb.add("capture_note", f.captureNote)
+            followPairs.append(("follow", fb.value))
+        }
         return .object(b.pairs + [("connections", .array(connections.map(\.json))),
-                                  ("findings", .array(findings.map(\.json)))]
-                       + (follow.map { [("deaths", .array($0.deaths.map(\.json)))] } ?? []))
+                                  ("findings", .array(findings.map(\.json)))] + followPairs)
     }
 }
 
@@ -37,6 +49,15 @@ public struct FollowSummary: Sendable {
     public var deaths: [ConnectionDeath]
     public var processExitedAt: Double?
     public var samples: Int
+    /// Connections opened after the start and followed (they are also in the result's list).
+    public var newConnections: [InspectedConnection] = []
+    /// Connections not followed because of the cap, and when it was first hit.
+    public var notFollowed = 0
+    public var capReachedAt: Double?
+    public var capNote: String?
+    /// --capture was asked for; why it is off, when it is (no CAP_NET_RAW).
+    public var captureRequested = false
+    public var captureNote: String?
     public init(deaths: [ConnectionDeath] = [], processExitedAt: Double? = nil, samples: Int = 0) {
         self.deaths = deaths; self.processExitedAt = processExitedAt; self.samples = samples
     }
@@ -60,9 +81,14 @@ public struct ConnectionDeath: Sendable {
     /// The prediction made when the trouble began (the first unanswered probe or RTO
     /// retransmission seen), seconds ahead of the death: the one worth comparing.
     public var episode: DeathEpisode?
+    /// When the process exited with the connection still open: how the kernel closed it.
+    public var processExit: ProcessExitClose?
+    /// The moment the wire dates the death (the kernel's RST of a keepalive abort).
+    public var wireAt: Double?
 
-    /// The middle of the window in which it died: the estimate compared with the prediction.
-    public var diedAt: Double { (lastSeenAt + goneAt) / 2 }
+    /// The wire's time when the capture saw it; else the middle of the window in which it
+    /// died: the estimate compared with the prediction.
+    public var diedAt: Double { wireAt ?? (lastSeenAt + goneAt) / 2 }
 
     public var json: JSONValue {
         var b = JSONObjectBuilder()
@@ -81,6 +107,11 @@ public struct ConnectionDeath: Sendable {
                                       ("mechanism", .string(e.mechanism.rawValue)),
                                       ("error_ms", .double(((diedAt - e.predictedAt) * 1000).rounded()))]))
         }
+        if let x = processExit {
+            b.add("process_exit", .object([("exited_at", .double(round6(x.exitedAt))), ("kernel_sent", x.kernelSent.map { .string($0) } ?? .null),
+                                           ("evidence", .string(x.evidence))]))
+        }
+        if wireAt != nil { b.add("dated_by", "capture") }
         b.add("evidence", evidence)
         return b.value
     }
@@ -94,5 +125,18 @@ public struct DeathEpisode: Sendable, Equatable {
     public var mechanism: Mechanism
     public init(startedAt: Double, predictedAt: Double, mechanism: Mechanism) {
         self.startedAt = startedAt; self.predictedAt = predictedAt; self.mechanism = mechanism
+    }
+}
+
+/// How the kernel closed a connection whose process exited: "FIN" or "RST" when seen (on the
+/// wire, or from the socket's state or unread data), "FIN queued" when unsent data holds the
+/// FIN back, nil when neither could be seen.
+public struct ProcessExitClose: Sendable, Equatable {
+    public var exitedAt: Double
+    public var kernelSent: String?
+    public var wireAt: Double?
+    public var evidence: String
+    public init(exitedAt: Double, kernelSent: String?, wireAt: Double?, evidence: String) {
+        self.exitedAt = exitedAt; self.kernelSent = kernelSent; self.wireAt = wireAt; self.evidence = evidence
     }
 }

@@ -47,6 +47,9 @@ public struct InspectedConnection: Sendable {
         case .unknown(let why):
             b.add("options", .null)
             b.add("options_unknown", why)
+            if InferredOptions.keepaliveOn(s) {
+                b.add("inferred_options", .object([("keepalive", .bool(true)), ("source", .string(InferredOptions.keepaliveSource))]))
+            }
         }
         if let i = s.info {
             var t = JSONObjectBuilder()

@@ -16,6 +16,9 @@ public struct InspectedNamespace {
     /// nf_conntrack_tcp_timeout_established of that namespace, when conntrack is loaded.
     public var conntrackEstablishedTimeout: Int?
     public var dump: SockDiagDump
+    /// The namespace's descriptor (nil for conndiag's own), kept open so that more can be
+    /// opened inside it later (a capture) even after the process that led there is gone.
+    let handle: NamespaceHandle?
 
     /// Opens the namespace of `pid` (nil: conndiag's own).
     public static func open(pid: Int32?) throws -> InspectedNamespace {
@@ -24,7 +27,7 @@ public struct InspectedNamespace {
         let identity = path.flatMap(readLink) ?? own
         if path == nil || identity == own {
             return InspectedNamespace(identity: own, isOwn: true, kernel: KernelSettings.read(),
-                                      conntrackEstablishedTimeout: readConntrack(), dump: try SockDiagDump())
+                                      conntrackEstablishedTimeout: readConntrack(), dump: try SockDiagDump(), handle: nil)
         }
         let fd: Int32
         switch Syscall.result("open(\(path!))", { Glibc.open(path!, O_RDONLY | O_CLOEXEC) }) {
@@ -33,29 +36,52 @@ public struct InspectedNamespace {
         case .error(let e): throw ConnDiagError.environment("cannot open the network namespace of pid \(pid!): \(ErrnoName.message(e.errno.rawValue))")
         case .wouldBlock, .interrupted: throw ConnDiagError.environment("cannot open the network namespace of pid \(pid!)")
         }
-        defer { close(fd) }
+        let handle = NamespaceHandle(fd: fd, pid: pid!)
         _ = KernelSettings.measureHZ()  // once, here: the thread below only reads the namespace's files
-        let done = ConditionLock()
-        var finished = false
-        var result: Result<InspectedNamespace, Error> = .failure(ConnDiagError.environment("namespace thread did not run"))
-        try DetachedThread.start(stackSize: 1 << 20) {
-            let r: Result<InspectedNamespace, Error>
-            if CNetShims_setNetNamespace(fd) != 0 {
-                r = .failure(ConnDiagError.environment("cannot enter the network namespace of pid \(pid!) (needs CAP_SYS_ADMIN): \(ErrnoName.message(errno))"))
-            } else {
-                r = Result {
-                    InspectedNamespace(identity: identity, isOwn: false, kernel: KernelSettings.read(),
-                                       conntrackEstablishedTimeout: readConntrack(), dump: try SockDiagDump())
-                }
-            }
-            done.withLock { result = r; finished = true; done.signal() }
+        return try handle.run {
+            InspectedNamespace(identity: identity, isOwn: false, kernel: KernelSettings.read(),
+                               conntrackEstablishedTimeout: readConntrack(), dump: try SockDiagDump(), handle: handle)
         }
-        done.withLock { while !finished { done.wait() } }
-        return try result.get()
+    }
+
+    /// Runs `body` with the namespace as the thread's network namespace: what it opens
+    /// (sockets, packet captures) belongs to that namespace and can be used from any thread.
+    public func inside<T>(_ body: @escaping () throws -> T) throws -> T {
+        guard let handle else { return try body() }
+        return try handle.run(body)
     }
 
     static func readConntrack() -> Int? {
         readSmallFile("/proc/sys/net/netfilter/nf_conntrack_tcp_timeout_established").flatMap(firstInteger)
+    }
+}
+
+/// An open /proc/PID/ns/net. `run` enters it on a thread started only for that, which ends
+/// inside the namespace, so no thread of conndiag ever has to come back.
+final class NamespaceHandle: @unchecked Sendable {
+    let fd: Int32
+    let pid: Int32
+    init(fd: Int32, pid: Int32) { self.fd = fd; self.pid = pid }
+    deinit { close(fd) }
+
+    func run<T>(_ body: @escaping () throws -> T) throws -> T {
+        do {
+            let done = ConditionLock()
+            var finished = false
+            var result: Result<T, Error> = .failure(ConnDiagError.environment("namespace thread did not run"))
+            let fd = self.fd, pid = self.pid
+            try DetachedThread.start(stackSize: 1 << 20) {
+                let r: Result<T, Error>
+                if CNetShims_setNetNamespace(fd) != 0 {
+                    r = .failure(ConnDiagError.environment("cannot enter the network namespace of pid \(pid) (needs CAP_SYS_ADMIN): \(ErrnoName.message(errno))"))
+                } else {
+                    r = Result { try body() }
+                }
+                done.withLock { result = r; finished = true; done.signal() }
+            }
+            done.withLock { while !finished { done.wait() } }
+            return try result.get()
+        }
     }
 }
 

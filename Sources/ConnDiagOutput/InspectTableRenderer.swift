@@ -16,7 +16,7 @@ struct InspectTableRenderer {
         var rows: [[String]] = [header]
         for c in r.connections {
             rows.append(["\(c.index)", c.socket.local, c.socket.remote, c.socket.state.description,
-                         keepalive(c.options), userTimeout(c.options), timer(c.socket), c.prediction.explanation])
+                         keepalive(c.options, c.socket), userTimeout(c.options), timer(c.socket), c.prediction.explanation])
         }
         let widths = (0..<header.count - 1).map { i in rows.map { $0[i].count }.max() ?? 0 }
         for row in rows {
@@ -33,7 +33,9 @@ struct InspectTableRenderer {
             for f in r.findings { out += "  \(f.severity.rawValue.padding(to: 8)) \(f.message)\n" }
         }
         if let follow = r.follow {
-            out += "followed (\(follow.samples) samples):\n"
+            if let note = follow.captureNote { out += "note: \(note)\n" }
+            if let note = follow.capNote { out += "note: \(note)\n" }
+            out += "followed (\(follow.samples) samples\(follow.captureRequested && follow.captureNote == nil ? ", with capture" : "")):\n"
             for e in events { out += "  \(DurationText.trimmed(e.t).padding(to: 9)) \(e.detail)\n" }
             if follow.deaths.isEmpty { out += "  no connection died\n" }
         }
@@ -41,8 +43,8 @@ struct InspectTableRenderer {
         return out
     }
 
-    func keepalive(_ o: OptionsReading) -> String {
-        guard let o = o.options else { return "unknown" }
+    func keepalive(_ o: OptionsReading, _ s: SockDiagSocket) -> String {
+        guard let o = o.options else { return InferredOptions.keepaliveOn(s) ? "on (inferred)" : "unknown" }
         return o.keepalive ? "on \(o.keepIdle)s/\(o.keepInterval)s×\(o.keepCount)" : "off"
     }
 

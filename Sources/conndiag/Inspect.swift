@@ -16,14 +16,19 @@ extension ConnDiag {
             nothing is ever changed), and predicts from the namespace's sysctls what would \
             happen if the peer vanished now. Without ptrace rights the options are reported \
             as unknown and everything else still is. With --follow it keeps sampling and \
-            reports every retransmission, probe, timer and state change, and each connection \
-            that dies with the mechanism beside the prediction.
+            reports every retransmission, probe, timer and state change, the connections the \
+            process opens meanwhile, and each connection that dies with the mechanism beside \
+            the prediction; when the process exits, how the kernel closed each one (FIN or RST). \
+            --capture adds the wire: a capture inside the process's namespace, classified by \
+            the same connection tracker as the other subcommands (without CAP_NET_RAW a note \
+            says so and the run goes on).
 
             EXAMPLES:
               sudo conndiag inspect --pid $(pidof orders-api)
               sudo conndiag inspect --pid 4121 --remote 10.1.7.7:50051 --expect keepalive=on dead-within=60s
               sudo conndiag inspect --all --state established --idle-timeout 350s
               sudo conndiag inspect --pid 4121 --follow --for 5m --format ndjson
+              sudo conndiag inspect --pid 4121 --follow --capture --port 50051
 
             EXIT CODES:
               0  inspected; no warning finding, no connection died, every --expect held
@@ -57,8 +62,14 @@ extension ConnDiag {
         @Option(name: .long, help: "With --follow: time between samples.")
         var interval: DurationArgument = DurationArgument(argument: "100ms")!
 
-        @Option(name: .customLong("for"), help: "With --follow: stop after this long (default: until every connection is gone, the process exits, or Ctrl-C).")
+        @Option(name: .customLong("for"), help: "With --follow: stop after this long (default: until the process exits or Ctrl-C; with --all, until every followed connection is gone).")
         var duration: DurationArgument?
+
+        @Flag(name: .long, help: "With --follow: capture the followed connections' packets in their namespace (needs CAP_NET_RAW) and put retransmissions, probes, FIN/RST and ICMP errors on the same timeline.")
+        var capture = false
+
+        @Option(name: .long, help: "With --follow: follow at most this many connections, those found at the start and those opened later (a note says when the cap is hit).")
+        var maxConnections: Int = 10_000
 
         @Option(name: .long, help: "Output format: table (default on a terminal), json (default otherwise) or ndjson (events as they happen, then a summary line).")
         var format: OutputFormat?
@@ -75,6 +86,8 @@ extension ConnDiag {
             if let p = pid, p <= 0 { throw ValidationError("--pid must be a positive process id") }
             if (interval.seconds < 0.001 || interval.seconds > 3600) { throw ValidationError("--interval must be between 1ms and 1h") }
             if !follow && duration != nil { throw ValidationError("--for needs --follow") }
+            if !follow && capture { throw ValidationError("--capture needs --follow") }
+            if maxConnections < 1 { throw ValidationError("--max-connections must be at least 1") }
             if json, let f = format, f != .json { throw ValidationError("--json conflicts with --format \(f.rawValue)") }
             if let r = remote, InspectConfig.parseRemote(r) == nil { throw ValidationError("--remote must be ADDRESS:PORT or [v6]:PORT (got '\(r)')") }
             if let s = state, InspectConfig.parseStates(s) == nil { throw ValidationError("--state: unknown state in '\(s)'") }
@@ -97,6 +110,8 @@ extension ConnDiag {
             config.follow = follow
             config.interval = interval.seconds
             config.duration = duration?.seconds
+            config.capture = capture
+            config.maxFollowed = maxConnections
             let result = try InspectEngine(config: config, timeline: timeline, interrupt: InterruptSignal.shared).run()
             let expectations = expect.compactMap { try? InspectExpectation(parsing: $0) }
             let status = writer.finish(.inspect(result, report: result.report(timeline: timeline), expectations: expectations))

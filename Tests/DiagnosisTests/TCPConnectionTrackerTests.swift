@@ -200,3 +200,17 @@ struct TCPConnectionTrackerTests {
         #expect(f.tracker.icmpErrors.count == 1)
     }
 }
+
+extension TCPConnectionTrackerTests {
+    @Test func midConnectionZeroWindowProbesAnswered() {
+        // The capture begins while the server's window is closed and the client's persist
+        // timer runs; the server answers each probe (ack = snd_nxt, window 0). The server's
+        // ACK of seq + 1 shows the client's pure ACK at seq is a probe of snd_nxt - 1.
+        let f = Flow(midConnection: true)
+        #expect(f.send(0, .ack, seq: 1000, ack: 5000, at: 0) == [])
+        f.send(1, .ack, seq: 5000, ack: 1001, window: 0, at: 0.001)
+        #expect(f.send(0, .ack, seq: 1000, ack: 5000, at: 0.4) == [.zeroWindowProbe(1)])
+        f.send(1, .ack, seq: 5000, ack: 1001, window: 0, at: 0.401)
+        #expect(f.send(0, .ack, seq: 1000, ack: 5000, at: 1.2) == [.zeroWindowProbe(2)])
+    }
+}

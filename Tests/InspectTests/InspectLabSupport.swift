@@ -21,6 +21,7 @@ enum Peers {
     import socket, sys
     l = socket.socket(socket.AF_INET6 if ':' in sys.argv[1] else socket.AF_INET)
     l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if len(sys.argv) > 3: l.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, int(sys.argv[3]))  # accepted sockets inherit it
     l.bind((sys.argv[1], int(sys.argv[2]))); l.listen(64)
     print("ready", flush=True)
     held = []
@@ -55,6 +56,8 @@ enum Peers {
         while True:
             if mode == "write":
                 s.send(b"x" * 100); time.sleep(0.2)
+            elif mode == "flood":
+                s.sendall(b"x" * 65536)
             elif not s.recv(100):
                 break
     except OSError as e:
@@ -79,6 +82,26 @@ extension Peers {
         held += [c, a]
     print("ready", flush=True)
     time.sleep(600)
+    """
+}
+
+extension Peers {
+    /// Prints "ready", waits argv[4] s, then opens argv[3] connections to argv[1]:argv[2] with
+    /// keepalive 1 s / 1 s x 2 and holds them: sockets opened after `--follow` started.
+    static let opener = """
+    import socket, sys, time
+    host, port, n, delay = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+    print("ready", flush=True)
+    time.sleep(delay)
+    held = []
+    for i in range(n):
+        c = socket.create_connection((host, port))
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        c.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 1)
+        c.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, 1)
+        c.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 2)
+        held.append(c)
+    time.sleep(60)
     """
 }
 
@@ -142,6 +165,9 @@ final class InspectLab {
         try p.waitFor("ready")
         return p
     }
+
+    /// A sysctl of the namespace only (net.* sysctls are per namespace).
+    func sysctl(_ setting: String) throws { try InspectLab.sh(["ip", "netns", "exec", name, "sysctl", "-qw", setting]) }
 
     /// iptables inside the namespace only; the root namespace's firewall is never touched.
     func iptables(_ arguments: [String]) throws { try InspectLab.sh(["ip", "netns", "exec", name, "iptables"] + arguments) }

@@ -110,6 +110,24 @@ import ConnDiagCore
         #expect(mine["options_unknown"] as? String == "unknown (no ptrace rights)")
         #expect((mine["timer"] as? [String: Any])?["kind"] as? String == "keepalive")
         #expect(mine["tcp_info"] != nil)
+        // The armed keepalive timer proves SO_KEEPALIVE; KEEPIDLE and the rest stay unknown.
+        let inferred = try #require(mine["inferred_options"] as? [String: Any])
+        #expect(inferred["keepalive"] as? Bool == true && inferred["source"] as? String == "inferred from the armed keepalive timer")
+        let explanation = (mine["if_peer_vanished_now"] as? [String: Any])?["explanation"] as? String ?? ""
+        #expect(explanation.contains("KEEPIDLE/KEEPINTVL/KEEPCNT unknown"), "\(explanation)")
+
+        // --capture without CAP_NET_RAW: one note, the run goes on with the samples.
+        let f = try ConnDiagBinary.run("/usr/bin/setpriv", ["--inh-caps=-all", "--bounding-set=-all", ConnDiagBinary.path,
+                                                            "inspect", "--pid", "\(client.pid)", "--json", "--port", "\(port)",
+                                                            "--follow", "--capture", "--for", "300ms"])
+        #expect(f.status == 0, "\(f.stdout)\(f.stderr)")
+        let follow = try #require(try ConnDiagBinary.json(f.stdout)["follow"] as? [String: Any])
+        #expect(follow["capture"] as? Bool == false)
+        #expect((follow["capture_note"] as? String)?.contains("no permission to capture") == true, "\(follow)")
+        #expect((follow["samples"] as? Int ?? 0) >= 2)
+        let table = try ConnDiagBinary.run("/usr/bin/setpriv", ["--inh-caps=-all", "--bounding-set=-all", ConnDiagBinary.path,
+                                                                "inspect", "--pid", "\(client.pid)", "--format", "table", "--port", "\(port)"])
+        #expect(table.stdout.contains("on (inferred)"), "\(table.stdout)")
     }
 
     /// 10,000 sockets in one process: every one is found, its options read, in bounded time.
