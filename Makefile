@@ -6,6 +6,9 @@ BIN        := .build/debug/conndiag
 APT_PKGS   := libpcap-dev libnghttp2-dev libssl-dev iptables iproute2 tcpdump tshark nghttp2-server nghttp2-client nghttp2-proxy libcap2-bin util-linux python3
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 MAN_DATE   := 2026-11-23
+# The version is defined once, in VERSION: the binary (Plugins/BuildInfo), the man pages'
+# footer and the release file name all read it.
+VERSION    := $(shell cat VERSION)
 
 PIP_PKGS   := grpcio grpcio-health-checking
 # Only for `make bench` (curl is the comparison in the start-up benchmark; tshark, the analyze
@@ -119,6 +122,7 @@ bench: deps benchdeps
 man: build
 	$(SWIFT) package --allow-writing-to-package-directory generate-manual --multi-page --date $(MAN_DATE) --configuration debug --authors "conndiag developers"
 	rm -rf man && mkdir -p man && cp .build/plugins/GenerateManual/outputs/conndiag/*.1 man/
+	sed -i 's/^\.Os$$/.Os conndiag $(VERSION)/' man/*.1
 	$(BIN) --experimental-dump-help > man/.cli-dump.json
 
 completions: build
