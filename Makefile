@@ -3,7 +3,7 @@
 
 SWIFT      ?= swift
 BIN        := .build/debug/conndiag
-APT_PKGS   := libpcap-dev libnghttp2-dev libssl-dev iptables iproute2 tcpdump tshark nghttp2-server nghttp2-client nghttp2-proxy libcap2-bin util-linux python3
+APT_PKGS   := libpcap-dev libnghttp2-dev libssl-dev iptables iproute2 tcpdump tshark nghttp2-server nghttp2-client nghttp2-proxy libcap2-bin util-linux python3 man-db python3-yaml
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 MAN_DATE   := 2026-11-23
 # The version is defined once, in VERSION: the binary (Plugins/BuildInfo), the man pages'
@@ -15,7 +15,7 @@ PIP_PKGS   := grpcio grpcio-health-checking
 # one's, is a test dependency already: the oracle of the wild-capture tests).
 BENCH_APT_PKGS := tcpdump nghttp2-client nghttp2-server ethtool bc time curl
 
-.PHONY: all deps pydeps benchdeps build demo test test-sanitized test-asan test-tsan bench man completions docs clean fuzz fuzz-build fuzz-smoke
+.PHONY: all deps pydeps benchdeps build demo test test-install test-release install uninstall release image imagedeps test-image test-sanitized test-asan test-tsan bench man completions docs clean fuzz fuzz-build fuzz-smoke
 
 all: build
 
@@ -54,6 +54,13 @@ test: build pydeps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --skip Timing
 	$(SWIFT) test --skip-build --filter Timing --no-parallel
+	$(MAKE) test-install
+
+# `make install` into a temporary DESTDIR with the debug binary already built: the files in
+# their places, the man pages render (man -l), `man conndiag-probe` finds the page, uninstall
+# removes everything (Tests/Install/check-install.sh).
+test-install:
+	bash Tests/Install/check-install.sh
 
 # The suite again under AddressSanitizer and ThreadSanitizer, each in its own scratch path
 # (.build-asan, .build-tsan; SwiftPM's --sanitize instruments the Swift and the C targets),
@@ -132,5 +139,34 @@ completions: build
 
 docs: man completions
 
+# Install: the binary, the man pages (man1/conndiag.probe.1 as generated, plus a
+# conndiag-probe.1 link so `man conndiag-probe` works as `man conndiag.probe` does), and the
+# completions where bash-completion, zsh and fish look for them. CONFIG=debug installs the
+# debug build (the tests do); the default builds a release binary first.
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+CONFIG     ?= release
+BINDIR     := $(DESTDIR)$(PREFIX)/bin
+MAN1DIR    := $(DESTDIR)$(PREFIX)/share/man/man1
+BASHCOMPDIR := $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR := $(DESTDIR)$(PREFIX)/share/zsh/site-functions
+FISHCOMPDIR := $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+MAN_PAGES  := $(notdir $(wildcard man/*.1))
+
+install:
+	$(SWIFT) build -c $(CONFIG) --product conndiag
+	install -d $(BINDIR) $(MAN1DIR) $(BASHCOMPDIR) $(ZSHCOMPDIR) $(FISHCOMPDIR)
+	install -m 755 .build/$(CONFIG)/conndiag $(BINDIR)/conndiag
+	for p in $(MAN_PAGES); do install -m 644 man/$$p $(MAN1DIR)/$$p; done
+	for p in $(filter conndiag.%,$(MAN_PAGES)); do ln -sf $$p $(MAN1DIR)/conndiag-$${p#conndiag.}; done
+	install -m 644 completions/conndiag.bash $(BASHCOMPDIR)/conndiag
+	install -m 644 completions/_conndiag $(ZSHCOMPDIR)/_conndiag
+	install -m 644 completions/conndiag.fish $(FISHCOMPDIR)/conndiag.fish
+
+uninstall:
+	rm -f $(BINDIR)/conndiag $(BASHCOMPDIR)/conndiag $(ZSHCOMPDIR)/_conndiag $(FISHCOMPDIR)/conndiag.fish
+	for p in $(MAN_PAGES); do rm -f $(MAN1DIR)/$$p; done
+	for p in $(filter conndiag.%,$(MAN_PAGES)); do rm -f $(MAN1DIR)/conndiag-$${p#conndiag.}; done
+
 clean:
-	rm -rf .build .build-asan .build-tsan .build-fuzz
+	rm -rf .build .build-asan .build-tsan .build-fuzz .build-static dist
