@@ -15,7 +15,7 @@ PIP_PKGS   := grpcio grpcio-health-checking
 # one's, is a test dependency already: the oracle of the wild-capture tests).
 BENCH_APT_PKGS := tcpdump nghttp2-client nghttp2-server ethtool bc time curl
 
-.PHONY: all deps pydeps benchdeps build demo test test-install test-release install uninstall release image imagedeps test-image test-sanitized test-asan test-tsan bench man completions docs clean fuzz fuzz-build fuzz-smoke
+.PHONY: all deps pydeps benchdeps build demo test test-install test-deploy test-release install uninstall release image imagedeps test-image test-sanitized test-asan test-tsan bench man completions docs clean fuzz fuzz-build fuzz-smoke
 
 all: build
 
@@ -54,13 +54,18 @@ test: build pydeps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --skip Timing
 	$(SWIFT) test --skip-build --filter Timing --no-parallel
-	$(MAKE) test-install
+	$(MAKE) test-install test-deploy
 
 # `make install` into a temporary DESTDIR with the debug binary already built: the files in
 # their places, the man pages render (man -l), `man conndiag-probe` finds the page, uninstall
 # removes everything (Tests/Install/check-install.sh).
 test-install:
 	bash Tests/Install/check-install.sh
+
+# deploy/*.yaml parse (python3-yaml), the Job and DaemonSet carry the fields they need, and
+# their conndiag arguments run with the debug binary (Tests/Deploy/check-manifests.py).
+test-deploy:
+	python3 Tests/Deploy/check-manifests.py
 
 # The suite again under AddressSanitizer and ThreadSanitizer, each in its own scratch path
 # (.build-asan, .build-tsan; SwiftPM's --sanitize instruments the Swift and the C targets),
@@ -168,5 +173,60 @@ uninstall:
 	for p in $(MAN_PAGES); do rm -f $(MAN1DIR)/$$p; done
 	for p in $(filter conndiag.%,$(MAN_PAGES)); do rm -f $(MAN1DIR)/conndiag-$${p#conndiag.}; done
 
+# A relocatable release: the Swift runtime linked in (--static-swift-stdlib, own scratch path
+# so it never invalidates .build), so the binary needs only the system's glibc, libpcap,
+# libnghttp2 and libssl/libcrypto. dist/conndiag-VERSION-linux-ARCH.tar.gz holds bin/, the
+# man pages, the completions and LICENSE/NOTICE/README/CHANGELOG.
+ARCH         := $(shell uname -m)
+RELEASE_NAME := conndiag-$(VERSION)-linux-$(ARCH)
+RELEASE_BIN  := .build-static/release/conndiag
+RELEASE_TAR  := dist/$(RELEASE_NAME).tar.gz
+
+release: deps
+	$(SWIFT) build -c release --static-swift-stdlib --scratch-path .build-static --product conndiag
+	rm -rf dist/$(RELEASE_NAME) && mkdir -p dist/$(RELEASE_NAME)/bin dist/$(RELEASE_NAME)/share/man/man1 dist/$(RELEASE_NAME)/share/completions
+	install -m 755 -s $(RELEASE_BIN) dist/$(RELEASE_NAME)/bin/conndiag
+	install -m 644 man/*.1 dist/$(RELEASE_NAME)/share/man/man1/
+	install -m 644 completions/conndiag.bash completions/_conndiag completions/conndiag.fish dist/$(RELEASE_NAME)/share/completions/
+	install -m 644 LICENSE NOTICE README.md CHANGELOG.md dist/$(RELEASE_NAME)/
+	tar -C dist --owner=0 --group=0 --sort=name -czf $(RELEASE_TAR) $(RELEASE_NAME)
+	@echo "$(RELEASE_TAR)"
+
+# The release tarball unpacked and run with no Swift toolchain on the library path (env -i,
+# empty LD_LIBRARY_PATH): ldd shows no libswift*, only the system libraries the README names;
+# --version, analyze of a fixture, and syn-timeout in a namespace (Tests/Release/check-release.sh).
+# Not part of `make test`: the static release build takes minutes from clean on 2 cores.
+test-release: release
+	bash Tests/Release/check-release.sh $(RELEASE_TAR)
+
+# The OCI image, FROM scratch (container/Containerfile): the release binary and exactly the
+# shared libraries ldd finds for it on this machine (container/make-rootfs.sh), built with
+# buildah (installed when missing; chroot isolation works where podman's runtime cannot run)
+# and also saved as an OCI archive in dist/ for `podman load` / `skopeo copy` elsewhere.
+IMAGE       ?= localhost/conndiag:$(VERSION)
+IMAGE_TAR   := dist/conndiag-$(VERSION)-linux-$(ARCH)-oci.tar
+IMAGE_PKGS  := buildah
+
+imagedeps:
+	@missing=""; for p in $(IMAGE_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	fi
+
+image: release imagedeps
+	rm -rf .build-image && mkdir -p .build-image
+	bash container/make-rootfs.sh dist/$(RELEASE_NAME)/bin/conndiag .build-image/rootfs
+	cp container/Containerfile .build-image/Containerfile
+	$(SUDO) buildah build --isolation chroot --layers=false -f .build-image/Containerfile -t $(IMAGE) .build-image
+	rm -f $(IMAGE_TAR) && $(SUDO) buildah push $(IMAGE) oci-archive:$(IMAGE_TAR):$(IMAGE)
+	@echo "$(IMAGE) ($(IMAGE_TAR))"
+
+# Runs the image: podman cannot start containers in this sandbox, so the check mounts the
+# image's root file system (buildah mount) and chroots into it: --version, an analyze of a
+# fixture copied in, and nothing from the host on the library path (Tests/Image/check-image.sh).
+test-image: image
+	$(SUDO) bash Tests/Image/check-image.sh $(IMAGE)
+
 clean:
-	rm -rf .build .build-asan .build-tsan .build-fuzz .build-static dist
+	rm -rf .build .build-asan .build-tsan .build-fuzz .build-static .build-image dist
