@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # check-image.sh IMAGE: run conndiag inside the image. podman run when it works; otherwise
 # (this sandbox: crun cannot set RLIMIT_NPROC) a working container's root file system is
-# mounted with buildah and entered with chroot, with an empty environment, so only the
-# image's files are used: --version, and analyze of a fixture capture copied in.
+# mounted with buildah and entered with unshare + chroot (a fresh /proc, an empty
+# environment), so only the image's files are used: --version, and analyze of a fixture
+# capture copied in.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 image=${1:?usage: check-image.sh IMAGE}
@@ -24,8 +25,11 @@ else
             ! -path './etc/ssl/certs/ca-certificates.crt' ! -path './etc/nsswitch.conf' ! -path './usr/share/doc/*' ! -path './fixtures/*')
     [ -z "$extra" ] || fail "unexpected files in the image: $extra"
     mkdir -p "$mnt/fixtures" && cp Tests/AnalyzeTests/Fixtures/syn-blackhole.pcap "$mnt/fixtures/"
-    version=$(env -i chroot "$mnt" /usr/bin/conndiag --version)
-    analyze=$(env -i chroot "$mnt" /usr/bin/conndiag analyze /fixtures/syn-blackhole.pcap --format json || true)
+    # A container runtime mounts /proc; so does this, in a private mount and pid namespace:
+    # the Swift runtime reads the command line from /proc/self/cmdline.
+    inside() { env -i /usr/bin/unshare --fork --pid --mount --mount-proc="$mnt/proc" /usr/sbin/chroot "$mnt" "$@"; }
+    version=$(inside /usr/bin/conndiag --version)
+    analyze=$(inside /usr/bin/conndiag analyze /fixtures/syn-blackhole.pcap --format json || true)
     rm -rf "$mnt/fixtures"
 fi
 echo "$version" | head -1 | grep -q "^conndiag $(cat VERSION) " || fail "--version in the image: $version"
