@@ -163,7 +163,7 @@ install:
 	install -d $(BINDIR) $(MAN1DIR) $(BASHCOMPDIR) $(ZSHCOMPDIR) $(FISHCOMPDIR)
 	install -m 755 .build/$(CONFIG)/conndiag $(BINDIR)/conndiag
 	for p in $(MAN_PAGES); do install -m 644 man/$$p $(MAN1DIR)/$$p; done
-	for p in $(filter conndiag.%,$(MAN_PAGES)); do ln -sf $$p $(MAN1DIR)/conndiag-$${p#conndiag.}; done
+	for p in $(filter-out conndiag.1,$(filter conndiag.%,$(MAN_PAGES))); do ln -sf $$p $(MAN1DIR)/conndiag-$${p#conndiag.}; done
 	install -m 644 completions/conndiag.bash $(BASHCOMPDIR)/conndiag
 	install -m 644 completions/_conndiag $(ZSHCOMPDIR)/_conndiag
 	install -m 644 completions/conndiag.fish $(FISHCOMPDIR)/conndiag.fish
@@ -171,7 +171,7 @@ install:
 uninstall:
 	rm -f $(BINDIR)/conndiag $(BASHCOMPDIR)/conndiag $(ZSHCOMPDIR)/_conndiag $(FISHCOMPDIR)/conndiag.fish
 	for p in $(MAN_PAGES); do rm -f $(MAN1DIR)/$$p; done
-	for p in $(filter conndiag.%,$(MAN_PAGES)); do rm -f $(MAN1DIR)/conndiag-$${p#conndiag.}; done
+	for p in $(filter-out conndiag.1,$(filter conndiag.%,$(MAN_PAGES))); do rm -f $(MAN1DIR)/conndiag-$${p#conndiag.}; done
 
 # A relocatable release: the Swift runtime linked in (--static-swift-stdlib, own scratch path
 # so it never invalidates .build), so the binary needs only the system's glibc, libpcap,

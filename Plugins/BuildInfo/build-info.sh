@@ -5,7 +5,11 @@ set -eu
 root=$1 out=$2
 version=$(tr -d ' \n' < "$root/VERSION")
 commit=unknown
-if commit_id=$(git -C "$root" rev-parse --short=12 HEAD 2>/dev/null); then
+# Only the package's own work tree counts: a source tarball unpacked inside some other git
+# checkout must not take that checkout's commit.
+toplevel=$(git -C "$root" rev-parse --show-toplevel 2>/dev/null || true)
+if [ -n "$toplevel" ] && [ "$(cd "$toplevel" && pwd -P)" = "$(cd "$root" && pwd -P)" ] &&
+   commit_id=$(git -C "$root" rev-parse --short=12 HEAD 2>/dev/null); then
     commit=$commit_id
     # Uncommitted changes to tracked files: the binary is not exactly that commit.
     git -C "$root" diff --quiet HEAD -- 2>/dev/null || commit="$commit-dirty"

@@ -40,6 +40,7 @@ for name in conndiag.probe conndiag-probe; do
 done
 bash -c "source '$root/share/bash-completion/completions/conndiag'" || fail "bash completion does not load"
 
+[ ! -e "$root/share/man/man1/conndiag-1" ] || fail "a stray conndiag-1 link for the root page"
 make -s uninstall DESTDIR="$dest" PREFIX="$prefix" >/dev/null
 left=$(find "$dest" -type f -o -type l)
 [ -z "$left" ] || fail "uninstall left: $left"
