@@ -3,16 +3,19 @@
 
 SWIFT      ?= swift
 BIN        := .build/debug/conndiag
-APT_PKGS   := libpcap-dev libnghttp2-dev libssl-dev iptables iproute2 tcpdump tshark nghttp2-server nghttp2-client nghttp2-proxy libcap2-bin util-linux python3
+APT_PKGS   := libpcap-dev libnghttp2-dev libssl-dev iptables iproute2 tcpdump tshark nghttp2-server nghttp2-client nghttp2-proxy libcap2-bin util-linux python3 man-db python3-yaml
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 MAN_DATE   := 2026-11-23
+# The version is defined once, in VERSION: the binary (Plugins/BuildInfo), the man pages'
+# footer and the release file name all read it.
+VERSION    := $(shell cat VERSION)
 
 PIP_PKGS   := grpcio grpcio-health-checking
 # Only for `make bench` (curl is the comparison in the start-up benchmark; tshark, the analyze
 # one's, is a test dependency already: the oracle of the wild-capture tests).
 BENCH_APT_PKGS := tcpdump nghttp2-client nghttp2-server ethtool bc time curl
 
-.PHONY: all deps pydeps benchdeps build demo test test-sanitized test-asan test-tsan bench man completions docs clean fuzz fuzz-build fuzz-smoke
+.PHONY: all deps pydeps benchdeps build demo test test-install test-deploy test-release install uninstall release image imagedeps test-image test-sanitized test-asan test-tsan bench man completions docs clean fuzz fuzz-build fuzz-smoke
 
 all: build
 
@@ -51,6 +54,18 @@ test: build pydeps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --skip Timing
 	$(SWIFT) test --skip-build --filter Timing --no-parallel
+	$(MAKE) test-install test-deploy
+
+# `make install` into a temporary DESTDIR with the debug binary already built: the files in
+# their places, the man pages render (man -l), `man conndiag-probe` finds the page, uninstall
+# removes everything (Tests/Install/check-install.sh).
+test-install:
+	bash Tests/Install/check-install.sh
+
+# deploy/*.yaml parse (python3-yaml), the Job and DaemonSet carry the fields they need, and
+# their conndiag arguments run with the debug binary (Tests/Deploy/check-manifests.py).
+test-deploy:
+	python3 Tests/Deploy/check-manifests.py
 
 # The suite again under AddressSanitizer and ThreadSanitizer, each in its own scratch path
 # (.build-asan, .build-tsan; SwiftPM's --sanitize instruments the Swift and the C targets),
@@ -119,6 +134,7 @@ bench: deps benchdeps
 man: build
 	$(SWIFT) package --allow-writing-to-package-directory generate-manual --multi-page --date $(MAN_DATE) --configuration debug --authors "conndiag developers"
 	rm -rf man && mkdir -p man && cp .build/plugins/GenerateManual/outputs/conndiag/*.1 man/
+	sed -i 's/^\.Os$$/.Os conndiag $(VERSION)/' man/*.1
 	$(BIN) --experimental-dump-help > man/.cli-dump.json
 
 completions: build
@@ -128,5 +144,89 @@ completions: build
 
 docs: man completions
 
+# Install: the binary, the man pages (man1/conndiag.probe.1 as generated, plus a
+# conndiag-probe.1 link so `man conndiag-probe` works as `man conndiag.probe` does), and the
+# completions where bash-completion, zsh and fish look for them. CONFIG=debug installs the
+# debug build (the tests do); the default builds a release binary first.
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+CONFIG     ?= release
+BINDIR     := $(DESTDIR)$(PREFIX)/bin
+MAN1DIR    := $(DESTDIR)$(PREFIX)/share/man/man1
+BASHCOMPDIR := $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR := $(DESTDIR)$(PREFIX)/share/zsh/site-functions
+FISHCOMPDIR := $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+MAN_PAGES  := $(notdir $(wildcard man/*.1))
+
+install:
+	$(SWIFT) build -c $(CONFIG) --product conndiag
+	install -d $(BINDIR) $(MAN1DIR) $(BASHCOMPDIR) $(ZSHCOMPDIR) $(FISHCOMPDIR)
+	install -m 755 .build/$(CONFIG)/conndiag $(BINDIR)/conndiag
+	for p in $(MAN_PAGES); do install -m 644 man/$$p $(MAN1DIR)/$$p; done
+	for p in $(filter-out conndiag.1,$(filter conndiag.%,$(MAN_PAGES))); do ln -sf $$p $(MAN1DIR)/conndiag-$${p#conndiag.}; done
+	install -m 644 completions/conndiag.bash $(BASHCOMPDIR)/conndiag
+	install -m 644 completions/_conndiag $(ZSHCOMPDIR)/_conndiag
+	install -m 644 completions/conndiag.fish $(FISHCOMPDIR)/conndiag.fish
+
+uninstall:
+	rm -f $(BINDIR)/conndiag $(BASHCOMPDIR)/conndiag $(ZSHCOMPDIR)/_conndiag $(FISHCOMPDIR)/conndiag.fish
+	for p in $(MAN_PAGES); do rm -f $(MAN1DIR)/$$p; done
+	for p in $(filter-out conndiag.1,$(filter conndiag.%,$(MAN_PAGES))); do rm -f $(MAN1DIR)/conndiag-$${p#conndiag.}; done
+
+# A relocatable release: the Swift runtime linked in (--static-swift-stdlib, own scratch path
+# so it never invalidates .build), so the binary needs only the system's glibc, libpcap,
+# libnghttp2 and libssl/libcrypto. dist/conndiag-VERSION-linux-ARCH.tar.gz holds bin/, the
+# man pages, the completions and LICENSE/NOTICE/README/CHANGELOG.
+ARCH         := $(shell uname -m)
+RELEASE_NAME := conndiag-$(VERSION)-linux-$(ARCH)
+RELEASE_BIN  := .build-static/release/conndiag
+RELEASE_TAR  := dist/$(RELEASE_NAME).tar.gz
+
+release: deps
+	$(SWIFT) build -c release --static-swift-stdlib --scratch-path .build-static --product conndiag
+	rm -rf dist/$(RELEASE_NAME) && mkdir -p dist/$(RELEASE_NAME)/bin dist/$(RELEASE_NAME)/share/man/man1 dist/$(RELEASE_NAME)/share/completions
+	install -m 755 -s $(RELEASE_BIN) dist/$(RELEASE_NAME)/bin/conndiag
+	install -m 644 man/*.1 dist/$(RELEASE_NAME)/share/man/man1/
+	install -m 644 completions/conndiag.bash completions/_conndiag completions/conndiag.fish dist/$(RELEASE_NAME)/share/completions/
+	install -m 644 LICENSE NOTICE README.md CHANGELOG.md dist/$(RELEASE_NAME)/
+	tar -C dist --owner=0 --group=0 --sort=name -czf $(RELEASE_TAR) $(RELEASE_NAME)
+	@echo "$(RELEASE_TAR)"
+
+# The release tarball unpacked and run with no Swift toolchain on the library path (env -i,
+# empty LD_LIBRARY_PATH): ldd shows no libswift*, only the system libraries the README names;
+# --version, analyze of a fixture, and syn-timeout in a namespace (Tests/Release/check-release.sh).
+# Not part of `make test`: the static release build takes minutes from clean on 2 cores.
+test-release: release
+	bash Tests/Release/check-release.sh $(RELEASE_TAR)
+
+# The OCI image, FROM scratch (container/Containerfile): the release binary and exactly the
+# shared libraries ldd finds for it on this machine (container/make-rootfs.sh), built with
+# buildah (installed when missing; chroot isolation works where podman's runtime cannot run)
+# and also saved as an OCI archive in dist/ for `podman load` / `skopeo copy` elsewhere.
+IMAGE       ?= localhost/conndiag:$(VERSION)
+IMAGE_TAR   := dist/conndiag-$(VERSION)-linux-$(ARCH)-oci.tar
+IMAGE_PKGS  := buildah
+
+imagedeps:
+	@missing=""; for p in $(IMAGE_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	fi
+
+image: release imagedeps
+	rm -rf .build-image && mkdir -p .build-image
+	bash container/make-rootfs.sh dist/$(RELEASE_NAME)/bin/conndiag .build-image/rootfs
+	cp container/Containerfile .build-image/Containerfile
+	$(SUDO) buildah build --isolation chroot --layers=false -f .build-image/Containerfile -t $(IMAGE) .build-image
+	rm -f $(IMAGE_TAR) && $(SUDO) buildah push $(IMAGE) oci-archive:$(IMAGE_TAR):$(IMAGE)
+	@echo "$(IMAGE) ($(IMAGE_TAR))"
+
+# Runs the image: podman cannot start containers in this sandbox, so the check mounts the
+# image's root file system (buildah mount) and chroots into it: --version, an analyze of a
+# fixture copied in, and nothing from the host on the library path (Tests/Image/check-image.sh).
+test-image: image
+	$(SUDO) bash Tests/Image/check-image.sh $(IMAGE)
+
 clean:
-	rm -rf .build .build-asan .build-tsan .build-fuzz
+	rm -rf .build .build-asan .build-tsan .build-fuzz .build-static .build-image dist

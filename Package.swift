@@ -68,10 +68,13 @@ let package = Package(
         .target(name: "ConnDiagInspect", dependencies: ["ConnDiagCore", "ConnDiagPlatform", "CNetShims", "ConnDiagPacket", "ConnDiagDiagnosis", "ConnDiagTCP"]),
         // Every renderer, the JSON/NDJSON writing, the --expect grammar and the exit-code policy.
         .target(name: "ConnDiagOutput", dependencies: ["ConnDiagCore", "ConnDiagPlatform", "ConnDiagAnalyze", "ConnDiagHTTP2Engine", "ConnDiagScenarios", "ConnDiagInspect"]),
+        // BuildInfo (a prebuild plugin) generates the version, from the VERSION file, and the
+        // git commit into the executable.
         .executableTarget(name: "conndiag", dependencies: [
-            "ConnDiagCore", "ConnDiagPlatform", "ConnDiagOutput", "ConnDiagTCP", "ConnDiagHTTP2", "ConnDiagHTTP2Engine", "ConnDiagLab", "ConnDiagScenarios", "ConnDiagAnalyze", "ConnDiagInspect",
+            "ConnDiagCore", "ConnDiagPlatform", "ConnDiagOutput", "ConnDiagTCP", "ConnDiagHTTP2", "ConnDiagHTTP2Engine", "ConnDiagTLS", "ConnDiagLab", "ConnDiagScenarios", "ConnDiagAnalyze", "ConnDiagInspect",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        ], plugins: ["BuildInfo"]),
+        .plugin(name: "BuildInfo", capability: .buildTool()),
         .testTarget(name: "ConnDiagCoreTests", dependencies: ["ConnDiagCore"]),
         .testTarget(name: "ConnDiagPacketTests", dependencies: ["ConnDiagPacket"]),
         .testTarget(name: "ConnDiagPlatformTests", dependencies: ["ConnDiagPlatform", "ConnDiagCore"]),

@@ -188,7 +188,7 @@ _conndiag_syn-timeout() {
     repeating_flags=()
     non_repeating_flags=(-4 -6 --lab --keepalive --no-keepalive --nodelay --no-capture --json --version -h --help)
     repeating_options=(--lab-fault --expect)
-    non_repeating_options=(--connect-timeout --repeat --syncnt --keepidle --keepintvl --keepcnt --user-timeout --source --interface --write-pcap --format)
+    non_repeating_options=(--connect-timeout --repeat --syncnt --keepidle --keepintvl --keepcnt --user-timeout --source --interface --write-pcap --format --netns --netns-pid)
     __conndiag_offer_flags_options 1
 
     # Offer option value completions
@@ -234,6 +234,12 @@ _conndiag_syn-timeout() {
     '--expect')
         return
         ;;
+    '--netns')
+        return
+        ;;
+    '--netns-pid')
+        return
+        ;;
     esac
 }
 
@@ -241,7 +247,7 @@ _conndiag_keepalive-test() {
     repeating_flags=()
     non_repeating_flags=(--lab -4 -6 --permit-without-stream --keepalive --no-keepalive --nodelay --no-capture --json --version -h --help)
     repeating_options=(--expect)
-    non_repeating_options=(--traffic --write-size --write-interval --for --connect-timeout --cut-after --peer-close --peer-close-after --ping-time --ping-timeout --streams --path --grpc --request-interval --grpc-client --syncnt --keepidle --keepintvl --keepcnt --user-timeout --source --interface --write-pcap --format)
+    non_repeating_options=(--traffic --write-size --write-interval --for --connect-timeout --cut-after --peer-close --peer-close-after --ping-time --ping-timeout --streams --path --grpc --request-interval --grpc-client --syncnt --keepidle --keepintvl --keepcnt --user-timeout --source --interface --write-pcap --format --netns --netns-pid)
     __conndiag_offer_flags_options 1
 
     # Offer option value completions
@@ -325,6 +331,12 @@ _conndiag_keepalive-test() {
     '--expect')
         return
         ;;
+    '--netns')
+        return
+        ;;
+    '--netns-pid')
+        return
+        ;;
     esac
 }
 
@@ -332,7 +344,7 @@ _conndiag_goaway-trace() {
     repeating_flags=()
     non_repeating_flags=(--keep-request-open --unary --server-stream --bidi --permit-without-stream -4 -6 --keepalive --no-keepalive --nodelay --no-capture --json --version -h --help)
     repeating_options=(--expect)
-    non_repeating_options=(--path --method --finish-request-after --grpc --message-hex --streams --new-stream-interval --ping-time --ping-timeout --for --connect-timeout --lab --max-connection-age --max-connection-age-grace --server-kill-after --upstream-kill-after --server-drain-after --syncnt --keepidle --keepintvl --keepcnt --user-timeout --source --interface --write-pcap --format)
+    non_repeating_options=(--path --method --finish-request-after --grpc --message-hex --streams --new-stream-interval --ping-time --ping-timeout --for --connect-timeout --lab --max-connection-age --max-connection-age-grace --server-kill-after --upstream-kill-after --server-drain-after --syncnt --keepidle --keepintvl --keepcnt --user-timeout --source --interface --write-pcap --format --netns --netns-pid)
     __conndiag_offer_flags_options 1
 
     # Offer option value completions
@@ -420,6 +432,12 @@ _conndiag_goaway-trace() {
     '--expect')
         return
         ;;
+    '--netns')
+        return
+        ;;
+    '--netns-pid')
+        return
+        ;;
     esac
 }
 
@@ -427,7 +445,7 @@ _conndiag_probe() {
     repeating_flags=()
     non_repeating_flags=(--tls --insecure --h2 --hold-keepalive --hold-ping -4 -6 --json --keepalive --no-keepalive --nodelay --version -h --help)
     repeating_options=(--expect)
-    non_repeating_options=(--targets --concurrency --connect-timeout --sni --cacert --pings --grpc-health --hold --format --syncnt --keepidle --keepintvl --keepcnt --user-timeout --source)
+    non_repeating_options=(--targets --concurrency --connect-timeout --sni --cacert --pings --grpc-health --hold --format --syncnt --keepidle --keepintvl --keepcnt --user-timeout --source --netns --netns-pid)
     __conndiag_offer_flags_options -1
 
     # Offer option value completions
@@ -481,6 +499,12 @@ _conndiag_probe() {
     '--source')
         return
         ;;
+    '--netns')
+        return
+        ;;
+    '--netns-pid')
+        return
+        ;;
     esac
 }
 
@@ -531,7 +555,7 @@ _conndiag_inspect() {
     repeating_flags=()
     non_repeating_flags=(--all --follow --capture --json --version -h --help)
     repeating_options=(--expect)
-    non_repeating_options=(--pid --port --remote --state --idle-timeout --interval --for --max-connections --format)
+    non_repeating_options=(--pid --port --remote --state --idle-timeout --interval --for --max-connections --format --netns --netns-pid)
     __conndiag_offer_flags_options 0
 
     # Offer option value completions
@@ -565,6 +589,12 @@ _conndiag_inspect() {
         return
         ;;
     '--expect')
+        return
+        ;;
+    '--netns')
+        return
+        ;;
+    '--netns-pid')
         return
         ;;
     esac

@@ -5,7 +5,8 @@ import Glibc
 
 /// conndiag: my connection died — when, how, and which mechanism noticed?
 struct ConnDiag: ParsableCommand {
-    static let version = "0.1.0"
+    /// Defined once, in the package's VERSION file (Plugins/BuildInfo).
+    static let version = BuildInfo.version
 
     static let configuration = CommandConfiguration(
         commandName: "conndiag",
@@ -28,7 +29,7 @@ struct ConnDiag: ParsableCommand {
           3  the environment refused something (no namespace rights, capture impossible)
           4  bad input data (a malformed capture file)
         """,
-        version: version,
+        version: VersionReport.text,
         subcommands: [SynTimeout.self, KeepaliveTest.self, GoawayTrace.self, Probe.self, Analyze.self, Inspect.self, LabCommand.self]
     )
 }

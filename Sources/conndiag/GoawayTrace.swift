@@ -101,9 +101,11 @@ extension ConnDiag {
         @OptionGroup(title: "Socket options") var socket: SocketOptionGroup
         @OptionGroup(title: "Capture") var capture: CaptureOptions
         @OptionGroup(title: "Output") var output: OutputOptions
+        @OptionGroup(title: "Network namespace") var namespace: NamespaceOptions
 
         func validate() throws {
             if lab != nil && target != nil { throw ValidationError("give a TARGET or --lab, not both") }
+            try namespace.rejectWithLab(lab != nil)
             if lab == nil && target == nil { throw ValidationError("missing TARGET (HOST:PORT), or use --lab SERVER") }
             if lab == nil && (serverKillAfter != nil || serverDrainAfter != nil || maxConnectionAge != nil || maxConnectionAgeGrace != nil) {
                 throw ValidationError("--server-kill-after, --server-drain-after and --max-connection-age* need --lab")
@@ -190,7 +192,7 @@ extension ConnDiag {
             config.permitWithoutStream = permitWithoutStream
             config.duration = duration?.seconds ?? 600
             config.finishRequestAfter = finishRequestAfter?.seconds
-            let report = try GoawayTraceEngine(config: config, timeline: timeline).run()
+            let report = try namespace.run { try GoawayTraceEngine(config: config, timeline: timeline).run() }
             let status = writer.finish(.run(report))
             if status != .ok { throw ExitCode(status.rawValue) }
         }

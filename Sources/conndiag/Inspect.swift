@@ -41,7 +41,7 @@ extension ConnDiag {
         @Option(name: .long, help: "The process whose TCP sockets to inspect.")
         var pid: Int32?
 
-        @Flag(name: .long, help: "Every TCP socket of the namespace (of --pid's namespace when given), each with its owner where found.")
+        @Flag(name: .long, help: "Every TCP socket of the namespace (of --pid's, --netns's or --netns-pid's namespace when given), each with its owner where found.")
         var all = false
 
         @Option(name: .long, help: "Only connections with this local or remote port.")
@@ -81,8 +81,12 @@ extension ConnDiag {
                 help: "Assert for every matched connection: keepalive=on|off, user-timeout=D, keepidle<=D, dead-within=D, mechanism=M. Exit 1 when one does not hold.")
         var expect: [String] = []
 
+        @OptionGroup(title: "Network namespace") var namespace: NamespaceOptions
+
         func validate() throws {
-            if pid == nil && !all { throw ValidationError("give --pid PID or --all") }
+            if pid == nil && !all && namespace.target == nil { throw ValidationError("give --pid PID, --all, or --netns/--netns-pid") }
+            // --pid already works in that process's namespace; the options choose one for --all.
+            if pid != nil && namespace.target != nil { throw ValidationError("--pid inspects in its process's own namespace; --netns/--netns-pid go without --pid") }
             if let p = pid, p <= 0 { throw ValidationError("--pid must be a positive process id") }
             if (interval.seconds < 0.001 || interval.seconds > 3600) { throw ValidationError("--interval must be between 1ms and 1h") }
             if !follow && duration != nil { throw ValidationError("--for needs --follow") }
@@ -102,7 +106,7 @@ extension ConnDiag {
             let writer = ReportWriter(output)
             let timeline = Timeline()
             writer.attach(to: timeline)
-            var config = InspectConfig(scope: all ? .all(namespaceOf: pid) : .process(pid!))
+            var config = InspectConfig(scope: all || pid == nil ? .all(namespaceOf: pid) : .process(pid!))
             config.localPort = port
             if let r = remote.flatMap(InspectConfig.parseRemote) { config.remoteAddress = r.address; config.remotePort = r.port }
             config.states = state.flatMap(InspectConfig.parseStates)
@@ -112,7 +116,7 @@ extension ConnDiag {
             config.duration = duration?.seconds
             config.capture = capture
             config.maxFollowed = maxConnections
-            let result = try InspectEngine(config: config, timeline: timeline, interrupt: InterruptSignal.shared).run()
+            let result = try namespace.run { try InspectEngine(config: config, timeline: timeline, interrupt: InterruptSignal.shared).run() }
             let expectations = expect.compactMap { try? InspectExpectation(parsing: $0) }
             let status = writer.finish(.inspect(result, report: result.report(timeline: timeline), expectations: expectations))
             if status != .ok { throw ExitCode(status.rawValue) }

@@ -73,9 +73,11 @@ extension ConnDiag {
         @OptionGroup(title: "Socket options") var socket: SocketOptionGroup
         @OptionGroup(title: "Capture") var capture: CaptureOptions
         @OptionGroup(title: "Output") var output: OutputOptions
+        @OptionGroup(title: "Network namespace") var namespace: NamespaceOptions
 
         func validate() throws {
             if lab && target != nil { throw ValidationError("give a TARGET or --lab, not both") }
+            try namespace.rejectWithLab(lab)
             if !lab && target == nil { throw ValidationError("missing TARGET (HOST:PORT), or use --lab") }
             if !lab && (cutAfter != nil || peerClose != nil) { throw ValidationError("--cut-after and --peer-close need --lab: against a real target conndiag only observes") }
             if cutAfter != nil && peerClose != nil { throw ValidationError("--cut-after and --peer-close exclude each other") }
@@ -115,7 +117,7 @@ extension ConnDiag {
             config.writePcap = capture.writePcap
             config.captureEnabled = !capture.noCapture
             if traffic == .h2 { try h2.apply(to: &config, authority: config.target.host) }
-            let report = try KeepaliveEngine(config: config, timeline: timeline).run()
+            let report = try namespace.run { try KeepaliveEngine(config: config, timeline: timeline).run() }
             let status = writer.finish(.run(report))
             if status != .ok { throw ExitCode(status.rawValue) }
         }

@@ -3,6 +3,7 @@ import ConnDiagCore
 import ConnDiagOutput
 import ConnDiagPacket
 import ConnDiagTCP
+import ConnDiagPlatform
 
 /// A duration typed as `250ms`, `2s`, `1m30s` or bare seconds.
 struct DurationArgument: ExpressibleByArgument, Sendable {
@@ -139,4 +140,37 @@ struct AddressFamilyOptions: ParsableArguments {
     }
 
     var family: AddressFamilyChoice { ipv4 ? .v4 : (ipv6 ? .v6 : .any) }
+}
+
+/// `--netns NAME` / `--netns-pid PID`: run a live subcommand in another network namespace,
+/// so a node's copy of conndiag diagnoses a pod or container without exec'ing into it.
+struct NamespaceOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Run in this named network namespace (ip netns add NAME): the socket, the capture and the kernel settings come from there. Needs CAP_SYS_ADMIN.", valueName: "name"))
+    var netns: String?
+
+    @Option(name: .long, help: ArgumentHelp("Run in the network namespace of process PID, e.g. a pod's: --netns-pid $(pgrep -f SERVICE). Needs CAP_SYS_ADMIN unless it is conndiag's own.", valueName: "pid"))
+    var netnsPid: Int32?
+
+    func validate() throws {
+        if netns != nil && netnsPid != nil { throw ValidationError("--netns and --netns-pid exclude each other") }
+        if let n = netns, n.isEmpty || n.contains("/") || n == "." || n == ".." { throw ValidationError("--netns takes a name from `ip netns list` (got '\(n)')") }
+        if let p = netnsPid, p <= 0 { throw ValidationError("--netns-pid must be a positive process id") }
+    }
+
+    var target: NetworkNamespace.Target? {
+        if let n = netns { return .named(n) }
+        return netnsPid.map { .process($0) }
+    }
+
+    /// Runs the command's work with the main thread in the chosen namespace. It enters before
+    /// the engine starts any thread, so every socket, capture, netlink query and
+    /// /proc/sys/net read of the run (and every thread it starts) is in that namespace.
+    func run<T>(_ body: () throws -> T) throws -> T {
+        try NetworkNamespace.run(target, body)
+    }
+
+    /// The usage error when a run makes its own namespaces (--lab).
+    func rejectWithLab(_ lab: Bool) throws {
+        if lab && target != nil { throw ValidationError("--netns/--netns-pid cannot be combined with --lab (the lab makes its own namespaces)") }
+    }
 }

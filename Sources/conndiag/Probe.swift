@@ -82,6 +82,7 @@ extension ConnDiag {
         var json = false
 
         @OptionGroup(title: "Socket options") var socket: SocketOptionGroup
+        @OptionGroup(title: "Network namespace") var namespace: NamespaceOptions
 
         func validate() throws {
             if targets.isEmpty && targetsFile == nil { throw ValidationError("give targets (HOST:PORT ...) or --targets FILE") }
@@ -145,7 +146,7 @@ extension ConnDiag {
             let writer = ReportWriter(OutputConfiguration(format: .resolved(format: format, json: json)))
             let engine = ProbeEngine(config: config)
             if writer.streamsRecords { engine.onResult = { writer.stream(.target($0)) } }
-            let report = try engine.run()
+            let report = try namespace.run { try engine.run() }
             let status = writer.finish(.probe(engine.results, report: report))
             if status != .ok { throw ExitCode(status.rawValue) }
         }

@@ -46,9 +46,11 @@ extension ConnDiag {
         @OptionGroup(title: "Socket options") var socket: SocketOptionGroup
         @OptionGroup(title: "Capture") var capture: CaptureOptions
         @OptionGroup(title: "Output") var output: OutputOptions
+        @OptionGroup(title: "Network namespace") var namespace: NamespaceOptions
 
         func validate() throws {
             if lab && target != nil { throw ValidationError("give a TARGET or --lab, not both") }
+            try namespace.rejectWithLab(lab)
             if !lab && target == nil { throw ValidationError("missing TARGET (HOST:PORT), or use --lab for the built-in targets") }
             if !lab && !labFault.isEmpty { throw ValidationError("--lab-fault needs --lab") }
             if let c = connectTimeout, c.seconds <= 0 { throw ValidationError("--connect-timeout must be more than 0") }
@@ -75,7 +77,7 @@ extension ConnDiag {
             let writer = ReportWriter(output.configuration)
             let timeline = Timeline()
             writer.attach(to: timeline)
-            let report = lab ? try runLab(timeline) : try SynTimeoutEngine(config: baseConfig(try TargetSpec(parsing: target!)), timeline: timeline).run()
+            let report = lab ? try runLab(timeline) : try namespace.run { try SynTimeoutEngine(config: baseConfig(try TargetSpec(parsing: target!)), timeline: timeline).run() }
             let status = writer.finish(.run(report))
             if status != .ok { throw ExitCode(status.rawValue) }
         }

@@ -152,6 +152,18 @@ final class TLSLab {
 
     struct LabError: Error, CustomStringConvertible { var description: String; init(_ d: String) { description = d } }
 
+    /// Waits (up to 10 s) until `path` has kept its size for half a second.
+    static func waitUntilStable(_ path: String) {
+        var last = -1, stableSince = Date()
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            let size = ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? -1
+            if size != last { last = size; stableSince = Date() }
+            else if size > 24 && Date().timeIntervalSince(stableSince) >= 0.5 { return }
+            usleep(50_000)
+        }
+    }
+
     /// One s_client session against one s_server, captured on the namespace's loopback.
     func record(_ name: String, server: [String], client: [String]) throws -> String {
         let file = dir + "/\(name).pcap"
@@ -179,10 +191,14 @@ final class TLSLab {
         s.standardOutput = FileHandle.nullDevice
         s.standardError = FileHandle.nullDevice
         try s.run()
-        for _ in 0..<50 {
-            if (try? run(["ip", "netns", "exec", ns, "ss", "-Hltn", "sport", "=", "4433"]))?.contains("4433") == true { break }
+        // Under a loaded parallel test run s_server can take seconds to listen: wait for it
+        // (up to 20 s), and say so plainly rather than analyse an empty capture.
+        var listening = false
+        for _ in 0..<200 {
+            if (try? run(["ip", "netns", "exec", ns, "ss", "-Hltn", "sport", "=", "4433"]))?.contains("4433") == true { listening = true; break }
             usleep(100_000)
         }
+        if !listening { throw LabError("openssl s_server did not listen on 127.0.0.1:4433 within 20 s") }
         let clientIn = Pipe()
         let c = Process()
         c.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -200,7 +216,10 @@ final class TLSLab {
         try? serverIn.fileHandleForWriting.close()
         if s.isRunning { kill(s.processIdentifier, SIGTERM) }
         s.waitUntilExit()
-        usleep(200_000)
+        // tcpdump -U writes each packet as it reads it, but SIGINT stops it without reading
+        // what is still in its buffer: wait until the file has stopped growing (a loaded
+        // machine can delay tcpdump by seconds), then stop it.
+        TLSLab.waitUntilStable(file)
         kill(tcpdump.processIdentifier, SIGINT)
         tcpdump.waitUntilExit()
         return file
