@@ -90,6 +90,9 @@ import Testing
             }
             #expect(c.frames == h2.frames, "HTTP/2 frames per sender and type on \(pair) in \(file): analyze \(c.frames), tshark \(h2.frames)")
             #expect(c.goaways == h2.goaways, "GOAWAY (sender, error) on \(pair) in \(file): analyze \(c.goaways), tshark \(h2.goaways)")
+            if let resets = c.resets {
+                #expect(resets == h2.resets, "RST_STREAM (sender, stream, error) on \(pair) in \(file): analyze \(resets), tshark \(h2.resets)")
+            }
             for (id, heads) in h2.streamHeaders {
                 let s = c.streams[id]
                 if let status = heads.status {
@@ -119,6 +122,8 @@ enum TsharkReading {
         /// sender endpoint → frame type name → count
         var frames: [String: [String: Int]] = [:]
         var goaways: [String] = []
+        /// "sender stream code" per RST_STREAM frame, in wire order.
+        var resets: [String] = []
         var streamHeaders: [Int: (status: Int?, grpcStatus: String?)] = [:]
     }
 
@@ -198,10 +203,10 @@ enum TsharkReading {
         for p in ports { args += ["-d", "tcp.port==\(p),http2"] }
         args += ["-Y", "http2", "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=\(separator)",
                  "-e", "ip.src", "-e", "ipv6.src", "-e", "tcp.srcport", "-e", "ip.dst", "-e", "ipv6.dst", "-e", "tcp.dstport",
-                 "-e", "http2.type", "-e", "http2.streamid", "-e", "http2.goaway.error",
+                 "-e", "http2.type", "-e", "http2.streamid", "-e", "http2.goaway.error", "-e", "http2.rst_stream.error",
                  "-e", "http2.header.count", "-e", "http2.header.name", "-e", "http2.header.value"]
         var out: [String: HTTP2Connection] = [:]
-        for r in try rows(path, args) where r.count >= 12 {
+        for r in try rows(path, args) where r.count >= 13 {
             func last(_ s: String) -> String { s.components(separatedBy: separator).last ?? s }
             func list(_ s: String) -> [String] { s.isEmpty ? [] : s.components(separatedBy: separator) }
             let src = endpoint(last(r[1].isEmpty ? r[0] : r[1]), last(r[2]))
@@ -211,8 +216,10 @@ enum TsharkReading {
             let types = list(r[6]).compactMap { Int($0) }, ids = list(r[7]).compactMap { Int($0) }
             for t in types { conn.frames[src, default: [:]][frameTypeName(t), default: 0] += 1 }
             for code in list(r[8]).compactMap({ Int($0) }) { conn.goaways.append("\(src) \(errorName(code))") }
+            let resetStreams = zip(types, ids).filter { $0.0 == 3 }.map(\.1)
+            for (id, code) in zip(resetStreams, list(r[9]).compactMap({ Int($0) })) { conn.resets.append("\(src) \(id) \(errorName(code))") }
             // Headers: each HEADERS/PUSH_PROMISE block contributes `header.count` names, in frame order.
-            let counts = list(r[9]).compactMap { Int($0) }, names = list(r[10]), values = list(r[11])
+            let counts = list(r[10]).compactMap { Int($0) }, names = list(r[11]), values = list(r[12])
             let blockStreams = zip(types, ids).filter { $0.0 == 1 }.map(\.1)
             if counts.reduce(0, +) == names.count, names.count == values.count, counts.count == blockStreams.count {
                 var i = 0
@@ -261,6 +268,8 @@ struct AnalyzeJSON {
         var rstSenders: Set<String>
         var frames: [String: [String: Int]]
         var goaways: [String]
+        /// RST_STREAM frames from the timeline; nil when events were omitted (budget).
+        var resets: [String]?
         var streams: [Int: (status: Int?, grpcStatus: String?)]
         var status: String, mechanism: String
         var pairKey: String { [client, server].sorted().joined(separator: " <-> ") }
@@ -299,9 +308,15 @@ struct AnalyzeJSON {
                 guard let id = s["stream_id"] as? Int else { continue }
                 streams[id] = (s["http_status"] as? Int, s["grpc_status"] as? String)
             }
+            var resets: [String]? = []
+            if (c["omitted_events"] as? Int ?? 0) > 0 { resets = nil }
+            for e in c["events"] as? [[String: Any]] ?? [] where e["kind"] as? String == "rst-stream" {
+                let from = (e["direction"] as? String) == "out" ? client : server
+                resets?.append("\(from) \(e["stream_id"] as? Int ?? -1) \(e["error_code"] as? String ?? "?")")
+            }
             let outcome = c["outcome"] as? [String: Any] ?? [:]
             connections.append(Connection(client: client, server: server, packets: packets, rstSenders: rst,
-                                          frames: frames, goaways: goaways, streams: streams,
+                                          frames: frames, goaways: goaways, resets: resets, streams: streams,
                                           status: outcome["status"] as? String ?? "?", mechanism: outcome["mechanism"] as? String ?? "?"))
         }
     }
