@@ -60,11 +60,16 @@ public struct ICMPErrorFacts: Sendable, Equatable {
     public var from: String
     /// The errno a Linux TCP socket gets from it, by name (nil when TCP ignores it).
     public var errnoName: String?
+    /// The next-hop MTU of a "fragmentation needed" (ICMP 3/4) or "packet too big" (ICMPv6 2).
+    public var mtu: UInt32?
 
-    public init(version: UInt8, type: UInt8, code: UInt8, codeDescription: String, from: String, errnoName: String?) {
+    public init(version: UInt8, type: UInt8, code: UInt8, codeDescription: String, from: String, errnoName: String?, mtu: UInt32? = nil) {
         self.version = version; self.type = type; self.code = code
-        self.codeDescription = codeDescription; self.from = from; self.errnoName = errnoName
+        self.codeDescription = codeDescription; self.from = from; self.errnoName = errnoName; self.mtu = mtu
     }
+
+    /// Path MTU discovery's signal (RFC 1191, RFC 8201): the sender must send smaller packets.
+    public var isPathMTUSignal: Bool { (version == 4 && type == 3 && code == 4) || (version == 6 && type == 2) }
 
     /// Destination unreachable (ICMP type 3, ICMPv6 type 1), as opposed to other errors.
     public var isUnreachable: Bool { (version == 4 && type == 3) || (version == 6 && type == 1) }

@@ -257,6 +257,7 @@ public struct CapturedTCPDiagnoser {
                                             summary: "the \(who)'s FIN was sent \(sent) times over \(DurationText.elapsed(span)) (the last at \(timeText(times.last!))) and never acknowledged: the \(peer) or the path to it is gone; a Linux \(who) that closed its socket gives up after tcp_orphan_retries retransmissions (8 when 0) and drops the connection silently"))
             }
         }
+        for side in [0, 1] { if let f = pathMTUNote(side: side) { out.append(f) } }
         let c = sides[0], sv = sides[1]
         if c.synCount > 1, let synAck = sv.synAckAt, let first = c.synTimes.first {
             // One retransmission costs a second; more, or a long wait, is a connect users notice.
@@ -272,5 +273,28 @@ public struct CapturedTCPDiagnoser {
                                         summary: "only the \(name(side))'s packets were captured (\(sides[side].packets)): the \(name(1 - side))'s never appear (a capture of one direction, or asymmetric routing past the capture point); its silence is not taken for an unanswered SYN or probe"))
         }
         return out
+    }
+
+    /// Path MTU discovery as the capture shows it: after "fragmentation needed" / "packet too
+    /// big" the sender's segments must fit the next-hop MTU (RFC 1191 §6.3, RFC 8201 §4). IP
+    /// and TCP headers without options take 40 bytes (IPv4) or 60 (IPv6) of it.
+    func pathMTUNote(side: Int) -> DiagnosisFinding? {
+        let me = sides[side]
+        guard let p = me.pathMTU else { return nil }
+        let who = name(side)
+        let v6 = me.endpoint.address.isIPv6
+        let fits = Int(p.mtu) - (v6 ? 60 : 40)
+        let signal = "\(plural(p.count, "ICMP message")) \(v6 ? "packet too big" : "fragmentation needed") (next-hop MTU \(p.mtu)) from \(p.from) quoting the \(who)'s segments, the first at \(timeText(p.firstAt))"
+        let largest = me.largestPayloadAfterPathMTU
+        if largest == 0 {
+            return DiagnosisFinding(severity: .info, kind: "path-mtu", t: p.firstAt,
+                                    summary: "\(signal); the \(who) sent no data after it in the capture")
+        }
+        if largest <= fits {
+            return DiagnosisFinding(severity: .info, kind: "path-mtu", t: p.firstAt,
+                                    summary: "\(signal): the \(who)'s later segments fit it (at most \(largest) bytes of payload) and it sent the dropped data again (path MTU discovery worked; the too-large packets cost retransmissions)")
+        }
+        return DiagnosisFinding(severity: .warning, kind: "path-mtu-ignored", t: p.firstAt,
+                                summary: "\(signal), but the \(who) still sent \(largest)-byte segments after it (at most \(fits) fit): path MTU discovery is not working at the \(who) (the ICMP does not reach its kernel, or PMTU discovery is off), so large segments keep being dropped")
     }
 }

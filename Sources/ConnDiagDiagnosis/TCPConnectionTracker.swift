@@ -132,6 +132,7 @@ public final class TCPConnectionTracker {
         me.lastAt = t
         let flags = s.flags
         let len = s.payloadLength
+        if len > me.largestPayloadAfterPathMTU && me.pathMTU != nil { me.largestPayloadAfterPathMTU = len }
 
         if flags.contains(.rst) { observeRST(s, side: side, at: t, sink); return }
         if flags.contains(.syn) { observeSYN(s, side: side, at: t, bytes: bytes, sink); return }
@@ -555,8 +556,15 @@ public final class TCPConnectionTracker {
     public func observeICMP(_ m: ICMPMessage, from router: IPAddress, at t: Double, sink: any TCPTrackerSink) {
         lastAt = t
         let facts = ICMPErrorFacts(version: m.version, type: m.type.rawValue, code: m.code, codeDescription: m.codeDescription,
-                                   from: router.description, errnoName: m.linuxErrnoName)
-        let text = "\(facts.name) from \(router)"
+                                   from: router.description, errnoName: m.linuxErrnoName, mtu: m.mtu)
+        if facts.isPathMTUSignal, let mtu = m.mtu, let q = m.quoted {
+            // The quote is a segment of the side that sent it: that side must send smaller ones.
+            let side = q.source == sides[0].endpoint.address && q.sourcePort == sides[0].endpoint.port ? 0 : 1
+            let me = sides[side]
+            if let p = me.pathMTU { me.pathMTU = (min(p.mtu, mtu), p.firstAt, p.count + 1, p.from) }
+            else { me.pathMTU = (mtu, t, 1, router.description) }
+        }
+        let text = "\(facts.name) from \(router)" + (facts.isPathMTUSignal ? (m.mtu.map { " (next-hop MTU \($0))" } ?? "") : "")
         icmpErrors.append((t, text, facts.errnoName))
         sink.observe(FlowObservation(t: t, direction: .in, kind: .icmpError(facts)))
         guard sink.wants(important: true) else { return }

@@ -42,6 +42,12 @@ public final class TCPSide {
     /// FIN/XMAS/NULL port scan.
     public var bareSegments = 0
 
+    /// ICMP "fragmentation needed" / "packet too big" quoting this side's segments (path MTU
+    /// discovery): the smallest next-hop MTU, the first one's time, how many, who sent them;
+    /// and the largest payload this side sent after the first (it should fit that MTU).
+    public var pathMTU: (mtu: UInt32, firstAt: Double, count: Int, from: String)?
+    public var largestPayloadAfterPathMTU = 0
+
     public var packets = 0
     public var payloadBytes = 0
     public var firstAt: Double?

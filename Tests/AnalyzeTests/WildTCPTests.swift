@@ -212,6 +212,44 @@ import Testing
     }
 }
 
+/// Path MTU discovery (RFC 1191 §6.3): after "fragmentation needed" the sender's segments
+/// must fit the next-hop MTU. tshark on the wild captures: sv-smtp-icmp-fragneeded.pcap has 4
+/// ICMP 3/4 with MTU 1492 from 192.168.1.1 (frames 26-30), after which the client's segments
+/// carry 1452 bytes (ip.len 1492); sv-http-icmp-fragneeded-multi.pcap has 6, MTU 1500.
+@Suite struct PathMTUTests {
+    @Test func fragmentationNeededThenSmallerSegmentsIsPathMTUDiscoveryWorking() throws {
+        let r = try Fixture.analyze(path: Fixture.wild("sv-smtp-icmp-fragneeded.pcap"))
+        let c = try #require(r.connections.first)
+        let f = try #require(c.findings.first { $0.kind == "path-mtu" })
+        #expect(f.severity == .info)
+        #expect(f.summary.contains("4 ICMP messages") && f.summary.contains("MTU 1492") && f.summary.contains("192.168.1.1"))
+        #expect(f.summary.contains("1452 bytes"))
+        #expect(!c.findings.contains { $0.kind == "path-mtu-ignored" })
+        let multi = try Fixture.analyze(path: Fixture.wild("sv-http-icmp-fragneeded-multi.pcap"))
+        // tshark -Y icmp: frames 9, 20 (port 64540), 58, 69 (64670), 78 (64694), 117 (64736).
+        let counts = Dictionary(uniqueKeysWithValues: multi.connections.compactMap { c -> (UInt16, Int)? in
+            guard let f = c.findings.first(where: { $0.kind == "path-mtu" }) else { return nil }
+            return (c.client.port, Int(f.summary.prefix { $0 != " " })!)
+        })
+        #expect(counts == [64540: 2, 64670: 2, 64694: 1, 64736: 1])
+    }
+
+    @Test func aSenderThatKeepsSendingTooLargeSegmentsIsAWarning() throws {
+        var b = PcapBuilder()
+        b.handshake("10.1.0.1", "10.1.0.2")
+        b.tcp(0.02, "10.1.0.1", 40000, "10.1.0.2", 80, [.ack], seq: 101, ack: 9001, len: 1460)
+        b.fragmentationNeeded(0.03, router: "10.1.0.254", to: "10.1.0.1", mtu: 1400, quoting: "10.1.0.1", 40000, "10.1.0.2", 80, seq: 101)
+        b.tcp(0.25, "10.1.0.1", 40000, "10.1.0.2", 80, [.ack], seq: 101, ack: 9001, len: 1460)
+        b.fragmentationNeeded(0.26, router: "10.1.0.254", to: "10.1.0.1", mtu: 1400, quoting: "10.1.0.1", 40000, "10.1.0.2", 80, seq: 101)
+        b.tcp(0.7, "10.1.0.1", 40000, "10.1.0.2", 80, [.ack], seq: 101, ack: 9001, len: 1460)
+        let r = try Fixture.analyze(path: b.write())
+        let c = try #require(r.connections.first)
+        let f = try #require(c.findings.first { $0.kind == "path-mtu-ignored" })
+        #expect(f.severity == .warning)
+        #expect(f.summary.contains("2 ICMP messages") && f.summary.contains("1460-byte") && f.summary.contains("at most 1360"))
+    }
+}
+
 /// A classic pcap (microseconds, Ethernet) built packet by packet: IPv4 + TCP headers with
 /// zero checksums (analyze does not verify them) and zero-filled payloads.
 struct PcapBuilder {
@@ -247,6 +285,22 @@ struct PcapBuilder {
         let total = 20 + tcp.count
         let ipHeader: [UInt8] = [0x45, 0] + Self.be16(UInt16(total)) + [0, 0, 0x40, 0, 64, 6, 0, 0] + Self.ip(src) + Self.ip(dst)
         let frame = [UInt8](repeating: 0, count: 12) + [0x08, 0x00] + ipHeader + tcp
+        let usec = UInt64((t * 1e6).rounded())
+        le32(UInt32(1_700_000_000 + usec / 1_000_000)); le32(UInt32(usec % 1_000_000))
+        le32(UInt32(frame.count)); le32(UInt32(frame.count))
+        out += frame
+    }
+
+    /// ICMP 3/4 "fragmentation needed" (RFC 1191) from `router` to `to`, quoting the IPv4
+    /// header and first 8 TCP bytes of a segment `quotedSrc:quotedSport -> quotedDst:quotedDport`.
+    mutating func fragmentationNeeded(_ t: Double, router: String, to: String, mtu: UInt16,
+                                      quoting quotedSrc: String, _ quotedSport: UInt16, _ quotedDst: String, _ quotedDport: UInt16, seq: UInt32) {
+        let quotedIP: [UInt8] = [0x45, 0] + Self.be16(1500) + [0, 0, 0x40, 0, 64, 6, 0, 0] + Self.ip(quotedSrc) + Self.ip(quotedDst)
+        let quote = quotedIP + Self.be16(quotedSport) + Self.be16(quotedDport) + Self.be32(seq)
+        let icmp: [UInt8] = [3, 4, 0, 0, 0, 0] + Self.be16(mtu) + quote
+        let total = 20 + icmp.count
+        let ipHeader: [UInt8] = [0x45, 0] + Self.be16(UInt16(total)) + [0, 0, 0, 0, 64, 1, 0, 0] + Self.ip(router) + Self.ip(to)
+        let frame = [UInt8](repeating: 0, count: 12) + [0x08, 0x00] + ipHeader + icmp
         let usec = UInt64((t * 1e6).rounded())
         le32(UInt32(1_700_000_000 + usec / 1_000_000)); le32(UInt32(usec % 1_000_000))
         le32(UInt32(frame.count)); le32(UInt32(frame.count))
