@@ -104,7 +104,7 @@ test-tsan: deps pydeps
 # frame decoder with HPACK, the capture reader, and inspect's sock_diag parser. `make fuzz FUZZ_SECONDS=N` runs each for
 # N seconds and fails on a crash; `fuzz-smoke` is CI's: every target, 60 s of fuzzing in all.
 FUZZ_SECONDS ?= 10
-FUZZ_TARGETS := FuzzPacketDecoder FuzzTCPReassembly FuzzHTTP2Frames FuzzTLSRecords FuzzCaptureReader FuzzSockDiag
+FUZZ_TARGETS := FuzzPacketDecoder FuzzTCPReassembly FuzzHTTP2Frames FuzzTLSRecords FuzzHTTP1Head FuzzHTTP1Upgrade FuzzCaptureReader FuzzSockDiag
 
 fuzz-build: deps
 	$(SWIFT) build -c release --package-path Fuzz --scratch-path $(CURDIR)/.build-fuzz \

@@ -35,6 +35,16 @@ let package = Package(
             .product(name: "ConnDiagAnalyze", package: "conndiag"),
             .product(name: "ConnDiagOutput", package: "conndiag"),
         ]),
+        .executableTarget(name: "FuzzHTTP1Head", dependencies: [
+            "FuzzMain",
+            .product(name: "ConnDiagHTTP2", package: "conndiag"),
+        ]),
+        .executableTarget(name: "FuzzHTTP1Upgrade", dependencies: [
+            "FuzzMain",
+            .product(name: "ConnDiagHTTP2", package: "conndiag"),
+            .product(name: "ConnDiagPacket", package: "conndiag"),
+            .product(name: "ConnDiagAnalyze", package: "conndiag"),
+        ]),
         .executableTarget(name: "FuzzSockDiag", dependencies: [
             "FuzzMain",
             .product(name: "ConnDiagInspect", package: "conndiag"),

@@ -244,6 +244,42 @@ def reassembly_seeds():
                 write("FuzzTCPReassembly", reassembly_seed(6, pkts[2:], isn))
 
 
+# ---------------------------------------------------------------- HTTP/1.1 into HTTP/2
+def http1_seed(options, client, server):
+    return bytes([options]) + struct.pack(">H", len(client)) + client + server
+
+
+def http1_upgrade_seeds():
+    """Each wild connection's two byte streams (Upgrade: h2c, CONNECT tunnels, plain HTTP/1.1),
+    whole and cut short, and a few heads written by hand."""
+    for name, pkts, isn in connections():
+        if name not in WILD or "long-frame" in name:
+            continue
+        c, s = stream_bytes(pkts, 0, isn)[:4096], stream_bytes(pkts, 1, isn)[:4096]
+        for options in (0x00, 0x01, 0x02, 0x34, 0x04, 0x08):
+            write("FuzzHTTP1Upgrade", http1_seed(options, c, s))
+        for head in (c, s):
+            if head[:1].isalpha():
+                write("FuzzHTTP1Head", bytes([0]) + head[:2048])
+        write("FuzzHTTP1Upgrade", http1_seed(0, c[:len(c) // 2], s[:len(s) // 3]))
+    crlf = b"\r\n"
+    upgrade = b"GET / HTTP/1.1" + crlf + b"Host: a" + crlf + b"Connection: Upgrade, HTTP2-Settings" + crlf \
+        + b"Upgrade: h2c" + crlf + b"HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA" + crlf + crlf
+    switching = b"HTTP/1.1 101 Switching Protocols" + crlf + b"Connection: Upgrade" + crlf + b"Upgrade: h2c" + crlf + crlf
+    settings = frame(4, 0, 0, b"")
+    connect = b"CONNECT 127.0.0.1:6233 HTTP/1.1" + crlf + b"Host: 127.0.0.1:6233" + crlf + crlf
+    ok = b"HTTP/1.1 200 Connection established" + crlf + crlf
+    preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+    hello = bytes.fromhex("16030100") + b"\x2a" + bytes.fromhex("0100002603030000") + b"\0" * 32
+    for head in (upgrade, switching, connect, ok):
+        write("FuzzHTTP1Head", bytes([0]) + head)
+        write("FuzzHTTP1Head", bytes([1]) + head)
+    write("FuzzHTTP1Upgrade", http1_seed(0, upgrade + preface + settings, switching + settings))
+    write("FuzzHTTP1Upgrade", http1_seed(0, connect + preface + settings, ok + settings))
+    write("FuzzHTTP1Upgrade", http1_seed(0, connect + hello, ok))
+    write("FuzzHTTP1Upgrade", http1_seed(1, b"GET / HTTP/1.1" + crlf + crlf, b"HTTP/1.1 200 OK" + crlf + b"Content-Length: 2" + crlf + crlf + b"ok"))
+
+
 # ---------------------------------------------------------------- HTTP/2 frames
 def stream_bytes(pkts, side, isn):
     segs = {}
@@ -350,7 +386,7 @@ def capture_seeds():
 def main():
     if not os.path.isdir(FIX):
         sys.exit("run from the repository root")
-    for t in ("FuzzPacketDecoder", "FuzzTCPReassembly", "FuzzHTTP2Frames", "FuzzCaptureReader"):
+    for t in ("FuzzPacketDecoder", "FuzzTCPReassembly", "FuzzHTTP2Frames", "FuzzHTTP1Head", "FuzzHTTP1Upgrade", "FuzzCaptureReader"):
         # Keep crash reproducers (named crash-*) that were added by hand; regenerate the rest.
         d = os.path.join(OUT, t)
         if os.path.isdir(d):
@@ -360,6 +396,7 @@ def main():
     packet_seeds()
     reassembly_seeds()
     http2_seeds()
+    http1_upgrade_seeds()
     capture_seeds()
 
 
