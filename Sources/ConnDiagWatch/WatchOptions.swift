@@ -1,0 +1,40 @@
+import ConnDiagAnalyze
+
+/// What `conndiag watch` captures and when it stops.
+public struct WatchOptions: Sendable {
+    /// The interface to capture on, in the namespace the run is in ("any": all of them).
+    public var interface: String
+    /// A BPF filter (tcpdump syntax); nil: every TCP segment and the ICMP errors that may quote one.
+    public var filter: String?
+    /// At most this many connections are followed at once; the longest idle is evicted (noted).
+    public var maxConnections: Int
+    /// The kernel's capture buffer, bytes (pcap_set_buffer_size).
+    public var bufferSize: Int
+    /// Raw packets are also written here (pcap), for Wireshark or `analyze` later.
+    public var writePcap: String?
+    /// With `writePcap`: keep at most this many bytes, in two files that take turns
+    /// (FILE and FILE.1); 0 keeps one growing file.
+    public var writePcapRingBytes: Int
+    /// Stop after this many seconds (nil: until interrupted).
+    public var duration: Double?
+    /// Stop after the first finding at or above this severity.
+    public var untilFirst: Severity?
+    /// Seconds between status records (packets, kernel drops, connections followed).
+    public var statusInterval: Double
+    /// Read the options of local sockets (sock_diag + pidfd_getfd) for exact predictions.
+    public var readSocketOptions: Bool
+    /// A send window at zero for longer than this is a flow-control stall (as `analyze`).
+    public var stallThreshold: Double
+
+    public init(interface: String = "any", filter: String? = nil, maxConnections: Int = 10_000, bufferSize: Int = 8 << 20,
+                writePcap: String? = nil, writePcapRingBytes: Int = 0, duration: Double? = nil, untilFirst: Severity? = nil,
+                statusInterval: Double = 10, readSocketOptions: Bool = true, stallThreshold: Double = 5) {
+        self.interface = interface; self.filter = filter; self.maxConnections = maxConnections; self.bufferSize = bufferSize
+        self.writePcap = writePcap; self.writePcapRingBytes = writePcapRingBytes; self.duration = duration
+        self.untilFirst = untilFirst; self.statusInterval = statusInterval; self.readSocketOptions = readSocketOptions
+        self.stallThreshold = stallThreshold
+    }
+
+    /// The filter when none is given: TCP, and the ICMP errors that quote a TCP segment.
+    public static let defaultFilter = "tcp or (icmp and (icmp[0] == 3 or icmp[0] == 11)) or (icmp6 and (ip6[40] == 1 or ip6[40] == 2 or ip6[40] == 3))"
+}
