@@ -435,6 +435,8 @@ public struct OpenConnection {
     public let tracker: TCPConnectionTracker
     /// "tcp", "http2", "grpc" or "tls", as the connection's report will say.
     public let protocolName: String
+    /// HTTP/2 streams open now (0 without HTTP/2).
+    public let openHTTP2Streams: Int
     fileprivate let connection: Connection
 }
 
@@ -451,7 +453,8 @@ extension AnalyzeEngine {
     public func forEachOpenConnection(_ body: (OpenConnection) -> Void) {
         for c in connections.values where !c.finalized {
             let name = c.tls != nil ? "tls" : c.h2?.sawHTTP2 != true ? "tcp" : (c.h2!.isGRPC ? "grpc" : "http2")
-            body(OpenConnection(index: c.index, client: c.client, server: c.server, tracker: c.tracker, protocolName: name, connection: c))
+            body(OpenConnection(index: c.index, client: c.client, server: c.server, tracker: c.tracker, protocolName: name,
+                                openHTTP2Streams: c.h2?.streams.count ?? 0, connection: c))
         }
     }
 

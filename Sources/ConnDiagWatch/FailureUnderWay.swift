@@ -13,7 +13,8 @@ struct FailureUnderWay {
     var mechanism: Mechanism
     /// The side (0 client, 1 server) whose kernel will give up.
     var side: Int
-    var predictedAt: Double
+    /// nil when nothing predicts the end (a close under open streams has already happened).
+    var predictedAt: Double?
     /// When the episode began (the first SYN, the peer's last segment): the "+X s" origin.
     var since: Double
     var summary: String
@@ -38,7 +39,7 @@ struct FailureJudge {
 
     func judge(_ c: OpenConnection, now: Double) -> FailureUnderWay? {
         syn(c, now: now) ?? keepalive(c, now: now, side: 0) ?? keepalive(c, now: now, side: 1)
-            ?? retransmissions(c, now: now, side: 0) ?? retransmissions(c, now: now, side: 1)
+            ?? retransmissions(c, now: now, side: 0) ?? retransmissions(c, now: now, side: 1) ?? closedUnderStreams(c)
     }
 
     // MARK: - SYN
@@ -147,5 +148,22 @@ struct FailureJudge {
         let decided = now >= max(giveUp, nextDue) + Self.settleMargin
         return FailureUnderWay(episode: "rto:\(side):\(silent)", kind: "retransmitting", mechanism: model.mechanism, side: side,
                                predictedAt: giveUp, since: silent, summary: summary, basis: basis, decided: decided)
+    }
+
+    // MARK: - A close under open HTTP/2 streams
+
+    /// One side's FIN while HTTP/2 streams are open: those streams can no longer complete
+    /// (a killed server's kernel sends FIN, or RST), and their clients see an error whenever
+    /// the other side gets round to closing. Said at the FIN; the outcome follows at the close.
+    func closedUnderStreams(_ c: OpenConnection) -> FailureUnderWay? {
+        guard c.openHTTP2Streams > 0 else { return nil }
+        let tr = c.tracker
+        let fins = [0, 1].compactMap { i in tr.sides[i].finAt.map { (i, $0) } }
+        guard let (side, at) = fins.min(by: { $0.1 < $1.1 }), tr.sides[1 - side].finAt == nil else { return nil }
+        let who = TCPConnectionTracker.name(side)
+        let n = c.openHTTP2Streams
+        let summary = "the \(who) closed the connection (FIN) with \(n) HTTP/2 stream\(n == 1 ? "" : "s") open: \(n == 1 ? "it" : "they") cannot complete, \(n == 1 ? "its client sees" : "their clients see") an error"
+        return FailureUnderWay(episode: "fin:\(side)", kind: "closed-under-open-streams", mechanism: side == 1 ? .peerFin : .none, side: side,
+                               predictedAt: nil, since: at, summary: summary, basis: "", decided: false)
     }
 }

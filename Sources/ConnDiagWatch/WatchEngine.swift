@@ -65,7 +65,8 @@ public final class WatchEngine {
         let filter = options.filter ?? WatchOptions.defaultFilter
         let capture: PacketCapture
         do {
-            capture = try PacketCapture.openLive(interface: options.interface, filter: filter, bufferSize: Int32(clamping: options.bufferSize))
+            capture = try PacketCapture.openLive(interface: options.interface, filter: filter, snaplen: Int32(options.snaplen),
+                                                 bufferSize: Int32(clamping: options.bufferSize))
         } catch let e as CaptureError {
             switch e {
             case .permissionDenied(let m): throw ConnDiagError.environment(m)
@@ -194,7 +195,7 @@ public final class WatchEngine {
             emit(WatchFinding(phase: .inProgress, severity: .warning, kind: f.kind, mechanism: f.mechanism, connection: c.index,
                               client: c.client, server: c.server, protocolName: c.protocolName, t: now,
                               wallNanos: RunClock.nanos(CLOCK_REALTIME), summary: f.summary, predictedAt: f.predictedAt,
-                              basis: f.basis, check: nil, happenedAt: nil, outcome: nil, report: nil,
+                              basis: f.basis.isEmpty ? nil : f.basis, check: nil, happenedAt: nil, outcome: nil, report: nil,
                               dropsWhileOpen: lastDropAt.map { $0 >= c.tracker.firstAt } ?? false))
         }
         if f.decided && !final { analyze.settleNow(c, at: now) }
@@ -206,41 +207,50 @@ public final class WatchEngine {
         connectionsReported += 1
         let prediction = warned.removeValue(forKey: r.index)
         let worstFinding = r.findings.first  // sorted most severe first
-        guard prediction != nil || (worstFinding.map { $0.severity >= .warning } ?? false) else { return }
+        let killed = r.streamsKilledByClose
+        guard prediction != nil || killed > 0 || (worstFinding.map { $0.severity >= .warning } ?? false) else { return }
         let o = r.outcome
         byMechanism[o.mechanism.rawValue, default: 0] += 1
         let happened = o.detectedAt ?? o.predictedAt
         var check: String?
-        if let p = prediction {
-            check = Self.compare(p, outcome: o, happened: happened)
+        if let p = prediction, let predictedAt = p.predictedAt {
+            check = Self.compare(p, predictedAt: predictedAt, outcome: o, happened: happened)
         }
         var summary = o.summary
         if let check { summary += " (" + check + ")" }
+        if killed > 0 {
+            // A close under open streams is a failure for their clients even when the TCP
+            // close itself is an orderly FIN.
+            summary += "; \(killed) HTTP/2 stream\(killed == 1 ? " was" : "s were") open when the connection ended: \(killed == 1 ? "its client sees" : "their clients see") an error"
+        }
+        var severity = worstFinding?.severity ?? .notice
+        var kind = worstFinding?.kind ?? o.mechanism.rawValue
+        if killed > 0 && severity < .warning { severity = .warning; kind = "streams-cut-by-close" }
         let drops = lastDropAt.map { $0 >= r.firstAt } ?? false
         if drops { summary += "; the capture dropped packets while this connection was open, so the verdict may miss some of them" }
-        emit(WatchFinding(phase: .outcome, severity: worstFinding?.severity ?? .notice, kind: worstFinding?.kind ?? o.mechanism.rawValue,
+        emit(WatchFinding(phase: .outcome, severity: severity, kind: kind,
                           mechanism: o.mechanism, connection: r.index, client: r.client, server: r.server, protocolName: r.protocolName,
                           t: max(nowOnCaptureAxis(), r.lastAt), wallNanos: RunClock.nanos(CLOCK_REALTIME), summary: summary,
-                          predictedAt: prediction?.predictedAt, basis: prediction?.basis, check: check, happenedAt: happened,
+                          predictedAt: prediction?.predictedAt, basis: prediction.flatMap { $0.basis.isEmpty ? nil : $0.basis }, check: check, happenedAt: happened,
                           outcome: o, report: r, dropsWhileOpen: drops))
     }
 
     /// "as predicted" when the mechanism agrees and the time is within the timer wheel's
     /// lateness; else what was predicted beside what happened.
-    static func compare(_ p: FailureUnderWay, outcome o: Outcome, happened: Double?) -> String {
+    static func compare(_ p: FailureUnderWay, predictedAt: Double, outcome o: Outcome, happened: Double?) -> String {
         let idleFamily: Set<Mechanism> = [.keepalive, .userTimeout]
         let sameMechanism = o.mechanism == p.mechanism || (idleFamily.contains(o.mechanism) && idleFamily.contains(p.mechanism))
-        let predictedText = "+\(DurationText.trimmed(p.predictedAt - p.since)) s"
-        if o.detectedAt == nil && sameMechanism, let h = happened, abs(h - p.predictedAt) <= 0.05 + 0.03 * max(0, p.predictedAt - p.since) {
+        let predictedText = "+\(DurationText.trimmed(predictedAt - p.since)) s"
+        if o.detectedAt == nil && sameMechanism, let h = happened, abs(h - predictedAt) <= 0.05 + 0.03 * max(0, predictedAt - p.since) {
             // A connect or a retransmission limit given up sends nothing: the silence after the
             // predicted moment is what was seen.
-            return "as predicted: nothing more on the wire after the predicted \(o.mechanism.rawValue) at +\(DurationText.trimmed(p.predictedAt - p.since)) s (giving up sends nothing)"
+            return "as predicted: nothing more on the wire after the predicted \(o.mechanism.rawValue) at +\(DurationText.trimmed(predictedAt - p.since)) s (giving up sends nothing)"
         }
         guard let h = happened else {
             return "predicted \(p.mechanism.rawValue) at \(predictedText), happened \(o.mechanism.rawValue)" + (sameMechanism ? " (time not seen)" : "")
         }
-        let tolerance = 0.05 + 0.03 * max(0, p.predictedAt - p.since)
-        if sameMechanism && abs(h - p.predictedAt) <= tolerance {
+        let tolerance = 0.05 + 0.03 * max(0, predictedAt - p.since)
+        if sameMechanism && abs(h - predictedAt) <= tolerance {
             return "as predicted: \(o.mechanism.rawValue) at +\(DurationText.trimmed(h - p.since)) s, predicted \(predictedText)"
         }
         return "predicted \(p.mechanism.rawValue) at \(predictedText), happened \(o.mechanism.rawValue) at +\(DurationText.trimmed(h - p.since)) s"

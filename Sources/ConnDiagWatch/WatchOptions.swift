@@ -10,6 +10,11 @@ public struct WatchOptions: Sendable {
     public var maxConnections: Int
     /// The kernel's capture buffer, bytes (pcap_set_buffer_size).
     public var bufferSize: Int
+    /// Bytes kept per packet. Linux's packet ring has one slot of this size per packet, so
+    /// it decides how many packets a buffer holds: 65,600 keeps a whole 64 KiB GSO segment
+    /// (the largest veth and loopback hand over) with its link header, four times as many
+    /// slots as libpcap's 262,144.
+    public var snaplen = 65_600
     /// Raw packets are also written here (pcap), for Wireshark or `analyze` later.
     public var writePcap: String?
     /// With `writePcap`: keep at most this many bytes, in two files that take turns
@@ -26,7 +31,7 @@ public struct WatchOptions: Sendable {
     /// A send window at zero for longer than this is a flow-control stall (as `analyze`).
     public var stallThreshold: Double
 
-    public init(interface: String = "any", filter: String? = nil, maxConnections: Int = 10_000, bufferSize: Int = 8 << 20,
+    public init(interface: String = "any", filter: String? = nil, maxConnections: Int = 10_000, bufferSize: Int = 32 << 20,
                 writePcap: String? = nil, writePcapRingBytes: Int = 0, duration: Double? = nil, untilFirst: Severity? = nil,
                 statusInterval: Double = 10, readSocketOptions: Bool = true, stallThreshold: Double = 5) {
         self.interface = interface; self.filter = filter; self.maxConnections = maxConnections; self.bufferSize = bufferSize

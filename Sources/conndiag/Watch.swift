@@ -61,7 +61,7 @@ extension ConnDiag {
         var maxConnections: Int = 10_000
 
         @Option(name: .long, help: "The kernel's capture buffer in MB (more absorbs bursts without drops).")
-        var bufferSize: Int = 8
+        var bufferSize: Int = 32
 
         @Option(name: .long, help: "Also write the raw packets to this pcap file (for Wireshark or analyze).")
         var writePcap: String?
