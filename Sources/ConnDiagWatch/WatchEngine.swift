@@ -134,7 +134,11 @@ public final class WatchEngine {
         while true {
             let status = capture.read(limit: 1000) { packet in
                 self.packetsHandled += 1
-                self.pcapRing?.count(packet)
+                if let ring = self.pcapRing {
+                    // The dumper has written this packet: the ring may turn before the next one.
+                    ring.count(packet)
+                    ring.rotateIfFull(on: capture)
+                }
                 self.analyze.feed(packet.bytes, linkType: link, timestampNanos: packet.timestampNanos, originalLength: packet.originalLength)
             }
             switch status {
@@ -147,7 +151,6 @@ public final class WatchEngine {
             }
             break
         }
-        pcapRing?.rotateIfFull(on: capture)
     }
 
     private func nowOnCaptureAxis() -> Double {
