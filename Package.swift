@@ -91,7 +91,7 @@ let package = Package(
                                                     "ConnDiagHTTP2Engine", "ConnDiagDiagnosis", "ConnDiagTLS"], resources: [.copy("Fixtures")]),
         .testTarget(name: "OutputTests", dependencies: ["ConnDiagOutput", "ConnDiagCore"]),
         // `watch` on real traffic in lab namespaces (root); the `Timing` suites run alone.
-        .testTarget(name: "WatchTests", dependencies: ["ConnDiagWatch", "ConnDiagAnalyze", "ConnDiagCore", "ConnDiagLab", "ConnDiagPlatform"]),
+        .testTarget(name: "WatchTests", dependencies: ["ConnDiagWatch", "ConnDiagAnalyze", "ConnDiagCore", "ConnDiagLab", "ConnDiagPlatform", "ConnDiagDiagnosis", "ConnDiagPacket", "ConnDiagInspect"]),
         .testTarget(name: "InspectTests", dependencies: ["ConnDiagInspect", "ConnDiagOutput", "ConnDiagCore", "ConnDiagPlatform"]),
     ],
     swiftLanguageModes: [.v5]

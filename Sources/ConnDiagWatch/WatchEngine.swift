@@ -112,6 +112,7 @@ public final class WatchEngine {
         // What is still open is reported as it stands (a stall, probes still unanswered).
         let now = nowOnCaptureAxis()
         analyze.forEachOpenConnection { judgeOne($0, now: now, final: true) }
+        finishing = true
         let result = analyze.finish()
         problems += result.inputProblems.filter { $0.contains("evicted") }
         pcapRing?.stop(on: capture)
@@ -125,6 +126,8 @@ public final class WatchEngine {
     }
 
     private var problems: [String] = []
+    /// The run is over: what is reported now is what was still open.
+    private var finishing = false
 
     // MARK: - Packets
 
@@ -217,7 +220,12 @@ public final class WatchEngine {
         let happened = o.detectedAt ?? o.predictedAt
         var check: String?
         if let p = prediction, let predictedAt = p.predictedAt {
-            check = Self.compare(p, predictedAt: predictedAt, outcome: o, happened: happened)
+            if finishing && nowOnCaptureAxis() < predictedAt {
+                // Reported because the watch ends, not because the failure did.
+                check = "still under way when the watch ended; predicted \(p.mechanism.rawValue) at +\(DurationText.trimmed(predictedAt - p.since)) s"
+            } else {
+                check = Self.compare(p, predictedAt: predictedAt, outcome: o, happened: happened)
+            }
         }
         var summary = o.summary
         if let check { summary += " (" + check + ")" }
