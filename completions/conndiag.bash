@@ -602,7 +602,7 @@ _conndiag_inspect() {
 
 _conndiag_watch() {
     repeating_flags=()
-    non_repeating_flags=(--no-socket-options --json --version -h --help)
+    non_repeating_flags=(--immediate --no-socket-options --json --version -h --help)
     repeating_options=()
     non_repeating_options=(-i --interface --filter --for --until-first --max-connections --buffer-size --write-pcap --pcap-ring --status-interval --format --expect --netns --netns-pid)
     __conndiag_offer_flags_options 0

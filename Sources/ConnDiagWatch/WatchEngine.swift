@@ -66,7 +66,8 @@ public final class WatchEngine {
         let capture: PacketCapture
         do {
             capture = try PacketCapture.openLive(interface: options.interface, filter: filter, snaplen: Int32(options.snaplen),
-                                                 bufferSize: Int32(clamping: options.bufferSize))
+                                                 bufferSize: Int32(clamping: options.bufferSize),
+                                                 immediate: options.immediate, timeoutMs: options.blockTimeoutMs)
         } catch let e as CaptureError {
             switch e {
             case .permissionDenied(let m): throw ConnDiagError.environment(m)
@@ -211,6 +212,8 @@ public final class WatchEngine {
 
     private func reported(_ r: ConnectionReport) {
         connectionsReported += 1
+        // Drops up to this moment may be behind this verdict (the kernel counts them as they happen).
+        readStatistics()
         let prediction = warned.removeValue(forKey: r.index)
         let worstFinding = r.findings.first  // sorted most severe first
         let killed = r.streamsKilledByClose

@@ -15,6 +15,12 @@ public struct WatchOptions: Sendable {
     /// (the largest veth and loopback hand over) with its link header, four times as many
     /// slots as libpcap's 262,144.
     public var snaplen = 65_600
+    /// libpcap's immediate mode (TPACKET_V2: every packet at once, one snaplen-sized ring slot
+    /// each). Off (the default), TPACKET_V3 blocks hold packets by their size — a 32 MB buffer
+    /// keeps ~20,000 wire-sized packets instead of ~500 — and are handed over when full or
+    /// after `blockTimeoutMs`, which bounds the added latency.
+    public var immediate = false
+    public var blockTimeoutMs: Int32 = 10
     /// Raw packets are also written here (pcap), for Wireshark or `analyze` later.
     public var writePcap: String?
     /// With `writePcap`: keep at most this many bytes, in two files that take turns

@@ -13,7 +13,7 @@ extension ConnDiag {
             commandName: "watch",
             abstract: "Live verdicts on the traffic of a host or a pod, as failures happen.",
             discussion: """
-            conndiag captures live (libpcap, immediate mode) in the current network namespace \
+            conndiag captures live (libpcap) in the current network namespace \
             or the one given with --netns/--netns-pid, and runs analyze's engine on every \
             packet: the same traffic gives the same verdict live and from a file. A \
             connection's outcome is printed the moment it is known (RST, FIN, a connect given \
@@ -72,6 +72,9 @@ extension ConnDiag {
         @Option(name: .long, help: "Time between status records (packets, kernel drops, connections followed).")
         var statusInterval: DurationArgument = DurationArgument(argument: "10s")!
 
+        @Flag(name: .long, help: "libpcap's immediate mode: each packet at once (TPACKET_V2), one buffer slot per packet whatever its size; by default packets come in blocks handed over within 10 ms, which hold many more wire-sized packets.")
+        var immediate = false
+
         @Flag(name: .long, help: "Do not read local sockets' options (sock_diag, pidfd_getfd): predictions use the namespace's sysctls.")
         var noSocketOptions = false
 
@@ -100,9 +103,10 @@ extension ConnDiag {
         }
 
         func run() throws {
-            let options = WatchOptions(interface: interface, filter: filter, maxConnections: maxConnections, bufferSize: bufferSize << 20,
+            var options = WatchOptions(interface: interface, filter: filter, maxConnections: maxConnections, bufferSize: bufferSize << 20,
                                        writePcap: writePcap, writePcapRingBytes: pcapRing * 1_000_000, duration: duration?.seconds,
                                        untilFirst: untilFirst, statusInterval: statusInterval.seconds, readSocketOptions: !noSocketOptions)
+            options.immediate = immediate
             let resolved = OutputFormat.resolved(format: format, json: json)
             var settings: [(String, JSONValue)] = [("interface", .string(interface)), ("max_connections", .int(Int64(maxConnections))),
                                                    ("buffer_size_mb", .int(Int64(bufferSize)))]
