@@ -120,6 +120,11 @@ import ConnDiagLab
         #expect(o.mechanism == "keepalive")
         #expect((o["prediction_check"] as? String)?.hasPrefix("as predicted") == true, "\(o)")
         #expect(abs(o.time - failedAt) < 1.0, "reported \(o.time - failedAt) s after recv() failed")
+        // The client's RST decides it: printed within 100 ms of that packet on the capture's
+        // clock (the goal; measured 5-10 ms: the block timeout and one wake-up).
+        let decidedAt = try #require((o["outcome"] as? [String: Any])?["detected_at"] as? Double)
+        let t = try #require(o["t"] as? Double)
+        #expect(t - decidedAt < 0.1, "printed \(t - decidedAt) s after the RST")
         try s.finishAndCompareWithAnalyze()
     }
 
@@ -143,10 +148,10 @@ import ConnDiagLab
         #expect(["peer-rst", "peer-fin"].contains(o.mechanism ?? ""), "\(o)")
         #expect(o["protocol"] as? String == "http2")
         #expect((o["summary"] as? String)?.contains("HTTP/2 stream was open when the connection ended") == true, "\(o)")
-        // Reported within 1 s of the packet that decided it (both on the capture's axis).
+        // Printed within 100 ms of the packet that decided it (both on the capture's axis).
         let decidedAt = try #require((o["outcome"] as? [String: Any])?["detected_at"] as? Double)
         let t = try #require(o["t"] as? Double)
-        #expect(t - decidedAt < 1.0, "reported \(t - decidedAt) s after the closing packet")
+        #expect(t - decidedAt < 0.1, "printed \(t - decidedAt) s after the closing packet")
         #expect(o.time - killedAt < 6, "the kill was \(o.time - killedAt) s before the report")
         client.waitUntilExit()
         try s.finishAndCompareWithAnalyze()
