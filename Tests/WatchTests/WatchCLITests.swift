@@ -37,6 +37,25 @@ import ConnDiagLab
         #expect(summary["stopped_by"] as? String == "until-first")
     }
 
+    @Test func aConnectRefusedByICMPIsReportedOnce() throws {
+        guard WatchGate.enabled else { return }
+        let lab = try Lab(prefix: "cdtest")
+        defer { lab.destroy() }
+        try lab.inject(.icmpPortUnreachable, port: 7002)
+        let watch = try WatchProcess(["watch", "--netns", lab.clientNamespace, "--format", "ndjson"])
+        #expect(watch.waitFor(timeout: 10) { $0.type == "start" }, "\(watch.stderr)")
+        let script = "import socket, time\ntry: socket.create_connection(('10.213.0.2', 7002), timeout=5)\nexcept OSError as e: print(time.time(), e.errno)"
+        let (_, out) = try runIn(lab.clientNamespace, ["python3", "-c", script])
+        let failedAt = try #require(out.split(separator: " ").first.flatMap { Double($0) }, "client: \(out)")
+        #expect(watch.waitFor(timeout: 2) { $0.phase == "outcome" }, "\(watch.stdout)")
+        #expect(watch.stop() == 0)
+        let outcomes = watch.records.filter { $0.type == "finding" && $0.phase == "outcome" }
+        try #require(outcomes.count == 1, "\(watch.stdout)")
+        #expect(outcomes[0].mechanism == "icmp")
+        #expect((outcomes[0]["outcome"] as? [String: Any])?["errno"] as? String == "ECONNREFUSED")
+        #expect(abs(outcomes[0].time - failedAt) < 1.0, "reported \(outcomes[0].time - failedAt) s after connect() failed")
+    }
+
     @Test func writePcapRingKeepsTwoBoundedHalves() throws {
         guard WatchGate.enabled else { return }
         let lab = try Lab(prefix: "cdtest")
@@ -59,7 +78,7 @@ import ConnDiagLab
             #expect(size > 0 && size <= 1_000_000 + 70_000, "\(file): \(size) bytes")
         }
         // Both halves are valid captures.
-        for file in [pcap, pcap + ".1"] { #expect(try analyzeMechanisms(file) is [String: String]) }
+        for file in [pcap, pcap + ".1"] { _ = try analyzeMechanisms(file) }
     }
 
     @Test func aBurstBeyondASmallBufferIsCountedNotFatal() throws {
