@@ -1,3 +1,4 @@
+import Glibc
 import ConnDiagCore
 import ConnDiagDiagnosis
 import ConnDiagInspect
@@ -18,6 +19,9 @@ final class LocalSocketOptions {
     private let dump: SockDiagDump?
     private let unavailable: String?
     private var cache: [String: Lookup] = [:]
+    static let lookupsPerSecond = 20
+    private var budgetSecond: Int64 = -1
+    private var lookupsLeft = 0
 
     /// Opens the sock_diag socket in the namespace the calling thread is in.
     init(enabled: Bool) {
@@ -29,6 +33,12 @@ final class LocalSocketOptions {
     func lookup(local: Endpoint, remote: Endpoint) -> Lookup {
         let key = "\(local)>\(remote)"
         if let hit = cache[key], hit.options != nil { return hit }
+        // A dump and a /proc scan cost milliseconds on a busy node: a burst of warnings (a SYN
+        // flood) must not stall the capture, so at most `lookupsPerSecond` are made.
+        let second = RunClock.nanos(CLOCK_MONOTONIC) / 1_000_000_000
+        if second != budgetSecond { budgetSecond = second; lookupsLeft = Self.lookupsPerSecond }
+        guard lookupsLeft > 0 else { return Lookup(options: nil, source: "not read (more than \(Self.lookupsPerSecond) socket lookups this second)") }
+        lookupsLeft -= 1
         let found = read(local: local, remote: remote)
         if cache.count > 4096 { cache.removeAll() }
         cache[key] = found

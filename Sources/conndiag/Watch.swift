@@ -1,6 +1,7 @@
 import ArgumentParser
 import ConnDiagAnalyze
 import ConnDiagCore
+import ConnDiagInspect
 import ConnDiagOutput
 import ConnDiagPlatform
 import ConnDiagWatch
@@ -118,7 +119,9 @@ extension ConnDiag {
                                          expectNone: expect == "none", settings: settings)
             // Not restarting system calls: poll returns at once on SIGINT/SIGTERM.
             InterruptSignal.shared.install(restartingSyscalls: false)
-            let engine = WatchEngine(options: options, namespace: namespace.target?.description ?? "the current network namespace")
+            var where_ = namespace.target?.description ?? "the current network namespace"
+            if let pid = namespace.netnsPid { where_ += " (\(SocketOwnership.command(of: pid)))" }
+            let engine = WatchEngine(options: options, namespace: where_)
             engine.onEvent = { renderer.handle($0) }
             let summary = try namespace.run { try engine.run() }
             throw ExitCode(renderer.finish(summary).rawValue)
