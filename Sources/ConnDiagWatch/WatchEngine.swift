@@ -109,6 +109,12 @@ public final class WatchEngine {
         case .stopped: break
         }
         pump()
+        if !options.immediate {
+            // The kernel hands a block over only when it fills or its timeout passes: packets
+            // of the last few milliseconds are in a block userspace cannot see yet.
+            usleep(UInt32(max(1, options.blockTimeoutMs)) * 2_000)
+            pump()
+        }
         readStatistics()
         // What is still open is reported as it stands (a stall, probes still unanswered).
         let now = nowOnCaptureAxis()
@@ -261,7 +267,10 @@ public final class WatchEngine {
             return "as predicted: nothing more on the wire after the predicted \(o.mechanism.rawValue) at +\(DurationText.trimmed(predictedAt - p.since)) s (giving up sends nothing)"
         }
         guard let h = happened else {
-            return "predicted \(p.mechanism.rawValue) at \(predictedText), happened \(o.mechanism.rawValue)" + (sameMechanism ? " (time not seen)" : "")
+            if sameMechanism {
+                return "as predicted: \(o.mechanism.rawValue), predicted at \(predictedText) (giving up sends nothing, so the moment itself is not seen)"
+            }
+            return "predicted \(p.mechanism.rawValue) at \(predictedText), happened \(o.mechanism.rawValue)"
         }
         let tolerance = 0.05 + 0.03 * max(0, predictedAt - p.since)
         if sameMechanism && abs(h - predictedAt) <= tolerance {

@@ -27,7 +27,7 @@ import ConnDiagLab
         deinit {
             watch.stop(signal: SIGKILL)
             lab.destroy()
-            unlink(pcap)
+            if ProcessInfo.processInfo.environment["WATCH_KEEP_PCAP"] == nil { unlink(pcap) }
         }
 
         func findings(server: String) -> [[String: Any]] {
@@ -125,6 +125,58 @@ import ConnDiagLab
         let decidedAt = try #require((o["outcome"] as? [String: Any])?["detected_at"] as? Double)
         let t = try #require(o["t"] as? Double)
         #expect(t - decidedAt < 0.1, "printed \(t - decidedAt) s after the RST")
+        try s.finishAndCompareWithAnalyze()
+    }
+
+    @Test func retransmissionsIntoSilenceEndAtTheUserTimeout() throws {
+        guard WatchGate.enabled else { return }
+        let s = try Session()
+        try s.lab.startPeer(["python3", "-c", EchoServer.script, "7003"], readyPort: 7003)
+        let script = """
+        import socket, sys, time
+        s = socket.create_connection(("10.213.0.2", 7003))
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, 3000)
+        s.sendall(b"x"); s.recv(1)
+        sys.stdin.readline()
+        s.sendall(b"y" * 100)
+        try:
+            s.recv(1)
+        except OSError as e:
+            print(time.time(), e.errno, flush=True)
+        """
+        let client = Process()
+        client.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+        client.arguments = ["netns", "exec", s.lab.clientNamespace, "python3", "-c", script]
+        let input = Pipe(), output = Pipe()
+        client.standardInput = input
+        client.standardOutput = output
+        try client.run()
+        defer { if client.isRunning { client.terminate() } }
+        usleep(500_000)
+        try s.lab.cut(port: 7003)
+        input.fileHandleForWriting.write(Data("go\n".utf8))
+        client.waitUntilExit()
+        let out = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let parts = out.split(separator: " ")
+        let failedAt = try #require(parts.first.flatMap { Double($0) }, "client: \(out)")
+        #expect(parts.dropFirst().first.map { $0.hasPrefix("110") } == true, "recv should fail with ETIMEDOUT: \(out)")
+        #expect(s.watch.waitFor(timeout: 4) { $0.phase == "outcome" }, "\(s.watch.stdout)")
+        let mine = s.findings(server: "10.213.0.2:7003")
+        let warnings = mine.filter { $0.phase == "in-progress" }
+        let outcomes = mine.filter { $0.phase == "outcome" }
+        try #require(warnings.count == 1 && outcomes.count == 1, "\(s.watch.stdout)")
+        #expect(warnings[0]["kind"] as? String == "retransmitting")
+        #expect((warnings[0]["prediction_basis"] as? String)?.contains("TCP_USER_TIMEOUT 3 s read from the socket") == true, "\(warnings[0])")
+        let o = outcomes[0]
+        #expect(o.mechanism == "user-timeout", "\(o)")
+        // Giving up sends nothing: as analyze judges it, the outcome is known once the next
+        // retransmission, due twice the last gap after the last one, has not come — with a 3 s
+        // user timeout that is up to ~2 s after the give-up (the warning said when, at once).
+        #expect(o.time - failedAt < 5.0, "reported \(o.time - failedAt) s after recv() failed")
+        #expect((o["prediction_check"] as? String)?.hasPrefix("as predicted: user-timeout") == true, "\(o)")
+        // A later packet, so the file covers the silence after the last retransmission as the
+        // live run did (a capture ending at the last retransmission cannot tell it stopped).
+        _ = try? runIn(s.lab.clientNamespace, ["python3", "-c", "import socket\ntry: socket.create_connection(('10.213.0.2', 7999), timeout=2)\nexcept OSError: pass"])
         try s.finishAndCompareWithAnalyze()
     }
 
