@@ -127,6 +127,7 @@ bench: deps benchdeps
 	$(SUDO) env BIN=.build/release/conndiag bash bench/probe-scale.sh
 	$(SUDO) env BIN=.build/release/conndiag bash bench/analyze-bench.sh
 	$(SUDO) env BIN=.build/release/conndiag WORKLOAD=varied bash bench/analyze-bench.sh
+	$(SUDO) env BIN=.build/release/conndiag bash bench/watch-bench.sh 10 1000
 	$(SUDO) env BIN=.build/release/conndiag bash bench/soak.sh $(SOAK)
 
 # Man pages and shell completions are generated from the ArgumentParser definitions;

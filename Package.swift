@@ -66,12 +66,15 @@ let package = Package(
         // kernel model's predictions; with --capture, the live capture (ConnDiagTCP) and the
         // shared connection tracker (ConnDiagDiagnosis) for wire evidence.
         .target(name: "ConnDiagInspect", dependencies: ["ConnDiagCore", "ConnDiagPlatform", "CNetShims", "ConnDiagPacket", "ConnDiagDiagnosis", "ConnDiagTCP"]),
+        // `watch`: the analyze engine on a live capture, failures under way judged between
+        // packets with the kernel model's predictions, local sockets' options read as inspect does.
+        .target(name: "ConnDiagWatch", dependencies: ["ConnDiagCore", "ConnDiagPlatform", "ConnDiagPacket", "ConnDiagTCP", "ConnDiagDiagnosis", "ConnDiagAnalyze", "ConnDiagInspect"]),
         // Every renderer, the JSON/NDJSON writing, the --expect grammar and the exit-code policy.
-        .target(name: "ConnDiagOutput", dependencies: ["ConnDiagCore", "ConnDiagPlatform", "ConnDiagAnalyze", "ConnDiagHTTP2Engine", "ConnDiagScenarios", "ConnDiagInspect"]),
+        .target(name: "ConnDiagOutput", dependencies: ["ConnDiagCore", "ConnDiagPlatform", "ConnDiagAnalyze", "ConnDiagHTTP2Engine", "ConnDiagScenarios", "ConnDiagInspect", "ConnDiagWatch"]),
         // BuildInfo (a prebuild plugin) generates the version, from the VERSION file, and the
         // git commit into the executable.
         .executableTarget(name: "conndiag", dependencies: [
-            "ConnDiagCore", "ConnDiagPlatform", "ConnDiagOutput", "ConnDiagTCP", "ConnDiagHTTP2", "ConnDiagHTTP2Engine", "ConnDiagTLS", "ConnDiagLab", "ConnDiagScenarios", "ConnDiagAnalyze", "ConnDiagInspect",
+            "ConnDiagCore", "ConnDiagPlatform", "ConnDiagOutput", "ConnDiagTCP", "ConnDiagHTTP2", "ConnDiagHTTP2Engine", "ConnDiagTLS", "ConnDiagLab", "ConnDiagScenarios", "ConnDiagAnalyze", "ConnDiagInspect", "ConnDiagWatch",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], plugins: ["BuildInfo"]),
         .plugin(name: "BuildInfo", capability: .buildTool()),
@@ -87,6 +90,8 @@ let package = Package(
         .testTarget(name: "AnalyzeTests", dependencies: ["ConnDiagAnalyze", "ConnDiagCore", "ConnDiagOutput", "ConnDiagPacket", "ConnDiagTCP",
                                                     "ConnDiagHTTP2Engine", "ConnDiagDiagnosis", "ConnDiagTLS"], resources: [.copy("Fixtures")]),
         .testTarget(name: "OutputTests", dependencies: ["ConnDiagOutput", "ConnDiagCore"]),
+        // `watch` on real traffic in lab namespaces (root); the `Timing` suites run alone.
+        .testTarget(name: "WatchTests", dependencies: ["ConnDiagWatch", "ConnDiagAnalyze", "ConnDiagCore", "ConnDiagLab", "ConnDiagPlatform", "ConnDiagDiagnosis", "ConnDiagPacket", "ConnDiagInspect"]),
         .testTarget(name: "InspectTests", dependencies: ["ConnDiagInspect", "ConnDiagOutput", "ConnDiagCore", "ConnDiagPlatform"]),
     ],
     swiftLanguageModes: [.v5]

@@ -173,13 +173,13 @@ _conndiag() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    syn-timeout|keepalive-test|goaway-trace|probe|analyze|inspect|lab|help)
+    syn-timeout|keepalive-test|goaway-trace|probe|analyze|inspect|watch|lab|help)
         # Offer subcommand argument completions
         "_conndiag_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'syn-timeout keepalive-test goaway-trace probe analyze inspect lab help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'syn-timeout keepalive-test goaway-trace probe analyze inspect watch lab help' -- "${cur}"))
         ;;
     esac
 }
@@ -582,6 +582,58 @@ _conndiag_inspect() {
         return
         ;;
     '--max-connections')
+        return
+        ;;
+    '--format')
+        __conndiag_add_completions -W 'table'$'\n''json'$'\n''ndjson'
+        return
+        ;;
+    '--expect')
+        return
+        ;;
+    '--netns')
+        return
+        ;;
+    '--netns-pid')
+        return
+        ;;
+    esac
+}
+
+_conndiag_watch() {
+    repeating_flags=()
+    non_repeating_flags=(--immediate --no-socket-options --json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(-i --interface --filter --for --until-first --max-connections --buffer-size --write-pcap --pcap-ring --status-interval --format --expect --netns --netns-pid)
+    __conndiag_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '-i'|'--interface')
+        return
+        ;;
+    '--filter')
+        return
+        ;;
+    '--for')
+        return
+        ;;
+    '--until-first')
+        return
+        ;;
+    '--max-connections')
+        return
+        ;;
+    '--buffer-size')
+        return
+        ;;
+    '--write-pcap')
+        return
+        ;;
+    '--pcap-ring')
+        return
+        ;;
+    '--status-interval')
         return
         ;;
     '--format')

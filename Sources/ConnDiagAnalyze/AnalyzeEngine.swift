@@ -21,6 +21,10 @@ public final class AnalyzeEngine {
     public let options: AnalyzeOptions
     /// Called with each connection's report as soon as it is settled (NDJSON streaming).
     public var onConnection: ((ConnectionReport) -> Void)?
+    /// Set by a live source (`watch`): a connection is reported the moment the wire closes it,
+    /// attempts are streamed at once (no scan folding at the end), and no report is kept, so
+    /// memory stays bounded by the open connections for as long as the source runs.
+    public var live = false
 
     /// Open connections by key. Change it only through `setConnection(_:for:)` (or clear the
     /// last-hit cache below with it).
@@ -332,6 +336,12 @@ public final class AnalyzeEngine {
         let c = conn!
         let side = c.clientEndpoint == src ? 0 : 1
         c.observe(seg, from: side, at: t, bytes: bytes)
+        if live, let closed = c.closedAt {
+            // Live: the outcome is known the moment the wire closes it (RST, second FIN).
+            setConnection(nil, for: key)
+            tombstones[key] = closed
+            settle(c)
+        }
     }
 
     private func open(key: ConnectionKey, src: Endpoint, dst: Endpoint, seg: TCPSegment, at t: Double) -> Connection {
@@ -400,14 +410,72 @@ public final class AnalyzeEngine {
         lastConnection = nil
     }
 
-    private func settle(_ c: Connection) {
+    /// `captureEnd`: how far the input is known to reach (a live source: now), else the last packet.
+    private func settle(_ c: Connection, captureEnd: Double? = nil) {
         guard !c.finalized else { return }
         c.finalized = true
         c.streams[0].release(holdBudget)
         c.streams[1].release(holdBudget)
-        let r = c.report(captureEnd: lastT, retries2: options.assumedRetries2)
+        let r = c.report(captureEnd: captureEnd ?? lastT, retries2: options.assumedRetries2)
+        if live { onConnection?(r); return }
         reports.append(r)
         if ScanAggregator.isAttempt(r) { heldAttempts.insert(r.index); return }
         onConnection?(r)
     }
+}
+
+// MARK: - Live input (watch)
+
+/// One open connection as a live source sees it between packets: enough to judge a failure
+/// under way (the tracker's side records) and to settle it once its outcome is decided.
+public struct OpenConnection {
+    public let index: Int
+    public let client: Endpoint
+    public let server: Endpoint
+    public let tracker: TCPConnectionTracker
+    /// "tcp", "http2", "grpc" or "tls", as the connection's report will say.
+    public let protocolName: String
+    /// HTTP/2 streams open now (0 without HTTP/2).
+    public let openHTTP2Streams: Int
+    fileprivate let connection: Connection
+}
+
+extension AnalyzeEngine {
+    /// CLOCK_REALTIME nanoseconds of the first packet (t = 0 of every report), nil before it.
+    public var originNanos: Int64? { startNanos }
+
+    /// Seconds on the reports' axis for a wall-clock time, nil before the first packet.
+    public func time(ofRealtimeNanos nanos: Int64) -> Double? {
+        startNanos.map { Double(nanos &- $0) / 1e9 }
+    }
+
+    /// Calls `body` with every open connection (a live source judges failures under way).
+    public func forEachOpenConnection(_ body: (OpenConnection) -> Void) {
+        for c in connections.values where !c.finalized {
+            let name = c.tls != nil ? "tls" : c.h2?.sawHTTP2 != true ? "tcp" : (c.h2!.isGRPC ? "grpc" : "http2")
+            body(OpenConnection(index: c.index, client: c.client, server: c.server, tracker: c.tracker, protocolName: name,
+                                openHTTP2Streams: c.h2?.streams.count ?? 0, connection: c))
+        }
+    }
+
+    /// Reports an open connection now, its input known up to `now` (seconds on the reports'
+    /// axis): a live source calls it once the outcome is decided though the wire says nothing
+    /// more (a connect given up, retransmissions stopped).
+    public func settleNow(_ open: OpenConnection, at now: Double) {
+        let c = open.connection
+        guard !c.finalized else { return }
+        setConnection(nil, for: c.key)
+        tombstones[c.key] = now
+        settle(c, captureEnd: max(now, lastT))
+    }
+
+    /// Live: reports the connections that ended a while ago as `sweep` does between packets,
+    /// at `now` (seconds on the reports' axis) even when no packet arrives.
+    public func tick(at now: Double) {
+        guard startNanos != nil, now - lastSweep >= 1 else { return }
+        sweep(at: now)
+    }
+
+    /// Open connections now.
+    public var openConnectionCount: Int { connections.count }
 }

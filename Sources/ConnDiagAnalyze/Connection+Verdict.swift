@@ -50,6 +50,7 @@ extension Connection {
                                 protocolName: tls != nil ? "tls" : h2?.sawHTTP2 != true ? "tcp" : (h2!.isGRPC ? "grpc" : "http2"),
                                 streams: streamJSON, details: details, notes: notes)
         report.omittedStreams = h2?.omittedStreamRecords ?? 0
+        report.streamsKilledByClose = h2?.closedStreams.filter { if case .killedByConnectionClose = $0.end { return true } else { return false } }.count ?? 0
         if let tls { report.protocolDetail = tlsSummary(tls) }
         return report
     }

@@ -70,6 +70,9 @@ public struct ConnectionReport: Sendable {
     public var streams: [JSONValue]
     /// Records of completed streams left out by the run's budget (see `RunBudget`).
     public var omittedStreams = 0
+    /// HTTP/2 streams still open when the TCP connection ended under them (their clients see
+    /// an error). Typed for live sources (`watch`); the JSON shows it in the stream records.
+    public var streamsKilledByClose = 0
     /// TCP and HTTP/2 statistics.
     public var details: [(String, JSONValue)]
     public var notes: [String]

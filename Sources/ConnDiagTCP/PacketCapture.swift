@@ -65,16 +65,20 @@ public final class PacketCapture {
     deinit { close() }
 
     /// Opens `interface` live with `filter` compiled into BPF.
-    public static func openLive(interface: String, filter: String, snaplen: Int32 = 262_144) throws -> PacketCapture {
+    /// `immediate` false (watch under load): libpcap uses TPACKET_V3, whose blocks pack packets
+    /// by their size instead of one snaplen-sized slot each, and hands a block over when it is
+    /// full or `timeoutMs` after its first packet.
+    public static func openLive(interface: String, filter: String, snaplen: Int32 = 262_144, bufferSize: Int32 = 4 << 20,
+                                immediate: Bool = true, timeoutMs: Int32 = 10) throws -> PacketCapture {
         var err = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
         guard let h = pcap_create(interface, &err) else {
             throw CaptureError.failed("pcap_create(\(interface)): \(String(cString: err))")
         }
         pcap_set_snaplen(h, snaplen)
         pcap_set_promisc(h, 0)
-        pcap_set_immediate_mode(h, 1)
-        pcap_set_timeout(h, 10)
-        pcap_set_buffer_size(h, 4 << 20)
+        pcap_set_immediate_mode(h, immediate ? 1 : 0)
+        pcap_set_timeout(h, timeoutMs)
+        pcap_set_buffer_size(h, bufferSize)
         let nano = pcap_set_tstamp_precision(h, Int32(PCAP_TSTAMP_PRECISION_NANO)) == 0
         let rc = pcap_activate(h)
         if rc < 0 {

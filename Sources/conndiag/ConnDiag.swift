@@ -30,7 +30,7 @@ struct ConnDiag: ParsableCommand {
           4  bad input data (a malformed capture file)
         """,
         version: VersionReport.text,
-        subcommands: [SynTimeout.self, KeepaliveTest.self, GoawayTrace.self, Probe.self, Analyze.self, Inspect.self, LabCommand.self]
+        subcommands: [SynTimeout.self, KeepaliveTest.self, GoawayTrace.self, Probe.self, Analyze.self, Inspect.self, Watch.self, LabCommand.self]
     )
 }
 
