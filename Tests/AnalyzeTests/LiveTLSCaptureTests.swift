@@ -212,7 +212,9 @@ final class TLSLab {
         usleep(300_000)
         try? clientIn.fileHandleForWriting.close()
         c.waitUntilExit()
-        usleep(300_000)
+        // s_server -naccept 1 exits once the session ends (after its own close_notify): give
+        // it up to 5 s on a loaded machine before stopping it, or its alert is never sent.
+        for _ in 0..<100 where s.isRunning { usleep(50_000) }
         try? serverIn.fileHandleForWriting.close()
         if s.isRunning { kill(s.processIdentifier, SIGTERM) }
         s.waitUntilExit()
