@@ -47,7 +47,7 @@ extension Connection {
                                 midConnection: midConnection, firstAt: firstAt, lastAt: lastAt, packets: packets,
                                 bytesClientToServer: sides[0].payloadBytes, bytesServerToClient: sides[1].payloadBytes,
                                 events: events, omittedEvents: omittedEvents, outcome: outcome, findings: findings,
-                                protocolName: tls != nil ? "tls" : h2?.sawHTTP2 != true ? "tcp" : (h2!.isGRPC ? "grpc" : "http2"),
+                                protocolName: tls != nil && h2?.sawHTTP2 != true ? "tls" : h2?.sawHTTP2 != true ? "tcp" : (h2!.isGRPC ? "grpc" : "http2"),
                                 streams: streamJSON, details: details, notes: notes)
         report.omittedStreams = h2?.omittedStreamRecords ?? 0
         if let tls { report.protocolDetail = tlsSummary(tls) }
