@@ -49,7 +49,7 @@ extension AnalyzeEngine {
     private func noteKeyLog(source: String, secrets: Int, problems count: Int) {
         if secrets == 0 { problems.append("\(source): no TLS secrets in it") }
         guard count > 0 else { return }
-        let shown = keyLog.problems.filter { $0.hasPrefix(source + " line") }.prefix(3)
+        let shown = keyLog.problems.filter { $0.hasPrefix(source + " line") }.prefix(3).map { $0.dropFirst(source.count + 1) }
         problems.append("\(source): \(count) line\(count == 1 ? "" : "s") could not be used (\(shown.joined(separator: "; "))\(count > shown.count ? "; ..." : "")); the other \(secrets) secret\(secrets == 1 ? " was" : "s were") read")
     }
 }

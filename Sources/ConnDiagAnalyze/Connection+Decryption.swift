@@ -6,7 +6,12 @@ extension Connection {
     /// A key log that does not open this connection's records is a warning (the wrong file,
     /// or a log from another run); one without its secrets, a notice.
     func decryptionFindings(_ dec: TLSDecryption, findings: inout [Finding]) {
-        for side in 0..<2 {
+        let wrongBoth = dec.sides.allSatisfy { $0.failed != nil && $0.failed!.afterRecords == 0 }
+        if wrongBoth, let f = dec.sides.compactMap(\.failed).min(by: { $0.t < $1.t }) {
+            findings.append(Finding(severity: .warning, kind: "tls-keylog-mismatch", connection: index, t: f.t,
+                                    summary: "the key log's secrets for this connection do not decrypt its records (neither side's first record passes authentication): nothing inside is decoded (a key log from another session or run?)"))
+        }
+        for side in 0..<2 where !wrongBoth {
             guard let f = dec.sides[side].failed else { continue }
             let wrongKey = f.afterRecords == 0
             findings.append(Finding(severity: .warning, kind: wrongKey ? "tls-keylog-mismatch" : "tls-decryption-stopped", connection: index, t: f.t,

@@ -143,7 +143,7 @@ extension Connection {
         }
         let encrypted = (tls.directions[0]?.applicationRecords ?? 0) + (tls.directions[1]?.applicationRecords ?? 0) > 0
         if let dec = tls.decryption { decryptionFindings(dec, findings: &findings) }
-        if encrypted, tls.decryption?.decryptedAnything != true {
+        if encrypted, tls.decryption?.decryptedAnything != true, tls.decryption?.failedAny != true {
             let alpn = f.serverHello?.alpn.map { ", ALPN \($0)" } ?? (f.isTLS13 && f.clientHello?.alpn.contains("h2") == true ? ", ALPN h2 offered" : "")
             let h2 = f.serverHello?.alpn == "h2" || (f.serverHello?.alpn == nil && f.clientHello?.alpn.contains("h2") == true) || forcedHTTP2
             var text = "application data is encrypted (\(f.version?.name ?? "TLS")\(alpn))"

@@ -54,7 +54,7 @@ public final class TLSKeyLog {
             return
         }
         guard fields.count == 3 else {
-            problem(source, number, "\(label) has \(fields.count - 1) fields, not 2 (client random and secret)" + unfinished)
+            problem(source, number, "\(label) has \(fields.count - 1) field\(fields.count == 2 ? "" : "s"), not 2 (client random and secret)" + unfinished)
             return
         }
         guard let random = TLSKeyLog.hex(fields[1]), random.count == 32 else {

@@ -2,7 +2,9 @@
 # Records the TLS fixtures with their key logs: curl --http2 against nghttpd with a
 # certificate made here, captured by tcpdump on loopback in a private network namespace.
 #   tls12-keylog.pcap + .keys  TLS 1.2, ECDHE-RSA-AES128-GCM-SHA256, two GETs (200, 404)
-#   tls13-keylog.pcap + .keys  TLS 1.3, TLS_AES_128_GCM_SHA256, same requests
+#   tls13-keylog.pcap + .keys  TLS 1.3, TLS_AES_128_GCM_SHA256, same requests (after a
+#                              HelloRetryRequest: nghttpd asks curl for another key share)
+#   tls13-keylog-dsb.pcapng    the same with its key log in a pcapng Decryption Secrets Block
 # Run as root from this directory: sh make-tls-keylog.sh
 # Each capture's expectations come from tshark with the same key log:
 #   tshark -r F -o tls.keylog_file:F.keys -Y http2 -T fields -e http2.type -e http2.headers.status
@@ -36,3 +38,5 @@ record() { # name tls-options...
 }
 record tls12-keylog --tlsv1.2 --tls-max 1.2 --ciphers ECDHE-RSA-AES128-GCM-SHA256
 record tls13-keylog --tlsv1.3 --tls13-ciphers TLS_AES_128_GCM_SHA256
+# The TLS 1.3 capture again as pcapng with its key log inside (a Decryption Secrets Block).
+editcap --inject-secrets tls,"$out/tls13-keylog.keys" "$out/tls13-keylog.pcap" "$out/tls13-keylog-dsb.pcapng"
