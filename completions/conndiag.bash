@@ -511,7 +511,7 @@ _conndiag_probe() {
 _conndiag_analyze() {
     repeating_flags=()
     non_repeating_flags=(--timeline --json --version -h --help)
-    repeating_options=(--port --host --http2-port --expect)
+    repeating_options=(--port --host --http2-port --keylog --expect)
     non_repeating_options=(--filter --max-connections --stall-threshold --max-events --retries2 --format)
     __conndiag_offer_flags_options -1
 
@@ -539,6 +539,9 @@ _conndiag_analyze() {
         return
         ;;
     '--retries2')
+        return
+        ;;
+    '--keylog')
         return
         ;;
     '--format')

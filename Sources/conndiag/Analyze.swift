@@ -39,7 +39,7 @@ extension ConnDiag {
               conndiag analyze a.pcap b.pcapng --host 10.0.0.7 --format json
               tcpdump -U -w - -i eth0 port 443 | conndiag analyze - --format ndjson
               conndiag analyze dump.pcap --http2-port 8080 --timeline
-              SSLKEYLOGFILE=keys.log curl --http2 https://api/ & tcpdump -w tls.pcap port 443
+              tcpdump -w tls.pcap port 443 & SSLKEYLOGFILE=keys.log curl --http2 https://api/
               conndiag analyze tls.pcap --keylog keys.log
 
             EXIT CODES:
