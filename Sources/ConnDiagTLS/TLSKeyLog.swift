@@ -49,7 +49,7 @@ public final class TLSKeyLog {
         let label = String(decoding: first.prefix(64), as: UTF8.self)
         let unfinished = complete ? "" : " (the last line has no newline: the file may have been cut while written)"
         guard let kind = TLSSecretKind(label: label) else {
-            if TLSSecretKind.ignoredLabels.contains(label) { return }
+            if TLSSecretKind.ignoredLabels.contains(label) || TLSSecretKind.isLaterTrafficSecret(label) { return }
             problem(source, number, "unknown label \"\(label)\"" + unfinished)
             return
         }
@@ -118,6 +118,16 @@ public enum TLSSecretKind: Sendable, CaseIterable {
 
     /// Labels of the format this decrypter has no use for (0-RTT, exporters, RSA premaster).
     static let ignoredLabels: Set<String> = ["EXPORTER_SECRET", "CLIENT_EARLY_TRAFFIC_SECRET", "EARLY_EXPORTER_SECRET", "RSA", "ECH_SECRET", "ECH_CONFIG"]
+
+    /// A traffic secret after a KeyUpdate ("CLIENT_TRAFFIC_SECRET_N", as OpenSSL 3.0 writes
+    /// it, or with a number): derived here from the first one, so not needed.
+    static func isLaterTrafficSecret(_ label: String) -> Bool {
+        for prefix in ["CLIENT_TRAFFIC_SECRET_", "SERVER_TRAFFIC_SECRET_"] where label.hasPrefix(prefix) {
+            let rest = label.dropFirst(prefix.count)
+            return rest == "N" || (!rest.isEmpty && rest.allSatisfy(\.isNumber))
+        }
+        return false
+    }
 
     func acceptsLength(_ n: Int) -> Bool { self == .masterSecret ? n == 48 : n == 32 || n == 48 }
 }

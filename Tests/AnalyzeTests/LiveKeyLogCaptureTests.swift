@@ -169,3 +169,83 @@ final class KeyLogLab {
         return counts
     }
 }
+
+/// TLS 1.3 KeyUpdate on a real connection: openssl s_client sends one for each "k"/"K" line
+/// (and logs CLIENT_TRAFFIC_SECRET_N, which analyze derives itself). tshark with the key log
+/// reads the client's two KeyUpdates (handshake type 24) and both sides' close_notify after
+/// them; analyze must decrypt through both updates to the same alerts.
+@Suite(.enabled(if: geteuid() == 0 || ProcessInfo.processInfo.environment["CI"] == "true", "needs root for the capture namespace"))
+struct LiveKeyUpdateTests {
+    @Test func decryptsAcrossKeyUpdates() throws {
+        let lab = try TLSLab()
+        let file = lab.dir + "/ku.pcap", keys = lab.dir + "/ku.keys"
+        let tcpdump = Process()
+        tcpdump.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        tcpdump.arguments = TLSLab.unblockingSignals + ["ip", "netns", "exec", lab.ns, "tcpdump", "-i", "lo", "--immediate-mode", "-U", "-w", file, "tcp", "port", "4433"]
+        let tdErr = Pipe()
+        tcpdump.standardError = tdErr
+        tcpdump.standardOutput = FileHandle.nullDevice
+        try tcpdump.run()
+        var seen = ""
+        while !seen.contains("listening on") {
+            let d = tdErr.fileHandleForReading.availableData
+            if d.isEmpty { throw TLSLab.LabError("tcpdump ended: \(seen)") }
+            seen += String(decoding: d, as: UTF8.self)
+        }
+        let serverIn = Pipe()
+        let s = Process()
+        s.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        s.arguments = ["ip", "netns", "exec", lab.ns, "openssl", "s_server", "-accept", "127.0.0.1:4433", "-naccept", "1", "-tls1_3",
+                       "-cert", lab.dir + "/srv.pem", "-key", lab.dir + "/srv.key"]
+        s.standardInput = serverIn
+        s.standardOutput = FileHandle.nullDevice
+        s.standardError = FileHandle.nullDevice
+        try s.run()
+        for _ in 0..<200 {
+            if (try? lab.run(["ip", "netns", "exec", lab.ns, "ss", "-Hltn", "sport", "=", "4433"]))?.contains("4433") == true { break }
+            usleep(100_000)
+        }
+        let clientIn = Pipe()
+        let c = Process()
+        c.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        c.arguments = ["ip", "netns", "exec", lab.ns, "timeout", "10", "openssl", "s_client", "-connect", "127.0.0.1:4433", "-tls1_3", "-keylogfile", keys]
+        c.standardInput = clientIn
+        c.standardOutput = FileHandle.nullDevice
+        c.standardError = FileHandle.nullDevice
+        try c.run()
+        for line in ["hello\n", "k\n", "after one update\n", "K\n", "after two\n"] {
+            usleep(300_000)
+            clientIn.fileHandleForWriting.write(Data(line.utf8))
+        }
+        usleep(300_000)
+        try? clientIn.fileHandleForWriting.close()
+        c.waitUntilExit()
+        try? serverIn.fileHandleForWriting.close()
+        if s.isRunning { kill(s.processIdentifier, SIGTERM) }
+        s.waitUntilExit()
+        TLSLab.waitUntilStable(file)
+        kill(tcpdump.processIdentifier, SIGINT)
+        tcpdump.waitUntilExit()
+
+        func tshark(_ filter: String, _ field: String) throws -> [String] {
+            try lab.run(["tshark", "-r", file, "-o", "tls.keylog_file:\(keys)", "-d", "tcp.port==4433,tls", "-Y", filter, "-T", "fields", "-e", "tcp.srcport", "-e", field])
+                .split(separator: "\n").map(String.init)
+        }
+        let updates = try tshark("tls.handshake.type == 24", "tls.handshake.type")
+        #expect(updates.count == 2 && updates.allSatisfy { !$0.hasPrefix("4433") })
+        let tsharkAlerts = try tshark("tls.alert_message", "tls.alert_message.desc")
+        #expect(tsharkAlerts.map { $0.split(separator: "\t").last.map(String.init) } == ["0", "0"])
+
+        var o = AnalyzeOptions(files: [file])
+        o.keyLogFiles = [keys]
+        let r = try AnalyzeEngine(options: o).run()
+        try #require(r.connections.count == 1)
+        let conn = r.connections[0]
+        #expect(!r.inputProblems.contains { $0.contains("could not be used") }, "CLIENT_TRAFFIC_SECRET_N is not a problem")
+        #expect(conn.events.filter { $0.kind == "tls-key-update" }.count == 2)
+        let tls = try #require(conn.details.first { $0.0 == "tls" }?.1)
+        guard case .array(let alerts)? = tls["alerts"] else { Issue.record("no alerts"); return }
+        #expect(alerts.map { $0["description"] } == [.string("close_notify"), .string("close_notify")])
+        #expect(!conn.findings.contains { $0.kind.hasPrefix("tls-keylog") || $0.kind == "tls-decryption-stopped" })
+    }
+}

@@ -23,6 +23,8 @@ struct KeyLogTests {
         CLIENT_TRAFFIC_SECRET_0 \(Self.random) \(Self.secret32)
         SERVER_TRAFFIC_SECRET_0 \(Self.random) \(Self.secret32)
         EXPORTER_SECRET \(Self.random) \(Self.secret32)
+        CLIENT_TRAFFIC_SECRET_N \(Self.random) \(Self.secret32)
+        SERVER_TRAFFIC_SECRET_1 \(Self.random) \(Self.secret32)
 
         """)
         #expect(log.problemCount == 0)
