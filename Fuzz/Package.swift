@@ -35,6 +35,10 @@ let package = Package(
             .product(name: "ConnDiagAnalyze", package: "conndiag"),
             .product(name: "ConnDiagOutput", package: "conndiag"),
         ]),
+        .executableTarget(name: "FuzzKeyLog", dependencies: [
+            "FuzzMain",
+            .product(name: "ConnDiagTLS", package: "conndiag"),
+        ]),
         .executableTarget(name: "FuzzSockDiag", dependencies: [
             "FuzzMain",
             .product(name: "ConnDiagInspect", package: "conndiag"),
