@@ -137,6 +137,10 @@ final class TLSDecryption {
         guard sides[side].failed == nil else { return }
         sides[side].failed = (t, reason, sides[side].opened)
         observer.decryptionFailed(side: side, reason: reason, at: t)
+        // The HTTP/2 of this side ends here: streams must not look as if its peer went quiet.
+        if let h2 = connection.h2, h2.directions[side] != nil, h2.lost[side] == nil {
+            h2.stop(side: side, at: t, "HTTP/2 from the \(Connection.name(side)) ends where its TLS records stop decrypting")
+        }
     }
 
     /// What a decrypted record carried.

@@ -124,6 +124,33 @@ struct KeyLogDecryptionTests {
         #expect(tls["alpn"] == .string("h2"), "the server's handshake still decrypts")
     }
 
+    /// The server's fourth TLS segment (its SETTINGS ACK record) with the last byte of its
+    /// tag flipped: the first two server records open, that one fails, and the server's
+    /// HTTP/2 ends there instead of decoding garbage; the client side is untouched.
+    @Test func damagedRecordStopsThatSideOnly() throws {
+        var bytes = Array(FileManager.default.contents(atPath: Self.file("tls12-keylog", "pcap"))!)
+        var off = 24, n = 0
+        while off + 16 <= bytes.count {
+            let caplen = Int(bytes[off + 8]) | Int(bytes[off + 9]) << 8 | Int(bytes[off + 10]) << 16 | Int(bytes[off + 11]) << 24
+            let pkt = off + 16
+            let ihl = Int(bytes[pkt + 14] & 15) * 4, tcp = pkt + 14 + ihl
+            let sport = Int(bytes[tcp]) << 8 | Int(bytes[tcp + 1]), doff = Int(bytes[tcp + 12] >> 4) * 4
+            if sport == 8443 && caplen > 14 + ihl + doff { n += 1; if n == 4 { bytes[pkt + caplen - 1] ^= 0xff } }
+            off = pkt + caplen
+        }
+        let path = Fixture.temporary(bytes)
+        defer { unlink(path) }
+        var o = AnalyzeOptions(files: [path])
+        o.keyLogFiles = [Self.file("tls12-keylog", "keys")]
+        let c = try AnalyzeEngine(options: o).run().connections[0]
+        let f = try #require(c.findings.first { $0.kind == "tls-decryption-stopped" })
+        #expect(f.summary.contains("record 3 from the server fails authentication after 2 decrypted"))
+        #expect(c.findings.contains { $0.kind == "h2-decoding-stopped" })
+        let h2 = try #require(c.details.first { $0.0 == "http2" }?.1)
+        #expect(h2["frames"]?["client"] == KeyLogDecryptionTests.tsharkFrames["client"])
+        #expect(h2["frames"]?["server"] == .object([("SETTINGS", .int(1))]))
+    }
+
     @Test func keyLogFileThatCannotBeOpenedIsBadInput() throws {
         var o = AnalyzeOptions(files: [Self.file("tls12-keylog", "pcap")])
         o.keyLogFiles = ["/nonexistent/keys.log"]
