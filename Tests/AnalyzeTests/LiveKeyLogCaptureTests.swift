@@ -71,6 +71,61 @@ struct LiveKeyLogCaptureTests {
     }
 }
 
+/// gRPC over TLS: a grpcio server with TLS credentials (the lab's RSA certificate) on
+/// 127.0.0.1:8443, called by curl --http2 with a gRPC-framed body (curl writes the key log;
+/// grpcio's BoringSSL writes none): one call answered OK, one aborted NOT_FOUND. tshark with
+/// the key log reads the grpc-status trailers (0, 5); analyze must read the same per stream,
+/// call the connection grpc, and count the same frames.
+@Suite(.enabled(if: geteuid() == 0 || ProcessInfo.processInfo.environment["CI"] == "true", "needs root for the capture namespace"))
+struct LiveGRPCKeyLogTests {
+    static let server = #"""
+import sys, grpc
+from concurrent import futures
+def ok(req, ctx): return b"pong"
+def missing(req, ctx): ctx.abort(grpc.StatusCode.NOT_FOUND, "no such thing")
+ident = lambda b: b
+handlers = {"Ok": grpc.unary_unary_rpc_method_handler(ok, request_deserializer=ident, response_serializer=ident),
+            "Missing": grpc.unary_unary_rpc_method_handler(missing, request_deserializer=ident, response_serializer=ident)}
+server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("conndiag.Lab", handlers),))
+creds = grpc.ssl_server_credentials([(open(sys.argv[1], "rb").read(), open(sys.argv[2], "rb").read())])
+server.add_secure_port("127.0.0.1:8443", creds)
+server.start()
+server.wait_for_termination()
+"""#
+
+    @Test func grpcStatusesThroughTLS13() throws {
+        let lab = try KeyLogLab(server: ["python3", "-c", Self.server, "KEY", "CERT"])
+        defer { lab.stop() }
+        let body = lab.dir + "/msg.bin"
+        FileManager.default.createFile(atPath: body, contents: Data([0, 0, 0, 0, 4] + Array("ping".utf8)))
+        let grpc = ["-H", "content-type: application/grpc", "-H", "te: trailers", "--data-binary", "@" + body]
+        let (pcap, keys) = try lab.record("grpc", curl: ["--tlsv1.3"] + grpc, urls: ["/conndiag.Lab/Ok", "/conndiag.Lab/Missing"])
+        var statuses: [String] = []
+        // Header values hold commas ("identity, deflate"): occurrences joined with "|".
+        for line in try lab.tshark(pcap, keys: keys, filter: "http2.header.name == \"grpc-status\"", fields: ["http2.header.name", "http2.header.value"], extra: ["-E", "aggregator=|"]) {
+            let parts = line.split(separator: "\t", omittingEmptySubsequences: false).map { $0.split(separator: "|", omittingEmptySubsequences: false) }
+            guard parts.count == 2 else { continue }
+            for (n, v) in zip(parts[0], parts[1]) where n == "grpc-status" { statuses.append(String(v)) }
+        }
+        #expect(statuses == ["0", "5"])
+        var o = AnalyzeOptions(files: [pcap])
+        o.keyLogFiles = [keys]
+        let r = try AnalyzeEngine(options: o).run()
+        try #require(r.connections.count == 1)
+        let c = r.connections[0]
+        #expect(c.protocolName == "grpc")
+        #expect(c.streams.map { $0["grpc_status"] } == [.string("OK"), .string("NOT_FOUND")])
+        #expect(c.streams.last?["grpc_message"] == .string("no such thing"))
+        let frames = try lab.tsharkFrames(pcap, keys: keys)
+        var ours: [String: Int] = [:]
+        if case .object(let sides)? = c.details.first(where: { $0.0 == "http2" })?.1["frames"] {
+            for (side, counts) in sides { if case .object(let byType) = counts { for (t, n) in byType { if case .int(let k) = n { ours["\(side) \(t)"] = Int(k) } } } }
+        }
+        #expect(ours == frames)
+    }
+}
+
 /// A namespace with loopback, nghttpd on 127.0.0.1:8443 with an RSA certificate, and the
 /// capture/oracle helpers.
 final class KeyLogLab {
@@ -78,7 +133,9 @@ final class KeyLogLab {
     let ns = "cdtest-\(getpid())-kl\(Int.random(in: 0..<1_000_000))"
     private var server: Process?
 
-    init() throws {
+    /// `server` is the peer to start in the namespace (KEY and CERT replaced by the files);
+    /// nghttpd serving two files by default.
+    init(server peerCommand: [String]? = nil) throws {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("cdtest-\(getpid())-kl-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: dir + "/www", withIntermediateDirectories: true)
         FileManager.default.createFile(atPath: dir + "/www/index.html", contents: Data("hello\n".utf8))
@@ -88,7 +145,9 @@ final class KeyLogLab {
         try run(["ip", "-n", ns, "link", "set", "lo", "up"])
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["ip", "netns", "exec", ns, "nghttpd", "-a", "127.0.0.1", "-d", dir + "/www", "8443", dir + "/key.pem", dir + "/cert.pem"]
+        let peer = (peerCommand ?? ["nghttpd", "-a", "127.0.0.1", "-d", dir + "/www", "8443", "KEY", "CERT"])
+            .map { $0 == "KEY" ? dir + "/key.pem" : $0 == "CERT" ? dir + "/cert.pem" : $0 }
+        p.arguments = ["ip", "netns", "exec", ns] + peer
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()
@@ -124,7 +183,7 @@ final class KeyLogLab {
     }
 
     /// Two GETs (200, 404) by curl with its key log, captured; returns the capture and the key log.
-    func record(_ name: String, curl: [String]) throws -> (String, String) {
+    func record(_ name: String, curl: [String], urls: [String] = ["/index.html", "/missing"]) throws -> (String, String) {
         let file = dir + "/\(name).pcap", keys = dir + "/\(name).keys"
         let tcpdump = Process()
         tcpdump.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -140,8 +199,8 @@ final class KeyLogLab {
             seen += String(decoding: d, as: UTF8.self)
         }
         try run(["ip", "netns", "exec", ns, "curl", "-sk", "--http2"] + curl
-                + ["--resolve", "tls.cdtest:8443:127.0.0.1", "https://tls.cdtest:8443/index.html", "https://tls.cdtest:8443/missing",
-                   "-o", "/dev/null", "-o", "/dev/null"], environment: ["SSLKEYLOGFILE": keys])
+                + ["--resolve", "tls.cdtest:8443:127.0.0.1"] + urls.flatMap { ["https://tls.cdtest:8443" + $0, "-o", "/dev/null"] },
+                environment: ["SSLKEYLOGFILE": keys])
         usleep(300_000)
         TLSLab.waitUntilStable(file)
         kill(tcpdump.processIdentifier, SIGINT)
@@ -150,9 +209,9 @@ final class KeyLogLab {
     }
 
     /// tshark's fields with the key log, one line per packet.
-    func tshark(_ file: String, keys: String, filter: String, fields: [String]) throws -> [String] {
+    func tshark(_ file: String, keys: String, filter: String, fields: [String], extra: [String] = []) throws -> [String] {
         try run(["tshark", "-r", file, "-o", "tls.keylog_file:\(keys)", "-d", "tcp.port==8443,tls", "-Y", filter, "-T", "fields"]
-                + fields.flatMap { ["-e", $0] })
+                + extra + fields.flatMap { ["-e", $0] })
             .split(separator: "\n").map(String.init)
     }
 
