@@ -57,6 +57,27 @@ struct LiveKeyLogCaptureTests {
         #expect(!c.findings.contains { $0.kind == "tls-keylog-mismatch" || $0.kind == "tls-encrypted" })
     }
 
+    /// 16 MB of DATA (over a thousand records, most split across segments) decrypted under
+    /// TLS 1.3 ChaCha20 and TLS 1.2 AES-256-GCM: the same frames as tshark, every byte.
+    @Test(arguments: [["--tlsv1.3", "--tls13-ciphers", "TLS_CHACHA20_POLY1305_SHA256"], ["--tlsv1.2", "--tls-max", "1.2", "--ciphers", "ECDHE-RSA-AES256-GCM-SHA384"]])
+    func largeDownloadMatchesTshark(_ curl: [String]) throws {
+        let lab = try KeyLogLab()
+        defer { lab.stop() }
+        let random = try FileHandle(forReadingFrom: URL(fileURLWithPath: "/dev/urandom")).read(upToCount: 16 << 20)
+        FileManager.default.createFile(atPath: lab.dir + "/www/big.bin", contents: random)
+        let (pcap, keys) = try lab.record("big", curl: ["--limit-rate", "100M"] + curl, urls: ["/big.bin"])
+        var o = AnalyzeOptions(files: [pcap])
+        o.keyLogFiles = [keys]
+        let c = try #require(try AnalyzeEngine(options: o).run().connections.first)
+        var ours: [String: Int] = [:]
+        if case .object(let sides)? = c.details.first(where: { $0.0 == "http2" })?.1["frames"] {
+            for (side, counts) in sides { if case .object(let byType) = counts { for (t, n) in byType { if case .int(let k) = n { ours["\(side) \(t)"] = Int(k) } } } }
+        }
+        #expect(ours == (try lab.tsharkFrames(pcap, keys: keys)))
+        #expect(c.streams.first?["data_bytes_server"] == .int(16 << 20))
+        #expect(!c.findings.contains { $0.kind.hasPrefix("tls-keylog") || $0.kind == "tls-decryption-stopped" || $0.kind == "capture-gap" })
+    }
+
     /// editcap puts the key log into the capture; analyze then needs no --keylog.
     @Test func secretsInjectedByEditcap() throws {
         let lab = try KeyLogLab()
@@ -187,7 +208,7 @@ final class KeyLogLab {
         let file = dir + "/\(name).pcap", keys = dir + "/\(name).keys"
         let tcpdump = Process()
         tcpdump.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        tcpdump.arguments = TLSLab.unblockingSignals + ["ip", "netns", "exec", ns, "tcpdump", "-i", "lo", "--immediate-mode", "-U", "-w", file, "tcp", "port", "8443"]
+        tcpdump.arguments = TLSLab.unblockingSignals + ["ip", "netns", "exec", ns, "tcpdump", "-B", "131072", "-i", "lo", "--immediate-mode", "-U", "-w", file, "tcp", "port", "8443"]
         let tdErr = Pipe()
         tcpdump.standardError = tdErr
         tcpdump.standardOutput = FileHandle.nullDevice
