@@ -342,9 +342,9 @@ _conndiag_keepalive-test() {
 
 _conndiag_goaway-trace() {
     repeating_flags=()
-    non_repeating_flags=(--keep-request-open --unary --server-stream --bidi --permit-without-stream -4 -6 --keepalive --no-keepalive --nodelay --no-capture --json --version -h --help)
+    non_repeating_flags=(--keep-request-open --unary --server-stream --bidi --permit-without-stream -4 -6 --tls --insecure --keepalive --no-keepalive --nodelay --no-capture --json --version -h --help)
     repeating_options=(--expect)
-    non_repeating_options=(--path --method --finish-request-after --grpc --message-hex --streams --new-stream-interval --ping-time --ping-timeout --for --connect-timeout --lab --max-connection-age --max-connection-age-grace --server-kill-after --upstream-kill-after --server-drain-after --syncnt --keepidle --keepintvl --keepcnt --user-timeout --source --interface --write-pcap --format --netns --netns-pid)
+    non_repeating_options=(--path --method --finish-request-after --grpc --message-hex --streams --new-stream-interval --ping-time --ping-timeout --for --connect-timeout --lab --max-connection-age --max-connection-age-grace --server-kill-after --upstream-kill-after --server-drain-after --sni --cacert --keylog --syncnt --keepidle --keepintvl --keepcnt --user-timeout --source --interface --write-pcap --format --netns --netns-pid)
     __conndiag_offer_flags_options 1
 
     # Offer option value completions
@@ -399,6 +399,15 @@ _conndiag_goaway-trace() {
         return
         ;;
     '--server-drain-after')
+        return
+        ;;
+    '--sni')
+        return
+        ;;
+    '--cacert')
+        return
+        ;;
+    '--keylog')
         return
         ;;
     '--syncnt')

@@ -4,6 +4,7 @@ import ConnDiagHTTP2
 import ConnDiagDiagnosis
 import ConnDiagTCP
 import ConnDiagPlatform
+import ConnDiagTLS
 
 /// What each stream of a goaway-trace run sends.
 public enum StreamKind: Sendable, Equatable {
@@ -48,6 +49,8 @@ public struct GoawayTraceConfig {
     public var duration: Double?
     /// With `.httpUpload`: end each request body this long after its stream opened.
     public var finishRequestAfter: Double?
+    /// HTTP/2 over TLS (ALPN h2 required) instead of prior-knowledge h2c.
+    public var tls: TLSOptions?
     public var actions: [ScheduledAction] = []
     public init(target: TargetSpec) { self.target = target; authority = target.host }
 }
@@ -173,9 +176,16 @@ public final class GoawayTraceEngine {
         }
         let established = clock.now()
         lastReadAt = established
-        c.add(Event(t: established, source: .socket, kind: .connected, detail: "connected; HTTP/2 with prior knowledge"))
+        c.add(Event(t: established, source: .socket, kind: .connected, detail: config.tls == nil ? "connected; HTTP/2 with prior knowledge" : "connected"))
+        var transport: ByteTransport = SocketTransport(fd: c.socket.fd)
+        if let options = config.tls {
+            switch handshakeTLS(c, options: options) {
+            case .success(let t): transport = t
+            case .failure(let end): return (end.outcome, end.interrupted)
+            }
+        }
         let s: HTTP2ClientSession
-        do { s = try HTTP2ClientSession(fd: c.socket.fd) } catch {
+        do { s = try HTTP2ClientSession(transport: transport) } catch {
             return (Outcome(status: .error, mechanism: .none, detectedAt: clock.now(), summary: "HTTP/2 session: \(error)"), false)
         }
         session = s
