@@ -245,9 +245,9 @@ _conndiag_syn-timeout() {
 
 _conndiag_keepalive-test() {
     repeating_flags=()
-    non_repeating_flags=(--lab -4 -6 --permit-without-stream --keepalive --no-keepalive --nodelay --no-capture --json --version -h --help)
+    non_repeating_flags=(--lab -4 -6 --permit-without-stream --tls --insecure --keepalive --no-keepalive --nodelay --no-capture --json --version -h --help)
     repeating_options=(--expect)
-    non_repeating_options=(--traffic --write-size --write-interval --for --connect-timeout --cut-after --peer-close --peer-close-after --ping-time --ping-timeout --streams --path --grpc --request-interval --grpc-client --syncnt --keepidle --keepintvl --keepcnt --user-timeout --source --interface --write-pcap --format --netns --netns-pid)
+    non_repeating_options=(--traffic --write-size --write-interval --for --connect-timeout --cut-after --peer-close --peer-close-after --ping-time --ping-timeout --streams --path --grpc --request-interval --grpc-client --sni --cacert --keylog --syncnt --keepidle --keepintvl --keepcnt --user-timeout --source --interface --write-pcap --format --netns --netns-pid)
     __conndiag_offer_flags_options 1
 
     # Offer option value completions
@@ -298,6 +298,15 @@ _conndiag_keepalive-test() {
         ;;
     '--grpc-client')
         __conndiag_add_completions -W 'go'$'\n''java'$'\n''core'
+        return
+        ;;
+    '--sni')
+        return
+        ;;
+    '--cacert')
+        return
+        ;;
+    '--keylog')
         return
         ;;
     '--syncnt')

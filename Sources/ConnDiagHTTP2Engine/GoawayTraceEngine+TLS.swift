@@ -14,8 +14,7 @@ extension GoawayTraceEngine {
         let begin = clock.now()
         var o = options
         o.alpn = ["h2"]
-        let offered = "SNI \(o.serverName ?? "none"), ALPN offered h2" + (o.insecure ? ", not verifying" : "")
-        c.add(Event(t: begin, source: .app, kind: "tls-start", detail: "TLS handshake (\(offered))"))
+        c.add(TLSHandshakeEvent.start(o, at: begin))
         let client: TLSClient
         do { client = try TLSClient(fd: c.socket.fd, options: o) } catch {
             return .failure(TLSEnd(outcome: Outcome(status: .error, mechanism: .none, detectedAt: begin, summary: "TLS: \(error)"), interrupted: false))
@@ -27,23 +26,16 @@ extension GoawayTraceEngine {
             switch client.handshake() {
             case .done(let s):
                 let now = clock.now()
-                var detail = "TLS \(s.version) \(s.cipher), ALPN \(s.alpn ?? "none") in \(DurationText.format(now - begin))"
-                if let cert = s.peerCertificate { detail += ", certificate \(cert.subject)" }
-                if !s.verified { detail += " (not verified: \(s.verifyError ?? "no certificate"))" }
-                c.add(Event(t: now, source: .app, kind: "tls-handshake", detail: detail,
-                            fields: [("version", .string(s.version)), ("cipher", .string(s.cipher)), ("alpn", s.alpn.map { .string($0) } ?? .null),
-                                     ("verified", .bool(s.verified)), ("handshake_ms", .double((now - begin) * 1000))]))
-                guard s.alpn == "h2" else {
+                c.add(TLSHandshakeEvent.done(s, began: begin, at: now))
+                if let problem = TLSHandshakeEvent.alpnProblem(s) {
                     client.shutdown()
-                    let what = s.alpn.map { "selected \($0)" } ?? "selected no protocol"
-                    return .failure(TLSEnd(outcome: Outcome(status: .error, mechanism: .none, detectedAt: now,
-                                                            summary: "the server does not speak HTTP/2 over TLS: ALPN offered h2, the server \(what)"), interrupted: false))
+                    return .failure(TLSEnd(outcome: Outcome(status: .error, mechanism: .none, detectedAt: now, summary: problem), interrupted: false))
                 }
                 return .success(TLSTransport(client: client))
             case .failed(let f):
                 let now = clock.now()
-                c.add(Event(t: now, source: .app, kind: .error, detail: "TLS handshake failed: \(f.reason)"))
-                let mechanism: Mechanism = f.verifyCode != nil ? .tlsVerify : f.alert != nil ? .tlsAlert : .none
+                c.add(TLSHandshakeEvent.failed(f, at: now))
+                let mechanism = TLSHandshakeEvent.mechanism(f)
                 var extra: [(String, JSONValue)] = []
                 if let a = f.alert { extra.append(("alert", .string(a))) }
                 if let v = f.verifyCode { extra.append(("verify_code", .int(Int64(v)))) }

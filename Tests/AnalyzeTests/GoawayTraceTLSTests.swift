@@ -81,6 +81,43 @@ server.stop(0)
         #expect(c.streams.first?["clients"] == firstStream(overTLS)?["clients"])
     }
 
+    /// keepalive-test --traffic h2 --tls: PINGs over TLS, then the server's packets are
+    /// dropped inside the namespace; the unanswered PING is h2-ping-timeout as over h2c, and
+    /// the capture written with the key log decrypts (its PINGs both ways).
+    @Test func keepalivePingTimeoutOverTLS() throws {
+        let lab = try KeyLogLab()
+        defer { lab.stop() }
+        let keys = lab.dir + "/ka.keys", pcap = lab.dir + "/ka.pcap"
+        var config = KeepaliveConfig(target: TargetSpec(host: "127.0.0.1", port: 8443))
+        config.namespace = lab.ns
+        config.traffic = .h2
+        config.duration = 8
+        config.writePcap = pcap
+        config.options.userTimeoutMs = 1000
+        var policy = H2KeepalivePolicy(authority: "tls.cdtest")
+        policy.pingTime = 1
+        policy.pingTimeout = 1
+        policy.client = .core
+        config.h2Driver = H2PingKeepalive(policy: policy, tls: TLSOptions(serverName: "tls.cdtest", alpn: ["h2"], caFile: lab.dir + "/cert.pem", keyLogFile: keys))
+        let ns = lab.ns
+        config.actions = [ScheduledAction(after: 1.5, label: "the server's packets are dropped", silencesFlow: true) {
+            _ = try KeyLogLab.sh(["ip", "netns", "exec", ns, "iptables", "-I", "INPUT", "-p", "tcp", "--sport", "8443", "-j", "DROP"])
+        }]
+        let r = try KeepaliveEngine(config: config).run()
+        #expect(r.allEvents.contains { $0.kind == "tls-handshake" && $0.detail.contains("ALPN h2") })
+        #expect(r.allEvents.contains { $0.kind == "ping-ack" })
+        #expect(r.outcome.mechanism == .h2PingTimeout, "\(r.outcome.summary)")
+        var o = AnalyzeOptions(files: [pcap])
+        o.keyLogFiles = [keys]
+        let c = try #require(try AnalyzeEngine(options: o).run().connections.first)
+        #expect(c.protocolName == "http2")
+        // Capture comes before iptables INPUT, so the capture still holds the server's late
+        // PING ACKs: analyze judges what the wire carried. The PINGs decrypt, both ways.
+        let h2 = try #require(c.details.first { $0.0 == "http2" }?.1)
+        #expect(h2["frames"]?["client"]?["PING"] != nil)
+        #expect(h2["frames"]?["server"]?["PING"] != nil)
+    }
+
     @Test func untrustedCertificateIsTLSVerify() throws {
         let lab = try KeyLogLab()
         defer { lab.stop() }

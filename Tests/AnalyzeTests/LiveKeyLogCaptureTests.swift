@@ -180,6 +180,22 @@ final class KeyLogLab {
         throw TLSLab.LabError("nghttpd did not listen on 127.0.0.1:8443 within 20 s")
     }
 
+    /// Runs a command, its status checked.
+    @discardableResult
+    static func sh(_ args: [String]) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = args
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else { throw TLSLab.LabError("\(args.joined(separator: " ")) exited \(p.terminationStatus)") }
+        return text
+    }
+
     func stop() {
         if let s = server, s.isRunning { kill(s.processIdentifier, SIGKILL); s.waitUntilExit() }
         server = nil
