@@ -247,7 +247,7 @@ _conndiag_keepalive-test() {
     repeating_flags=()
     non_repeating_flags=(--lab -4 -6 --permit-without-stream --tls --insecure --keepalive --no-keepalive --nodelay --no-capture --json --version -h --help)
     repeating_options=(--expect)
-    non_repeating_options=(--traffic --write-size --write-interval --for --connect-timeout --cut-after --peer-close --peer-close-after --ping-time --ping-timeout --streams --path --grpc --request-interval --grpc-client --sni --cacert --keylog --syncnt --keepidle --keepintvl --keepcnt --user-timeout --source --interface --write-pcap --format --netns --netns-pid)
+    non_repeating_options=(--traffic --write-size --write-interval --for --connect-timeout --cut-after --peer-close --peer-close-after --ping-time --ping-timeout --streams --path --grpc --request-interval --grpc-client --sni --cacert --cert --key --keylog --syncnt --keepidle --keepintvl --keepcnt --user-timeout --source --interface --write-pcap --format --netns --netns-pid)
     __conndiag_offer_flags_options 1
 
     # Offer option value completions
@@ -306,6 +306,12 @@ _conndiag_keepalive-test() {
     '--cacert')
         return
         ;;
+    '--cert')
+        return
+        ;;
+    '--key')
+        return
+        ;;
     '--keylog')
         return
         ;;
@@ -353,7 +359,7 @@ _conndiag_goaway-trace() {
     repeating_flags=()
     non_repeating_flags=(--keep-request-open --unary --server-stream --bidi --permit-without-stream -4 -6 --tls --insecure --keepalive --no-keepalive --nodelay --no-capture --json --version -h --help)
     repeating_options=(--expect)
-    non_repeating_options=(--path --method --finish-request-after --grpc --message-hex --streams --new-stream-interval --ping-time --ping-timeout --for --connect-timeout --lab --max-connection-age --max-connection-age-grace --server-kill-after --upstream-kill-after --server-drain-after --sni --cacert --keylog --syncnt --keepidle --keepintvl --keepcnt --user-timeout --source --interface --write-pcap --format --netns --netns-pid)
+    non_repeating_options=(--path --method --finish-request-after --grpc --message-hex --streams --new-stream-interval --ping-time --ping-timeout --for --connect-timeout --lab --max-connection-age --max-connection-age-grace --server-kill-after --upstream-kill-after --server-drain-after --sni --cacert --cert --key --keylog --syncnt --keepidle --keepintvl --keepcnt --user-timeout --source --interface --write-pcap --format --netns --netns-pid)
     __conndiag_offer_flags_options 1
 
     # Offer option value completions
@@ -414,6 +420,12 @@ _conndiag_goaway-trace() {
         return
         ;;
     '--cacert')
+        return
+        ;;
+    '--cert')
+        return
+        ;;
+    '--key')
         return
         ;;
     '--keylog')

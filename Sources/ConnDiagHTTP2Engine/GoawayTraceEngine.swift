@@ -151,7 +151,28 @@ public final class GoawayTraceEngine {
 
     // MARK: - The trace loop
 
-    enum ConnectionEnd { case eof, error(Int32), pingTimeout(Double), sessionFailed(String) }
+    /// How the connection ended; `tlsAlert`: a fatal TLS alert (over --tls), by its wording.
+    enum ConnectionEnd { case eof, error(Int32), pingTimeout(Double), sessionFailed(String), tlsAlert(String) }
+
+    /// Over TLS, a write that fails because the server closed may hide the alert it sent
+    /// first (certificate_required after a TLS 1.3 handshake): read what is left for it.
+    private func pendingTLSAlert(_ s: HTTP2ClientSession) -> ConnectionEnd? {
+        guard config.tls != nil else { return nil }
+        for _ in 0..<16 {
+            switch s.readFromSocket() {
+            case .read: continue
+            case .transportFailed(let e): if case .tlsAlert = e { return Self.end(e) }; return nil
+            default: return nil
+            }
+        }
+        return nil
+    }
+
+    /// A transport failure as the end it is: a TLS alert apart from other failures.
+    static func end(_ e: TransportError) -> ConnectionEnd {
+        if case .tlsAlert = e { return .tlsAlert(e.description) }
+        return .sessionFailed(e.description)
+    }
 
     // swiftlint:disable:next function_body_length cyclomatic_complexity
     private func trace(_ c: LiveConnection) -> (Outcome, Bool) {
@@ -210,7 +231,7 @@ public final class GoawayTraceEngine {
                 case .wouldBlock: wantWrite = true; return
                 case .eof: ended = (clock.now(), .eof); return
                 case .error(let e): ended = (clock.now(), .error(e)); return
-                case .transportFailed(let e): ended = (clock.now(), .sessionFailed(e.description)); return
+                case .transportFailed(let e): ended = (clock.now(), Self.end(e)); return
                 case .sessionFailed(let err): ended = (clock.now(), .sessionFailed(err.description)); return
                 }
             }
@@ -251,8 +272,8 @@ public final class GoawayTraceEngine {
                 switch s.flush() {
                 case .flushed: wantWrite = false
                 case .wouldBlock: wantWrite = true
-                case .error(let e): ended = (clock.now(), .error(e)); break loop
-                case .transportFailed(let e): ended = (clock.now(), .sessionFailed(e.description)); break loop
+                case .error(let e): ended = (clock.now(), pendingTLSAlert(s) ?? .error(e)); break loop
+                case .transportFailed(let e): ended = (clock.now(), Self.end(e)); break loop
                 case .sessionFailed(let err): ended = (clock.now(), .sessionFailed(err.description)); break loop
                 }
             }
@@ -277,7 +298,7 @@ public final class GoawayTraceEngine {
         switch end {
         case .eof: return .peerFIN
         case .error(let e): return .end(errno: e, eof: false)
-        case .pingTimeout, .sessionFailed: return .nothing
+        case .pingTimeout, .sessionFailed, .tlsAlert: return .nothing
         }
     }
 
@@ -392,7 +413,7 @@ public final class GoawayTraceEngine {
         case .eof: return "FIN from the server"
         case .error(let e): return e == ECONNRESET ? "RST from the server" : ErrnoName.name(e)
         case .pingTimeout: return "PING timeout"
-        case .sessionFailed(let m): return m
+        case .sessionFailed(let m), .tlsAlert(let m): return m
         }
     }
 

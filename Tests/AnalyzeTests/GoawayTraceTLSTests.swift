@@ -118,6 +118,30 @@ server.stop(0)
         #expect(h2["frames"]?["server"]?["PING"] != nil)
     }
 
+    /// nghttpd --verify-client: without a client certificate the server's alert after the
+    /// TLS 1.3 handshake is the outcome (tls-alert), not "not HTTP/2"; with --cert/--key the
+    /// stream completes.
+    @Test func serverThatRequiresAClientCertificate() throws {
+        let lab = try KeyLogLab(server: ["nghttpd", "-V", "-a", "127.0.0.1", "-d", "WWW", "8443", "KEY", "CERT"])
+        defer { lab.stop() }
+        try lab.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", lab.dir + "/client.key", "-out", lab.dir + "/client.pem",
+                     "-days", "2", "-subj", "/CN=client"])
+        var config = GoawayTraceConfig(target: TargetSpec(host: "127.0.0.1", port: 8443))
+        config.namespace = lab.ns
+        config.kind = StreamKind.http(method: "GET", path: "/index.html")
+        config.duration = 1
+        config.captureEnabled = false
+        config.tls = TLSOptions(serverName: "tls.cdtest", alpn: ["h2"], caFile: lab.dir + "/cert.pem")
+        let without = try GoawayTraceEngine(config: config).run()
+        #expect(without.outcome.mechanism == .tlsAlert, "\(without.outcome.summary)")
+        #expect(without.outcome.summary.contains("TLS alert received"))
+        config.tls?.certificateFile = lab.dir + "/client.pem"
+        config.tls?.privateKeyFile = lab.dir + "/client.key"
+        let with = try GoawayTraceEngine(config: config).run()
+        #expect(with.outcome.status == .survived, "\(with.outcome.summary)")
+        #expect(firstStream(with)?["end"] == .string("completed"))
+    }
+
     @Test func untrustedCertificateIsTLSVerify() throws {
         let lab = try KeyLogLab()
         defer { lab.stop() }

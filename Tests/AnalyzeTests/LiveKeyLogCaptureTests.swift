@@ -167,7 +167,7 @@ final class KeyLogLab {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         let peer = (peerCommand ?? ["nghttpd", "-a", "127.0.0.1", "-d", dir + "/www", "8443", "KEY", "CERT"])
-            .map { $0 == "KEY" ? dir + "/key.pem" : $0 == "CERT" ? dir + "/cert.pem" : $0 }
+            .map { $0 == "KEY" ? dir + "/key.pem" : $0 == "CERT" ? dir + "/cert.pem" : $0 == "WWW" ? dir + "/www" : $0 }
         p.arguments = ["ip", "netns", "exec", ns] + peer
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
