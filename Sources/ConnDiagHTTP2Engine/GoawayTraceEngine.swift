@@ -154,18 +154,11 @@ public final class GoawayTraceEngine {
     /// How the connection ended; `tlsAlert`: a fatal TLS alert (over --tls), by its wording.
     enum ConnectionEnd { case eof, error(Int32), pingTimeout(Double), sessionFailed(String), tlsAlert(String) }
 
-    /// Over TLS, a write that fails because the server closed may hide the alert it sent
-    /// first (certificate_required after a TLS 1.3 handshake): read what is left for it.
-    private func pendingTLSAlert(_ s: HTTP2ClientSession) -> ConnectionEnd? {
-        guard config.tls != nil else { return nil }
-        for _ in 0..<16 {
-            switch s.readFromSocket() {
-            case .read: continue
-            case .transportFailed(let e): if case .tlsAlert = e { return Self.end(e) }; return nil
-            default: return nil
-            }
-        }
-        return nil
+    /// Whether `fd` has something to read (or an error or hang-up) right now.
+    static func readable(_ fd: Int32) -> Bool {
+        var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
+        if case .value(let n) = Syscall.poll(&fds, timeoutMs: 0) { return n > 0 }
+        return false
     }
 
     /// A transport failure as the end it is: a TLS alert apart from other failures.
@@ -219,10 +212,8 @@ public final class GoawayTraceEngine {
         var interrupted = false
         var wantWrite = true
         var nextSample = established
-        let socket = c.reactor.register(fd: c.socket.fd, interest: .readable) { [unowned self, clock] readiness in
-            if readiness.contains(.writable) { wantWrite = true }
-            guard !readiness.isDisjoint(with: [.readable, .error, .hangup]) else { return }
-            // Keep reading after GOAWAY (nghttp2 stops wanting reads) to see FIN or RST.
+        // Keep reading after GOAWAY (nghttp2 stops wanting reads) to see FIN or RST.
+        func readAvailable() {
             while true {
                 switch s.readFromSocket() {
                 case .read:
@@ -235,6 +226,11 @@ public final class GoawayTraceEngine {
                 case .sessionFailed(let err): ended = (clock.now(), .sessionFailed(err.description)); return
                 }
             }
+        }
+        let socket = c.reactor.register(fd: c.socket.fd, interest: .readable) { readiness in
+            if readiness.contains(.writable) { wantWrite = true }
+            guard !readiness.isDisjoint(with: [.readable, .error, .hangup]) else { return }
+            readAvailable()
         }
         defer { c.reactor.deregister(socket) }
 
@@ -268,11 +264,18 @@ public final class GoawayTraceEngine {
                 if (try? s.submitPing(opaque: UInt64(pingsSent))) != nil { outstandingPing = (UInt64(pingsSent), now); wantWrite = true }
             }
             if now >= nextSample { c.sampleInfo(at: now); nextSample = now + 0.25 }
+            // Over TLS, read what has arrived before writing: a server that closes after an
+            // alert (certificate_required comes after TLS 1.3's handshake) would otherwise turn
+            // the alert into EPIPE, and OpenSSL allows no read after a failed write.
+            if config.tls != nil && (wantWrite || s.wantsWrite) && Self.readable(c.socket.fd) {
+                readAvailable()
+                if ended != nil { break }
+            }
             if wantWrite || s.wantsWrite {
                 switch s.flush() {
                 case .flushed: wantWrite = false
                 case .wouldBlock: wantWrite = true
-                case .error(let e): ended = (clock.now(), pendingTLSAlert(s) ?? .error(e)); break loop
+                case .error(let e): ended = (clock.now(), .error(e)); break loop
                 case .transportFailed(let e): ended = (clock.now(), Self.end(e)); break loop
                 case .sessionFailed(let err): ended = (clock.now(), .sessionFailed(err.description)); break loop
                 }
