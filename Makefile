@@ -101,10 +101,10 @@ test-tsan: deps pydeps
 	$(call run-sanitized,tsan,thread,TSAN_OPTIONS=halt_on_error=1:exitcode=66:log_path=$(call SAN_REPORTS,tsan)/tsan)
 
 # libFuzzer targets (Fuzz/, README "Fuzzing"): the packet decoders, TCP reassembly, the HTTP/2
-# frame decoder with HPACK, the capture reader, and inspect's sock_diag parser. `make fuzz FUZZ_SECONDS=N` runs each for
+# frame decoder with HPACK, the TLS key log and record decryption, the capture reader, and inspect's sock_diag parser. `make fuzz FUZZ_SECONDS=N` runs each for
 # N seconds and fails on a crash; `fuzz-smoke` is CI's: every target, 60 s of fuzzing in all.
 FUZZ_SECONDS ?= 10
-FUZZ_TARGETS := FuzzPacketDecoder FuzzTCPReassembly FuzzHTTP2Frames FuzzTLSRecords FuzzHTTP1Head FuzzHTTP1Upgrade FuzzCaptureReader FuzzSockDiag
+FUZZ_TARGETS := FuzzPacketDecoder FuzzTCPReassembly FuzzHTTP2Frames FuzzTLSRecords FuzzKeyLog FuzzHTTP1Head FuzzHTTP1Upgrade FuzzCaptureReader FuzzSockDiag
 
 fuzz-build: deps
 	$(SWIFT) build -c release --package-path Fuzz --scratch-path $(CURDIR)/.build-fuzz \

@@ -58,7 +58,7 @@ let package = Package(
         // Runtime exclusivity checks off here only: they were a fifth of the per-packet time
         // (every access to a connection's state is a class property access); the engine is
         // single-threaded and its accesses are checked statically as everywhere else.
-        .target(name: "ConnDiagAnalyze", dependencies: ["ConnDiagCore", "ConnDiagPacket", "ConnDiagTCP", "ConnDiagHTTP2", "ConnDiagDiagnosis", "ConnDiagTLS"],
+        .target(name: "ConnDiagAnalyze", dependencies: ["ConnDiagCore", "ConnDiagPlatform", "ConnDiagPacket", "ConnDiagTCP", "ConnDiagHTTP2", "ConnDiagDiagnosis", "ConnDiagTLS"],
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         // The `lab` matrix: reproducible failure scenarios run by the same engines.
         .target(name: "ConnDiagScenarios", dependencies: ["ConnDiagCore", "ConnDiagPlatform", "ConnDiagTCP", "ConnDiagHTTP2Engine", "ConnDiagLab", "ConnDiagAnalyze"]),

@@ -45,6 +45,10 @@ let package = Package(
             .product(name: "ConnDiagPacket", package: "conndiag"),
             .product(name: "ConnDiagAnalyze", package: "conndiag"),
         ]),
+        .executableTarget(name: "FuzzKeyLog", dependencies: [
+            "FuzzMain",
+            .product(name: "ConnDiagTLS", package: "conndiag"),
+        ]),
         .executableTarget(name: "FuzzSockDiag", dependencies: [
             "FuzzMain",
             .product(name: "ConnDiagInspect", package: "conndiag"),

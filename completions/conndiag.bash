@@ -245,9 +245,9 @@ _conndiag_syn-timeout() {
 
 _conndiag_keepalive-test() {
     repeating_flags=()
-    non_repeating_flags=(--lab -4 -6 --permit-without-stream --keepalive --no-keepalive --nodelay --no-capture --json --version -h --help)
+    non_repeating_flags=(--lab -4 -6 --permit-without-stream --tls --insecure --keepalive --no-keepalive --nodelay --no-capture --json --version -h --help)
     repeating_options=(--expect)
-    non_repeating_options=(--traffic --write-size --write-interval --for --connect-timeout --cut-after --peer-close --peer-close-after --ping-time --ping-timeout --streams --path --grpc --request-interval --grpc-client --syncnt --keepidle --keepintvl --keepcnt --user-timeout --source --interface --write-pcap --format --netns --netns-pid)
+    non_repeating_options=(--traffic --write-size --write-interval --for --connect-timeout --cut-after --peer-close --peer-close-after --ping-time --ping-timeout --streams --path --grpc --request-interval --grpc-client --sni --cacert --cert --key --keylog --syncnt --keepidle --keepintvl --keepcnt --user-timeout --source --interface --write-pcap --format --netns --netns-pid)
     __conndiag_offer_flags_options 1
 
     # Offer option value completions
@@ -300,6 +300,21 @@ _conndiag_keepalive-test() {
         __conndiag_add_completions -W 'go'$'\n''java'$'\n''core'
         return
         ;;
+    '--sni')
+        return
+        ;;
+    '--cacert')
+        return
+        ;;
+    '--cert')
+        return
+        ;;
+    '--key')
+        return
+        ;;
+    '--keylog')
+        return
+        ;;
     '--syncnt')
         return
         ;;
@@ -342,9 +357,9 @@ _conndiag_keepalive-test() {
 
 _conndiag_goaway-trace() {
     repeating_flags=()
-    non_repeating_flags=(--keep-request-open --unary --server-stream --bidi --permit-without-stream -4 -6 --keepalive --no-keepalive --nodelay --no-capture --json --version -h --help)
+    non_repeating_flags=(--keep-request-open --unary --server-stream --bidi --permit-without-stream -4 -6 --tls --insecure --keepalive --no-keepalive --nodelay --no-capture --json --version -h --help)
     repeating_options=(--expect)
-    non_repeating_options=(--path --method --finish-request-after --grpc --message-hex --streams --new-stream-interval --ping-time --ping-timeout --for --connect-timeout --lab --max-connection-age --max-connection-age-grace --server-kill-after --upstream-kill-after --server-drain-after --syncnt --keepidle --keepintvl --keepcnt --user-timeout --source --interface --write-pcap --format --netns --netns-pid)
+    non_repeating_options=(--path --method --finish-request-after --grpc --message-hex --streams --new-stream-interval --ping-time --ping-timeout --for --connect-timeout --lab --max-connection-age --max-connection-age-grace --server-kill-after --upstream-kill-after --server-drain-after --sni --cacert --cert --key --keylog --syncnt --keepidle --keepintvl --keepcnt --user-timeout --source --interface --write-pcap --format --netns --netns-pid)
     __conndiag_offer_flags_options 1
 
     # Offer option value completions
@@ -399,6 +414,21 @@ _conndiag_goaway-trace() {
         return
         ;;
     '--server-drain-after')
+        return
+        ;;
+    '--sni')
+        return
+        ;;
+    '--cacert')
+        return
+        ;;
+    '--cert')
+        return
+        ;;
+    '--key')
+        return
+        ;;
+    '--keylog')
         return
         ;;
     '--syncnt')
@@ -511,7 +541,7 @@ _conndiag_probe() {
 _conndiag_analyze() {
     repeating_flags=()
     non_repeating_flags=(--timeline --json --version -h --help)
-    repeating_options=(--port --host --http2-port --expect)
+    repeating_options=(--port --host --http2-port --keylog --expect)
     non_repeating_options=(--filter --max-connections --stall-threshold --max-events --retries2 --format)
     __conndiag_offer_flags_options -1
 
@@ -539,6 +569,9 @@ _conndiag_analyze() {
         return
         ;;
     '--retries2')
+        return
+        ;;
+    '--keylog')
         return
         ;;
     '--format')

@@ -14,6 +14,8 @@
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/asn1.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <sys/uio.h>

@@ -2,6 +2,7 @@ import ConnDiagCore
 import ConnDiagDiagnosis
 import ConnDiagPacket
 import ConnDiagTCP
+import ConnDiagTLS
 
 /// Offline analysis of capture files: every TCP connection in them followed both ways,
 /// with the same outcome/mechanism contract as the live subcommands, HTTP/2 and gRPC
@@ -48,7 +49,10 @@ public final class AnalyzeEngine {
     private var nonTCP = 0
     private var strayAfterClose = 0
     private var evictions = 0
-    private var problems: [String] = []
+    var problems: [String] = []
+    /// Secrets from --keylog files and the captures' Decryption Secrets Blocks.
+    let keyLog = TLSKeyLog()
+    var secretsBlocks = 0
     /// Packets not decoded and packets without TCP, by reason.
     private var inputCounts = InputCounts()
     private var backwardSteps = 0
@@ -78,6 +82,7 @@ public final class AnalyzeEngine {
     /// a capture at all, `.usage` for a bad filter. A file damaged part-way is reported in
     /// `inputProblems` and what came before the damage is analysed.
     public func run() throws -> AnalyzeResult {
+        try readKeyLogFiles()
         if options.files.count <= 1 {
             for file in options.files {
                 guard let capture = try open(file) else { break }
@@ -101,7 +106,9 @@ public final class AnalyzeEngine {
     private func open(_ file: String) throws -> PacketCapture? {
         if interrupted { return nil }
         do {
-            return try PacketCapture.openOffline(path: file)
+            let capture = try PacketCapture.openOffline(path: file)
+            capture.onDecryptionSecrets = { [unowned self] type, bytes in secretsBlock(type: type, bytes, file: file) }
+            return capture
         } catch let e as ConnDiagError {
             // Interrupted while waiting for a pipe's file header: nothing to analyse, not damage.
             if shouldStop() { interrupted = true; return nil }
@@ -358,6 +365,7 @@ public final class AnalyzeEngine {
         c.forcedHTTP2 = h2Ports.contains(server.port)
         c.stallThreshold = options.stallThreshold
         c.holdBudget = holdBudget
+        if !keyLog.isEmpty { c.keyLog = keyLog }
         c.runBudget = runBudget
         if mid && c.wants(important: true) {
             c.record(Event(t: t, source: .app, kind: "capture-start",

@@ -23,6 +23,9 @@ public struct AnalyzeOptions: Sendable {
     public var maxEventsPerConnection: Int
     /// The kernel's tcp_retries2 assumed for the sender (the capture cannot tell).
     public var assumedRetries2: Int
+    /// NSS key-log files (SSLKEYLOGFILE format) whose secrets decrypt TLS connections;
+    /// pcapng Decryption Secrets Blocks add to them.
+    public var keyLogFiles: [String] = []
 
     public init(files: [String], filter: String? = nil, ports: [UInt16] = [], hosts: [IPAddress] = [],
                 http2Ports: [UInt16] = [], maxConnections: Int = 10_000, stallThreshold: Double = 5,

@@ -79,6 +79,8 @@ extension Connection {
         }
         guard tls13 else { return out }
         for side in 0..<2 {
+            // Decrypted, this side's alerts were read exactly.
+            if let dec = tls.decryption, dec.sides[side].opened > 0 { continue }
             guard let d = tls.directions[side], let last = d.last, last.type == .applicationData,
                   last.length == Connection.tls13EncryptedAlertLength, let closed = closeAt(side), closed >= last.t else { continue }
             // An alert the server sends before anything else after the client's first
@@ -101,7 +103,7 @@ extension Connection {
         else if let v = f.sslv2ClientHello { parts.append("SSLv2-compatible hello (up to \(v.name))") }
         else { parts.append("TLS") }
         if let sni = f.clientHello?.serverName { parts.append("SNI \(sni)") }
-        if let a = f.serverHello?.alpn { parts.append("ALPN \(a)") }
+        if let a = f.alpn { parts.append("ALPN \(a)") }
         else if let offered = f.clientHello?.alpn, !offered.isEmpty {
             parts.append("ALPN offered \(offered.joined(separator: ","))" + (f.isTLS13 ? " (choice encrypted)" : ""))
         }
@@ -115,7 +117,17 @@ extension Connection {
     func tlsVerdict(_ tls: TLSObserver, findings: inout [Finding]) -> Outcome? {
         let alerts = tlsAlerts(tls)
         let f = tls.facts
-        if let a = alerts.first(where: { $0.fatal }) {
+        // A fatal alert sent after the peer closed TCP, the handshake done, answers a close
+        // without close_notify (OpenSSL servers send decode_error then): not what ended it.
+        let complete = tlsHandshakeComplete(tls)
+        func answersPeerClose(_ a: TLSAlertReport) -> Bool {
+            a.alert != nil && complete && closeAt(1 - a.side).map { $0 <= a.t } == true
+        }
+        for a in alerts where a.fatal && answersPeerClose(a) {
+            findings.append(Finding(severity: .notice, kind: "tls-alert-after-close", connection: index, t: a.t,
+                                    summary: "the \(Connection.name(a.side)) sent a fatal TLS alert \(a.text) after the \(Connection.name(1 - a.side)) closed TCP without a close_notify: an answer to that close, not its cause"))
+        }
+        if let a = alerts.first(where: { $0.fatal && !answersPeerClose($0) }) {
             let who = Connection.name(a.side)
             let when = tlsHandshakeComplete(tls) ? "" : " during the handshake"
             let what: String
@@ -130,11 +142,13 @@ extension Connection {
             return Outcome(status: .error, mechanism: .tlsAlert, detectedAt: a.t, summary: what + " (" + tlsSummary(tls) + ")", extra: extra)
         }
         let encrypted = (tls.directions[0]?.applicationRecords ?? 0) + (tls.directions[1]?.applicationRecords ?? 0) > 0
-        if encrypted {
+        if let dec = tls.decryption { decryptionFindings(dec, findings: &findings) }
+        if encrypted, tls.decryption?.decryptedAnything != true, tls.decryption?.failedAny != true {
             let alpn = f.serverHello?.alpn.map { ", ALPN \($0)" } ?? (f.isTLS13 && f.clientHello?.alpn.contains("h2") == true ? ", ALPN h2 offered" : "")
             let h2 = f.serverHello?.alpn == "h2" || (f.serverHello?.alpn == nil && f.clientHello?.alpn.contains("h2") == true) || forcedHTTP2
             var text = "application data is encrypted (\(f.version?.name ?? "TLS")\(alpn))"
-            text += h2 ? ": its HTTP/2 cannot be judged without a key log" : ": its contents cannot be judged without a key log"
+            let why = tls.decryption == nil ? "without a key log (give --keylog FILE to see inside)" : "without this connection's secrets"
+            text += h2 ? ": its HTTP/2 cannot be judged \(why)" : ": its contents cannot be judged \(why)"
             if forcedHTTP2 { text += " (--http2-port \(server.port): this is TLS, i.e. encrypted HTTP/2, not h2c)" }
             findings.append(Finding(severity: .info, kind: "tls-encrypted", connection: index, t: nil, summary: text))
         }
@@ -163,8 +177,8 @@ extension Connection {
         if let v = f.sslv2ClientHello { b.add("sslv2_client_hello", v.name) }
         b.add("sni", f.clientHello?.serverName.map { JSONValue.string($0) } ?? .null)
         b.add("alpn_offered", .array((f.clientHello?.alpn ?? []).map { .string($0) }))
-        b.add("alpn", f.serverHello?.alpn.map { JSONValue.string($0) } ?? .null)
-        if f.isTLS13 { b.add("alpn_note", "TLS 1.3 sends the selected protocol in EncryptedExtensions: not visible without a key log") }
+        b.add("alpn", f.alpn.map { JSONValue.string($0) } ?? .null)
+        if f.isTLS13 && f.alpn == nil { b.add("alpn_note", "TLS 1.3 sends the selected protocol in EncryptedExtensions: not visible without a key log") }
         b.add("cipher_suite", f.serverHello.map { JSONValue.string($0.cipherSuite.name) } ?? .null)
         b.add("certificate_subject", f.certificate.map { JSONValue.string($0.subject) } ?? .null)
         if let c = f.certificate { b.add("certificate_issuer", c.issuer) }
@@ -182,6 +196,7 @@ extension Connection {
             b.add("bytes_\(who)", d?.records.bytes ?? 0)
             b.add("encrypted_records_\(who)", (d?.applicationRecords ?? 0) + (d?.encryptedHandshakeRecords ?? 0))
         }
+        if let dec = tls.decryption { b.add("decryption", decryptionJSON(dec)) }
         if !tls.problems.isEmpty { b.add("problems", .array(tls.problems.map { .string($0) })) }
         let stopped = tls.stopped.enumerated().compactMap { i, r in r.map { (Connection.name(i), JSONValue.string($0)) } }
         if !stopped.isEmpty { b.add("decoding_stopped", .object(stopped)) }

@@ -47,7 +47,7 @@ extension Connection {
                                 midConnection: midConnection, firstAt: firstAt, lastAt: lastAt, packets: packets,
                                 bytesClientToServer: sides[0].payloadBytes, bytesServerToClient: sides[1].payloadBytes,
                                 events: events, omittedEvents: omittedEvents, outcome: outcome, findings: findings,
-                                protocolName: tls != nil ? "tls" : h2?.sawHTTP2 != true ? "tcp" : (h2!.isGRPC ? "grpc" : "http2"),
+                                protocolName: tls != nil && h2?.sawHTTP2 != true ? "tls" : h2?.sawHTTP2 != true ? "tcp" : (h2!.isGRPC ? "grpc" : "http2"),
                                 streams: streamJSON, details: details, notes: notes)
         report.omittedStreams = h2?.omittedStreamRecords ?? 0
         report.streamsKilledByClose = h2?.closedStreams.filter { if case .killedByConnectionClose = $0.end { return true } else { return false } }.count ?? 0

@@ -1,6 +1,7 @@
 import ConnDiagCore
 import ConnDiagDiagnosis
 import ConnDiagPacket
+import ConnDiagTLS
 
 /// One TCP connection in a capture: its `TCPConnectionTracker` (which says what each packet
 /// means, both ways), the HTTP/2 reassembly fed by the tracker's payload, the event budget
@@ -28,6 +29,8 @@ final class Connection {
     var http1: HTTP1Upgrade?
     /// The TLS layer, once a direction's bytes are recognised as TLS records (any port).
     var tls: TLSObserver?
+    /// The run's key log (files and pcapng secrets blocks), when it holds any secrets.
+    var keyLog: TLSKeyLog?
     /// Segments per direction still to look at for TLS (see `sniffTLS`).
     var tlsSniffBudget = Pair(6, 6)
     /// Per-direction byte-stream reassembly for the HTTP/2 decoder.

@@ -41,6 +41,7 @@ final class TLSDirection: TLSRecordSink {
 
     func wantsPayload(of type: TLSContentType) -> Bool {
         type == .handshake || type == .alert || type == .changeCipherSpec
+            || (type == .applicationData && observer.decryption?.wants(side: side) == true)
     }
 
     func record(_ header: TLSRecordHeader, payload: UnsafeRawBufferPointer) {
@@ -49,6 +50,7 @@ final class TLSDirection: TLSRecordSink {
         case .handshake:
             if encryptsHandshakeAndAlerts {
                 encryptedHandshakeRecords += 1
+                observer.decryption?.protectedRecord(header, payload: payload, side: side, at: t)
                 return
             }
             guard handshake.stopReason == nil else { return }
@@ -56,7 +58,10 @@ final class TLSDirection: TLSRecordSink {
             if let why = handshake.stopReason { observer.handshakeUnreadable(side: side, reason: why, at: t) }
         case .alert:
             if encryptsHandshakeAndAlerts {
-                observer.alert(nil, length: header.length, side: side, at: t)
+                // Decrypted, the alert is reported exactly from inside.
+                if observer.decryption?.protectedRecord(header, payload: payload, side: side, at: t) != true {
+                    observer.alert(nil, length: header.length, side: side, at: t)
+                }
             } else if let alert = TLSAlert(payload) {
                 observer.alert(alert, length: header.length, side: side, at: t)
             } else {
@@ -75,6 +80,7 @@ final class TLSDirection: TLSRecordSink {
                 firstApplicationAt = t
                 observer.firstApplicationData(side: side, length: header.length, at: t)
             }
+            observer.decryption?.protectedRecord(header, payload: payload, side: side, at: t)
         default:
             break
         }

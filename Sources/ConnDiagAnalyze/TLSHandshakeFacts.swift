@@ -13,8 +13,16 @@ struct TLSHandshakeFacts {
     var certificateCount = 0
     /// Why the certificate could not be read, when a Certificate message was seen.
     var certificateProblem: String?
+    /// TLS 1.3's ALPN choice, read from the decrypted EncryptedExtensions.
+    var encryptedExtensionsALPN: String?
+
+    /// The protocol the server chose: in the ServerHello (TLS 1.2) or, decrypted, in
+    /// EncryptedExtensions (TLS 1.3).
+    var alpn: String? { serverHello?.alpn ?? encryptedExtensionsALPN }
 
     /// The version in force: the ServerHello's (supported_versions first), if seen.
     var version: TLSProtocolVersion? { serverHello?.version }
-    var isTLS13: Bool { version == .tls13 }
+    /// A HelloRetryRequest exists only in TLS 1.3: the CCS and second ClientHello after it are
+    /// in clear, before the real ServerHello says so.
+    var isTLS13: Bool { version == .tls13 || helloRetryRequested }
 }

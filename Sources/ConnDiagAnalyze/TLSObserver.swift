@@ -4,8 +4,8 @@ import ConnDiagTLS
 
 /// The TLS layer of one connection as a capture shows it, fed each direction's in-order
 /// reassembled bytes (as HTTP/2 is): records both ways, the handshake in clear (hellos, TLS
-/// 1.2's certificate), alerts, and how much travelled encrypted. It decrypts nothing; with a
-/// key log (issue 17) a decrypter would sit in `TLSDirection` between records and HTTP/2.
+/// 1.2's certificate), alerts, and how much travelled encrypted. With a key log its
+/// `TLSDecryption` opens the protected records and feeds their HTTP/2 to an `H2Session`.
 final class TLSObserver {
     /// The connection owns this observer and outlives it.
     unowned(unsafe) let connection: Connection
@@ -16,8 +16,13 @@ final class TLSObserver {
     /// Why a direction's records or handshake could not be read further.
     var stopped: [String?] = [nil, nil]
     var problems: [String] = []
+    /// Set when the run has a key log.
+    var decryption: TLSDecryption?
 
-    init(connection: Connection) { self.connection = connection }
+    init(connection: Connection) {
+        self.connection = connection
+        if let keyLog = connection.keyLog { decryption = TLSDecryption(observer: self, keyLog: keyLog) }
+    }
 
     static func name(_ side: Int) -> String { Connection.name(side) }
 
@@ -124,6 +129,10 @@ final class TLSObserver {
     func directionStopped(side: Int, reason: String, at t: Double) {
         guard stopped[side] == nil else { return }
         stopped[side] = reason
+        // The decrypted HTTP/2 of this side ends with its records.
+        if connection.h2?.directions[side] != nil, connection.h2?.lost[side] == nil {
+            connection.h2?.stop(side: side, at: t, "HTTP/2 from the \(TLSObserver.name(side)) ends with its TLS records: \(reason)")
+        }
         guard connection.wants(important: true) else { return }
         connection.record(Event(t: t, source: .wire, kind: .truncated, direction: connection.dir(side),
                                 detail: "TLS records from the \(TLSObserver.name(side)) are no longer read: \(reason)"))
@@ -133,5 +142,50 @@ final class TLSObserver {
         if problems.count < 20 { problems.append(text) }
         guard connection.wants(important: true) else { return }
         connection.record(Event(t: t, source: .wire, kind: .invalid, direction: connection.dir(side), detail: "TLS: " + text))
+    }
+}
+
+// MARK: - From the decryption
+
+extension TLSObserver {
+    func decryptionStarted(side: Int, suite: TLSAEADSuite, at t: Double) {
+        guard connection.wants(important: true) else { return }
+        connection.record(Event(t: t, source: .wire, kind: "tls-decrypted", direction: connection.dir(side),
+                                detail: "TLS records from the \(TLSObserver.name(side)) decrypt with the key log's secrets (\(facts.version?.name ?? "TLS"), \(facts.serverHello?.cipherSuite.name ?? "?"))"))
+    }
+
+    func decryptionFailed(side: Int, reason: String, at t: Double) {
+        guard connection.wants(important: true) else { return }
+        connection.record(Event(t: t, source: .wire, kind: .invalid, direction: connection.dir(side), detail: "TLS: " + reason))
+    }
+
+    func encryptedExtensions(_ ee: TLSEncryptedExtensions, at t: Double) {
+        facts.encryptedExtensionsALPN = ee.alpn
+        guard connection.wants(important: true) else { return }
+        var fields: [(String, JSONValue)] = [("handshake_type", .string("EncryptedExtensions"))]
+        if let a = ee.alpn { fields.append(("alpn", .string(a))) }
+        connection.record(Event(t: t, source: .wire, kind: "tls-handshake", direction: connection.dir(1),
+                                detail: "TLS EncryptedExtensions (decrypted)" + (ee.alpn.map { ", ALPN \($0)" } ?? ", no ALPN"), fields: fields))
+    }
+
+    func keyUpdate(side: Int, at t: Double) {
+        guard connection.wants(important: false) else { return }
+        connection.record(Event(t: t, source: .wire, kind: "tls-key-update", direction: connection.dir(side),
+                                detail: "TLS KeyUpdate from the \(TLSObserver.name(side)): its next records use the next traffic secret"))
+    }
+
+    /// Decrypted application data: HTTP/2 when ALPN chose h2 or the client's first bytes are
+    /// the HTTP/2 preface, fed to the connection's `H2Session` as h2c bytes are.
+    func decryptedApplicationData(side: Int, _ p: UnsafeRawBufferPointer, at t: Double) {
+        let c = connection
+        if c.h2 == nil {
+            let preface = side == 0 && p.count >= Connection.preface.count
+                && (0..<Connection.preface.count).allSatisfy { p[$0] == Connection.preface[$0] }
+            guard facts.alpn == "h2" || preface else { return }
+            c.h2 = H2Session(connection: c, fromStart: true, stallThreshold: c.stallThreshold)
+        }
+        guard let h2 = c.h2 else { return }
+        if h2.directions[side] == nil { h2.startDirection(side: side, fromConnectionStart: true, at: t, syncedMidStream: false) }
+        h2.feed(side: side, p, at: t)
     }
 }

@@ -25,6 +25,8 @@ public enum Mechanism: String, Sendable, CaseIterable {
     /// A fatal TLS alert ended the connection (from a capture: the alert record, or TLS 1.3's
     /// encrypted alert by its size).
     case tlsAlert = "tls-alert"
+    /// The server's certificate did not verify (expired, wrong name, unknown CA).
+    case tlsVerify = "tls-verify"
     case none
 }
 

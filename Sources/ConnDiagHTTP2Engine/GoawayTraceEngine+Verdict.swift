@@ -25,7 +25,7 @@ extension GoawayTraceEngine {
             case .pingTimeout(let sentAt):
                 e.unansweredPings = [PingEvidence(sentAt: sentAt, from: .client)]
                 e.close = ConnectionClose(at: end.at, by: .client, how: .error("PING timeout"))
-            case .sessionFailed(let m): e.close = ConnectionClose(at: end.at, by: .client, how: .error(m))
+            case .sessionFailed(let m), .tlsAlert(let m): e.close = ConnectionClose(at: end.at, by: .client, how: .error(m))
             }
         }
         return e
@@ -79,8 +79,13 @@ extension GoawayTraceEngine {
             }
             let rst: Bool = { if case .error(let e) = end.how { return e == ECONNRESET }; return false }()
             let inboundH2 = inboundFrames > 0
+            if case .tlsAlert(let m) = end.how {
+                return Outcome(status: .error, mechanism: .tlsAlert, detectedAt: end.at,
+                               summary: "\(m) after the handshake (a server that requires a client certificate says so only then in TLS 1.3)", extra: extra)
+            }
             let inboundBytes = wire.filter { $0.direction == .in && ($0.kind == .data || $0.kind == .fin) }.reduce(0) { $0 + $1.length }
-            if !inboundH2 && inboundBytes > 0 {
+            // Over TLS the wire's bytes are records, not frames: this test is for h2c.
+            if !inboundH2 && inboundBytes > 0 && config.tls == nil {
                 return Outcome(status: .error, mechanism: rst ? .peerRst : .peerFin, detectedAt: end.at, errno: rst ? "ECONNRESET" : nil,
                                summary: "not HTTP/2: the server sent \(inboundBytes) bytes that are no HTTP/2 frame and closed the connection (does it speak h2c with prior knowledge?)",
                                explanation: wireEnd.isEmpty ? nil : wireEnd, extra: extra)

@@ -4,6 +4,7 @@ import ConnDiagHTTP2
 import ConnDiagDiagnosis
 import ConnDiagTCP
 import ConnDiagPlatform
+import ConnDiagTLS
 
 /// What each stream of a goaway-trace run sends.
 public enum StreamKind: Sendable, Equatable {
@@ -48,6 +49,8 @@ public struct GoawayTraceConfig {
     public var duration: Double?
     /// With `.httpUpload`: end each request body this long after its stream opened.
     public var finishRequestAfter: Double?
+    /// HTTP/2 over TLS (ALPN h2 required) instead of prior-knowledge h2c.
+    public var tls: TLSOptions?
     public var actions: [ScheduledAction] = []
     public init(target: TargetSpec) { self.target = target; authority = target.host }
 }
@@ -148,7 +151,21 @@ public final class GoawayTraceEngine {
 
     // MARK: - The trace loop
 
-    enum ConnectionEnd { case eof, error(Int32), pingTimeout(Double), sessionFailed(String) }
+    /// How the connection ended; `tlsAlert`: a fatal TLS alert (over --tls), by its wording.
+    enum ConnectionEnd { case eof, error(Int32), pingTimeout(Double), sessionFailed(String), tlsAlert(String) }
+
+    /// Whether `fd` has something to read (or an error or hang-up) right now.
+    static func readable(_ fd: Int32) -> Bool {
+        var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
+        if case .value(let n) = Syscall.poll(&fds, timeoutMs: 0) { return n > 0 }
+        return false
+    }
+
+    /// A transport failure as the end it is: a TLS alert apart from other failures.
+    static func end(_ e: TransportError) -> ConnectionEnd {
+        if case .tlsAlert = e { return .tlsAlert(e.description) }
+        return .sessionFailed(e.description)
+    }
 
     // swiftlint:disable:next function_body_length cyclomatic_complexity
     private func trace(_ c: LiveConnection) -> (Outcome, Bool) {
@@ -173,9 +190,16 @@ public final class GoawayTraceEngine {
         }
         let established = clock.now()
         lastReadAt = established
-        c.add(Event(t: established, source: .socket, kind: .connected, detail: "connected; HTTP/2 with prior knowledge"))
+        c.add(Event(t: established, source: .socket, kind: .connected, detail: config.tls == nil ? "connected; HTTP/2 with prior knowledge" : "connected"))
+        var transport: ByteTransport = SocketTransport(fd: c.socket.fd)
+        if let options = config.tls {
+            switch handshakeTLS(c, options: options) {
+            case .success(let t): transport = t
+            case .failure(let end): return (end.outcome, end.interrupted)
+            }
+        }
         let s: HTTP2ClientSession
-        do { s = try HTTP2ClientSession(fd: c.socket.fd) } catch {
+        do { s = try HTTP2ClientSession(transport: transport) } catch {
             return (Outcome(status: .error, mechanism: .none, detectedAt: clock.now(), summary: "HTTP/2 session: \(error)"), false)
         }
         session = s
@@ -188,10 +212,8 @@ public final class GoawayTraceEngine {
         var interrupted = false
         var wantWrite = true
         var nextSample = established
-        let socket = c.reactor.register(fd: c.socket.fd, interest: .readable) { [unowned self, clock] readiness in
-            if readiness.contains(.writable) { wantWrite = true }
-            guard !readiness.isDisjoint(with: [.readable, .error, .hangup]) else { return }
-            // Keep reading after GOAWAY (nghttp2 stops wanting reads) to see FIN or RST.
+        // Keep reading after GOAWAY (nghttp2 stops wanting reads) to see FIN or RST.
+        func readAvailable() {
             while true {
                 switch s.readFromSocket() {
                 case .read:
@@ -200,10 +222,15 @@ public final class GoawayTraceEngine {
                 case .wouldBlock: wantWrite = true; return
                 case .eof: ended = (clock.now(), .eof); return
                 case .error(let e): ended = (clock.now(), .error(e)); return
-                case .transportFailed(let e): ended = (clock.now(), .sessionFailed(e.description)); return
+                case .transportFailed(let e): ended = (clock.now(), Self.end(e)); return
                 case .sessionFailed(let err): ended = (clock.now(), .sessionFailed(err.description)); return
                 }
             }
+        }
+        let socket = c.reactor.register(fd: c.socket.fd, interest: .readable) { readiness in
+            if readiness.contains(.writable) { wantWrite = true }
+            guard !readiness.isDisjoint(with: [.readable, .error, .hangup]) else { return }
+            readAvailable()
         }
         defer { c.reactor.deregister(socket) }
 
@@ -237,12 +264,19 @@ public final class GoawayTraceEngine {
                 if (try? s.submitPing(opaque: UInt64(pingsSent))) != nil { outstandingPing = (UInt64(pingsSent), now); wantWrite = true }
             }
             if now >= nextSample { c.sampleInfo(at: now); nextSample = now + 0.25 }
+            // Over TLS, read what has arrived before writing: a server that closes after an
+            // alert (certificate_required comes after TLS 1.3's handshake) would otherwise turn
+            // the alert into EPIPE, and OpenSSL allows no read after a failed write.
+            if config.tls != nil && (wantWrite || s.wantsWrite) && Self.readable(c.socket.fd) {
+                readAvailable()
+                if ended != nil { break }
+            }
             if wantWrite || s.wantsWrite {
                 switch s.flush() {
                 case .flushed: wantWrite = false
                 case .wouldBlock: wantWrite = true
                 case .error(let e): ended = (clock.now(), .error(e)); break loop
-                case .transportFailed(let e): ended = (clock.now(), .sessionFailed(e.description)); break loop
+                case .transportFailed(let e): ended = (clock.now(), Self.end(e)); break loop
                 case .sessionFailed(let err): ended = (clock.now(), .sessionFailed(err.description)); break loop
                 }
             }
@@ -267,7 +301,7 @@ public final class GoawayTraceEngine {
         switch end {
         case .eof: return .peerFIN
         case .error(let e): return .end(errno: e, eof: false)
-        case .pingTimeout, .sessionFailed: return .nothing
+        case .pingTimeout, .sessionFailed, .tlsAlert: return .nothing
         }
     }
 
@@ -382,7 +416,7 @@ public final class GoawayTraceEngine {
         case .eof: return "FIN from the server"
         case .error(let e): return e == ECONNRESET ? "RST from the server" : ErrnoName.name(e)
         case .pingTimeout: return "PING timeout"
-        case .sessionFailed(let m): return m
+        case .sessionFailed(let m), .tlsAlert(let m): return m
         }
     }
 

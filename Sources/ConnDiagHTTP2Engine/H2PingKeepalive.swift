@@ -3,6 +3,8 @@ import ConnDiagCore
 import ConnDiagHTTP2
 import ConnDiagDiagnosis
 import ConnDiagTCP
+import ConnDiagPlatform
+import ConnDiagTLS
 
 /// Which gRPC client's keepalive behaviour to imitate (`--grpc-client`).
 public enum GRPCClientFamily: String, CaseIterable, Sendable {
@@ -42,6 +44,8 @@ public final class H2PingKeepalive: H2KeepaliveDriver {
     private var session: HTTP2ClientSession?
     private var timeline: Timeline!
     private var clock: RunClock { timeline.clock }
+    var timelineClock: RunClock { timeline.clock }
+    func record(_ e: Event) { timeline.append(e) }
     public private(set) var lastReadAt: Double = 0
     public private(set) var pingsSent = 0
     private var outstandingPing: (opaque: UInt64, sentAt: Double)?
@@ -52,7 +56,10 @@ public final class H2PingKeepalive: H2KeepaliveDriver {
     private var headersSeen: Set<Int32> = []
     private var wantWrite = false
 
-    public init(policy: H2KeepalivePolicy) { self.policy = policy }
+    /// HTTP/2 over TLS (ALPN h2) instead of prior-knowledge h2c.
+    public var tls: TLSOptions?
+
+    public init(policy: H2KeepalivePolicy, tls: TLSOptions? = nil) { self.policy = policy; self.tls = tls }
 
     /// PING time in force after the client library's own minimum.
     public var effectivePingTime: Double? {
@@ -78,7 +85,8 @@ public final class H2PingKeepalive: H2KeepaliveDriver {
 
     public func start(fd: Int32, timeline: Timeline, established: Double) throws {
         self.timeline = timeline
-        let s = try HTTP2ClientSession(fd: fd)
+        let transport: ByteTransport = try tls.map { try handshake(fd: fd, options: $0) } ?? SocketTransport(fd: fd)
+        let s = try HTTP2ClientSession(transport: transport)
         session = s
         lastReadAt = established
         s.onEvent = { [unowned self] event in self.record(event) }

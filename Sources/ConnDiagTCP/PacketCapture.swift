@@ -53,6 +53,11 @@ public final class PacketCapture {
     /// A pcapng file's blocks, read in place to the end (libpcap cannot read files whose
     /// interfaces differ in link type); a `--filter` is then applied here (`OfflineFilter`).
     private var pcapngReader: PcapngReader?
+    /// Called with each pcapng Decryption Secrets Block (secrets type, bytes valid during the
+    /// call) as the file is read; libpcap (stdin, classic pcap) has none to give.
+    public var onDecryptionSecrets: ((UInt32, UnsafeRawBufferPointer) -> Void)? {
+        didSet { pcapngReader?.onDecryptionSecrets = onDecryptionSecrets }
+    }
     private var offlineFilter: OfflineFilter?
 
     private init(handle: OpaquePointer, nano: Bool, source: String) {

@@ -30,6 +30,8 @@ final class PcapngReader {
     /// The current section's byte order.
     private var bigEndian = false
     private var interfaces: [Interface] = []
+    /// Receives each Decryption Secrets Block (secrets type, secrets bytes) as it is read.
+    var onDecryptionSecrets: ((UInt32, UnsafeRawBufferPointer) -> Void)?
     /// The last timestamp handed out: a Simple Packet Block has none of its own.
     private var lastTimestampNanos: Int64 = 0
 
@@ -204,6 +206,12 @@ final class PcapngReader {
             let units = UInt64(u32(start + 12)) << 32 | UInt64(u32(start + 16))
             return packet(interface: id, units: units, captured: Int(u32(start + 20)), original: Int(u32(start + 24)),
                           data: start + 28, bodyEnd: bodyEnd)
+        case 10:  // Decryption Secrets: secrets type, length, the secrets (a key log for 'TLSK')
+            guard length >= 20 else { return fail("decryption secrets block shorter than 20 bytes") }
+            let size = Int(u32(start + 12))
+            guard size <= bodyEnd - (start + 16) else { return fail("decryption secrets of \(size) bytes reach past their block") }
+            onDecryptionSecrets?(u32(start + 8), UnsafeRawBufferPointer(start: buffer + start + 16, count: size))
+            return nil
         default:
             return nil  // name resolution, statistics, journal, custom ...: nothing to analyse
         }

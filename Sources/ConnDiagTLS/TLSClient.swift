@@ -242,6 +242,18 @@ public final class TLSClient {
             throw TLSFailure(reason: "cannot load the default CA store: \(drainErrors().first?.text ?? "unknown error")")
         }
 
+        if let cert = options.certificateFile, let key = options.privateKeyFile {
+            for (what, path) in [("client certificate", cert), ("client key", key)] where access(path, R_OK) != 0 {
+                throw TLSFailure(reason: "cannot read \(what) \(path): \(errnoText(errno))")
+            }
+            if SSL_CTX_use_certificate_chain_file(context, cert) != 1 {
+                throw TLSFailure(reason: "cannot load client certificate \(cert): \(drainErrors().first?.text ?? "no certificate in it")")
+            }
+            if SSL_CTX_use_PrivateKey_file(context, key, SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(context) != 1 {
+                throw TLSFailure(reason: "cannot use client key \(key): \(drainErrors().first?.text ?? "it does not match the certificate")")
+            }
+        }
+
         if !options.alpn.isEmpty {
             var wire: [UInt8] = []
             for name in options.alpn {

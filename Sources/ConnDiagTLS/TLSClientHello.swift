@@ -3,6 +3,8 @@
 public struct TLSClientHello: Sendable, Equatable {
     /// legacy_version (0x0303 for TLS 1.2 and 1.3 clients).
     public var legacyVersion: TLSProtocolVersion
+    /// The 32-byte random: what a key log names the session by.
+    public var random: [UInt8]
     public var cipherSuites: [TLSCipherSuite]
     /// server_name (extension 0), host_name entry.
     public var serverName: String?
@@ -15,8 +17,9 @@ public struct TLSClientHello: Sendable, Equatable {
 
     public init(_ body: UnsafeRawBufferPointer) throws(TLSMalformed) {
         var c = TLSWireCursor(body)
-        guard let v = c.u16(), c.take(32) != nil else { throw TLSMalformed("ClientHello shorter than its version and random") }
+        guard let v = c.u16(), let random = c.take(32) else { throw TLSMalformed("ClientHello shorter than its version and random") }
         legacyVersion = TLSProtocolVersion(UInt16(v))
+        self.random = Array(random)
         guard let session = c.vector(prefix: 1), session.count <= 32 else { throw TLSMalformed("ClientHello session id malformed") }
         guard let suites = c.vector(prefix: 2), suites.count % 2 == 0 else { throw TLSMalformed("ClientHello cipher suites malformed") }
         cipherSuites = stride(from: 0, to: suites.count, by: 2).map { TLSCipherSuite(UInt16(suites[$0]) << 8 | UInt16(suites[$0 + 1])) }

@@ -18,6 +18,10 @@ public struct TLSOptions: Sendable {
     /// Appends the session secrets in NSS key log format (for Wireshark) to this file,
     /// created 0600. Callers pass `TLSOptions.environmentKeyLogFile` by default.
     public var keyLogFile: String?
+    /// A client certificate (PEM, chain allowed) and its private key, for servers that
+    /// require one (mTLS); both or neither.
+    public var certificateFile: String?
+    public var privateKeyFile: String?
 
     public init(serverName: String? = nil, alpn: [String] = ["h2", "http/1.1"], caFile: String? = nil,
                 insecure: Bool = false, keyLogFile: String? = nil) {

@@ -1,6 +1,8 @@
 /// What a ServerHello chose (RFC 8446 §4.1.3, RFC 5246 §7.4.1.3).
 public struct TLSServerHello: Sendable, Equatable {
     public var legacyVersion: TLSProtocolVersion
+    /// The 32-byte random (TLS 1.2's key block is derived from both randoms).
+    public var random: [UInt8]
     public var cipherSuite: TLSCipherSuite
     /// supported_versions (43): TLS 1.3 names itself only here.
     public var selectedVersion: TLSProtocolVersion?
@@ -22,6 +24,7 @@ public struct TLSServerHello: Sendable, Equatable {
         guard let v = c.u16(), let random = c.take(32) else { throw TLSMalformed("ServerHello shorter than its version and random") }
         legacyVersion = TLSProtocolVersion(UInt16(v))
         isHelloRetryRequest = random.elementsEqual(Self.helloRetryRandom)
+        self.random = Array(random)
         guard let session = c.vector(prefix: 1), session.count <= 32 else { throw TLSMalformed("ServerHello session id malformed") }
         guard let suite = c.u16(), c.u8() != nil else { throw TLSMalformed("ServerHello ends before its cipher suite and compression") }
         cipherSuite = TLSCipherSuite(UInt16(suite))

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Glibc
 import ConnDiagAnalyze
 import ConnDiagCore
 import ConnDiagOutput
@@ -22,6 +23,13 @@ extension ConnDiag {
             window at zero while PINGs are still answered: the peer stopped reading). Each \
             connection gets an outcome with its mechanism, as the live subcommands give.
 
+            TLS on any port is recognised from its records (version, SNI, ALPN, alerts). With \
+            --keylog (or SSLKEYLOGFILE in the environment, or a pcapng file whose Decryption \
+            Secrets Block carries the keys, as `editcap --inject-secrets` writes) TLS 1.2 \
+            (ECDHE with AES-GCM or ChaCha20-Poly1305) and TLS 1.3 are decrypted and the HTTP/2 \
+            inside is diagnosed as h2c is; secrets that do not open a connection's records are \
+            a finding, never garbage frames.
+
             The client is the side that sent the SYN. When the capture begins mid-connection, \
             the side whose port is given with --port/--http2-port is the server, otherwise the \
             side with the lower port number.
@@ -31,6 +39,8 @@ extension ConnDiag {
               conndiag analyze a.pcap b.pcapng --host 10.0.0.7 --format json
               tcpdump -U -w - -i eth0 port 443 | conndiag analyze - --format ndjson
               conndiag analyze dump.pcap --http2-port 8080 --timeline
+              tcpdump -w tls.pcap port 443 & SSLKEYLOGFILE=keys.log curl --http2 https://api/
+              conndiag analyze tls.pcap --keylog keys.log
 
             EXIT CODES:
               0  no connection showed a failure
@@ -67,10 +77,21 @@ extension ConnDiag {
         @Option(name: .long, help: "The tcp_retries2 of the host that sent the capture's retransmissions (the capture cannot tell).")
         var retries2: Int = 15
 
+        @Option(name: .long, help: ArgumentHelp("A TLS key log (NSS SSLKEYLOGFILE format) to decrypt TLS 1.2/1.3 connections with (repeatable; default: $SSLKEYLOGFILE when that file exists).", valueName: "file"))
+        var keylog: [String] = []
+
         @Flag(name: .long, help: "Table format: print each connection's timeline before the summary.")
         var timeline = false
 
         @OptionGroup(title: "Output") var output: OutputOptions
+
+        /// --keylog, else SSLKEYLOGFILE when it names a readable file (a variable left set for
+        /// browsers whose file is gone is not an error here).
+        var keyLogFiles: [String] {
+            if !keylog.isEmpty { return keylog }
+            guard let v = getenv("SSLKEYLOGFILE"), case let path = String(cString: v), !path.isEmpty, access(path, R_OK) == 0 else { return [] }
+            return [path]
+        }
 
         func validate() throws {
             if files.isEmpty { throw ValidationError("give at least one capture file (or - for stdin)") }
@@ -83,10 +104,11 @@ extension ConnDiag {
         }
 
         func run() throws {
-            let options = AnalyzeOptions(files: files, filter: filter, ports: port.map { UInt16($0) },
+            var options = AnalyzeOptions(files: files, filter: filter, ports: port.map { UInt16($0) },
                                          hosts: host.compactMap { IPAddress($0) }, http2Ports: http2Port.map { UInt16($0) },
                                          maxConnections: maxConnections, stallThreshold: stallThreshold.seconds,
                                          maxEventsPerConnection: maxEvents, assumedRetries2: retries2)
+            options.keyLogFiles = keyLogFiles
             // Without restarting system calls: a read blocked on a quiet pipe returns at once.
             InterruptSignal.shared.install(restartingSyscalls: false)
             let engine = AnalyzeEngine(options: options)
@@ -98,6 +120,7 @@ extension ConnDiag {
                                                    ("max_connections", .int(Int64(maxConnections))),
                                                    ("assumed_tcp_retries2", .int(Int64(retries2)))]
             if let f = filter { settings.append(("filter", .string(f))) }
+            if !options.keyLogFiles.isEmpty { settings.append(("keylog", .array(options.keyLogFiles.map { .string($0) }))) }
             if !port.isEmpty { settings.append(("ports", .array(port.map { .int(Int64($0)) }))) }
             if !host.isEmpty { settings.append(("hosts", .array(host.map { .string($0) }))) }
             if !http2Port.isEmpty { settings.append(("http2_ports", .array(http2Port.map { .int(Int64($0)) }))) }

@@ -31,6 +31,7 @@ extension ConnDiag {
               conndiag goaway-trace --lab grpc --max-connection-age 2s --max-connection-age-grace 1s --grpc /conndiag.Lab/Watch --server-stream
               conndiag goaway-trace --lab nghttpd --keep-request-open --server-kill-after 1s
               conndiag goaway-trace --lab grpc --ping-time 1s --permit-without-stream --streams 0 --for 10s
+              conndiag goaway-trace api:443 --tls --grpc /pkg.Svc/Watch --server-stream --write-pcap t.pcap --keylog t.keys
             """)
 
         @Argument(help: "HOST:PORT or [IPv6]:PORT. Omit with --lab.")
@@ -98,6 +99,7 @@ extension ConnDiag {
 
         @OptionGroup var addressFamily: AddressFamilyOptions
 
+        @OptionGroup(title: "TLS") var tlsOptions: TLSConnectOptions
         @OptionGroup(title: "Socket options") var socket: SocketOptionGroup
         @OptionGroup(title: "Capture") var capture: CaptureOptions
         @OptionGroup(title: "Output") var output: OutputOptions
@@ -105,6 +107,7 @@ extension ConnDiag {
 
         func validate() throws {
             if lab != nil && target != nil { throw ValidationError("give a TARGET or --lab, not both") }
+            if lab != nil && tlsOptions.tls { throw ValidationError("--tls needs a TARGET: the lab's servers speak h2c") }
             try namespace.rejectWithLab(lab != nil)
             if lab == nil && target == nil { throw ValidationError("missing TARGET (HOST:PORT), or use --lab SERVER") }
             if lab == nil && (serverKillAfter != nil || serverDrainAfter != nil || maxConnectionAge != nil || maxConnectionAgeGrace != nil) {
@@ -169,6 +172,7 @@ extension ConnDiag {
                 config.target = try TargetSpec(parsing: target!)
             }
             config.authority = config.target.host
+            config.tls = tlsOptions.options(host: config.target.host)
             config.family = addressFamily.family
             config.options = socket.socketOptions
             config.connectTimeout = connectTimeout.seconds

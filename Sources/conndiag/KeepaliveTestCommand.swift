@@ -1,5 +1,6 @@
 import ArgumentParser
 import ConnDiagCore
+import ConnDiagHTTP2Engine
 import ConnDiagLab
 import ConnDiagOutput
 import ConnDiagTCP
@@ -35,6 +36,7 @@ extension ConnDiag {
               conndiag keepalive-test --lab --traffic send --user-timeout 3s --cut-after 1s
               conndiag keepalive-test --lab --traffic send --cut-after 1s --for 10s
               conndiag keepalive-test --lab --peer-close rst --for 5s
+              conndiag keepalive-test api:443 --traffic h2 --tls --grpc /pkg.Svc/Watch --ping-time 10s --ping-timeout 5s
             """)
 
         @Argument(help: "HOST:PORT or [IPv6]:PORT. Omit with --lab.")
@@ -70,6 +72,7 @@ extension ConnDiag {
         @OptionGroup var addressFamily: AddressFamilyOptions
 
         @OptionGroup(title: "HTTP/2 (--traffic h2)") var h2: H2KeepaliveOptions
+        @OptionGroup(title: "TLS (--traffic h2)") var tlsOptions: TLSConnectOptions
         @OptionGroup(title: "Socket options") var socket: SocketOptionGroup
         @OptionGroup(title: "Capture") var capture: CaptureOptions
         @OptionGroup(title: "Output") var output: OutputOptions
@@ -84,6 +87,7 @@ extension ConnDiag {
             if writeSize < 1 || writeSize > 1 << 20 { throw ValidationError("--write-size must be between 1 and 1048576") }
             if writeInterval.seconds < 0.001 { throw ValidationError("--write-interval must be at least 1ms") }
             if traffic != .h2 && h2.isUsed { throw ValidationError("HTTP/2 options need --traffic h2") }
+            if tlsOptions.tls && (traffic != .h2 || lab) { throw ValidationError("--tls needs --traffic h2 and a TARGET (the lab's peers speak h2c)") }
             if let t = target {
                 do { _ = try TargetSpec(parsing: t) } catch let e as ConnDiagError { throw ValidationError(e.message) }
             }
@@ -116,7 +120,10 @@ extension ConnDiag {
             config.interface = capture.interface
             config.writePcap = capture.writePcap
             config.captureEnabled = !capture.noCapture
-            if traffic == .h2 { try h2.apply(to: &config, authority: config.target.host) }
+            if traffic == .h2 {
+                try h2.apply(to: &config, authority: config.target.host)
+                (config.h2Driver as? H2PingKeepalive)?.tls = tlsOptions.options(host: config.target.host)
+            }
             let report = try namespace.run { try KeepaliveEngine(config: config, timeline: timeline).run() }
             let status = writer.finish(.run(report))
             if status != .ok { throw ExitCode(status.rawValue) }
