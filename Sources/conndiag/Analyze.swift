@@ -70,7 +70,7 @@ extension ConnDiag {
         @Flag(name: .long, help: "Table format: print each connection's timeline before the summary.")
         var timeline = false
 
-        @OptionGroup(title: "Output") var output: OutputOptions
+        @OptionGroup(title: "Output") var output: AnalyzeOutputOptions
 
         func validate() throws {
             if files.isEmpty { throw ValidationError("give at least one capture file (or - for stdin)") }
