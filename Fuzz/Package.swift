@@ -31,6 +31,11 @@ let package = Package(
             .product(name: "ConnDiagAnalyze", package: "conndiag"),
             .product(name: "ConnDiagOutput", package: "conndiag"),
         ]),
+        .executableTarget(name: "FuzzPcapngReader", dependencies: [
+            "FuzzMain",
+            .product(name: "ConnDiagPacket", package: "conndiag"),
+            .product(name: "ConnDiagTCP", package: "conndiag"),
+        ]),
         .executableTarget(name: "FuzzSockDiag", dependencies: [
             "FuzzMain",
             .product(name: "ConnDiagInspect", package: "conndiag"),
