@@ -101,10 +101,12 @@ test-tsan: deps pydeps
 	$(call run-sanitized,tsan,thread,TSAN_OPTIONS=halt_on_error=1:exitcode=66:log_path=$(call SAN_REPORTS,tsan)/tsan)
 
 # libFuzzer targets (Fuzz/, README "Fuzzing"): the packet decoders, TCP reassembly, the HTTP/2
-# frame decoder with HPACK, the TLS key log and record decryption, the capture reader, and inspect's sock_diag parser. `make fuzz FUZZ_SECONDS=N` runs each for
-# N seconds and fails on a crash; `fuzz-smoke` is CI's: every target, 60 s of fuzzing in all.
+# frame decoder with HPACK, the TLS key log and record decryption, the h2c-upgrade head decoder and
+# follower, the capture readers (libpcap and our pcapng reader), and inspect's sock_diag parser.
+# `make fuzz FUZZ_SECONDS=N` runs each for N seconds and fails on a crash; `fuzz-smoke` is CI's:
+# every target a few seconds, 60 s of fuzzing in all.
 FUZZ_SECONDS ?= 10
-FUZZ_TARGETS := FuzzPacketDecoder FuzzTCPReassembly FuzzHTTP2Frames FuzzTLSRecords FuzzKeyLog FuzzHTTP1Head FuzzHTTP1Upgrade FuzzCaptureReader FuzzSockDiag
+FUZZ_TARGETS := FuzzPacketDecoder FuzzTCPReassembly FuzzHTTP2Frames FuzzTLSRecords FuzzKeyLog FuzzHTTP1Head FuzzHTTP1Upgrade FuzzCaptureReader FuzzPcapngReader FuzzSockDiag
 
 fuzz-build: deps
 	$(SWIFT) build -c release --package-path Fuzz --scratch-path $(CURDIR)/.build-fuzz \
@@ -114,7 +116,7 @@ fuzz: fuzz-build
 	bash Fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 fuzz-smoke: fuzz-build
-	bash Fuzz/run.sh 12 $(FUZZ_TARGETS)
+	bash Fuzz/run.sh 6 $(FUZZ_TARGETS)
 
 # Benchmarks (figures in the README). Release build; needs root for the lab namespaces.
 # probe-scale.sh: probe at scale; analyze-bench.sh: `analyze` against tshark and tcpdump on a

@@ -49,6 +49,11 @@ let package = Package(
             "FuzzMain",
             .product(name: "ConnDiagTLS", package: "conndiag"),
         ]),
+        .executableTarget(name: "FuzzPcapngReader", dependencies: [
+            "FuzzMain",
+            .product(name: "ConnDiagPacket", package: "conndiag"),
+            .product(name: "ConnDiagTCP", package: "conndiag"),
+        ]),
         .executableTarget(name: "FuzzSockDiag", dependencies: [
             "FuzzMain",
             .product(name: "ConnDiagInspect", package: "conndiag"),

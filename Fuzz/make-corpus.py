@@ -10,8 +10,13 @@ Each fuzzer's input format is described at the top of its source file. The seeds
                      segments reordered, repeated and missing
   FuzzHTTP2Frames    each direction of the HTTP/2 connections, reassembled, from the start
                      and mid-connection, plus a few hand-made frame sequences
+                     and every encapsulation (MPLS, QinQ, PPPoE, IP-in-IP, 6in4, GRE, ERSPAN,
+                     VXLAN, Geneve, MPLS over UDP) and NFLOG around one segment
   FuzzCaptureReader  the small captures whole, the big one cut, pcapng, big-endian, SLL2 and
-                     raw-IP variants
+                     raw-IP variants, pcapng with interfaces of different link types
+  FuzzPcapngReader   pcapng files: the fixtures' first packets, mixed link types (Ethernet,
+                     raw IP, SLL2, NFLOG), both byte orders, binary time resolution, a Simple
+                     Packet Block, tunnelled packets
 Deterministic: running it again gives the same files (named by content hash).
 """
 import hashlib
@@ -75,7 +80,7 @@ def fixtures():
 
 # ---------------------------------------------------------------- packet decoder
 LINKS = {"ethernet": 0, "sll": 1, "sll2": 2, "raw": 3, "rawlinktype": 4, "null": 5, "loop": 6,
-         "ipv4": 7, "ipv6": 8, "unknown": 9}
+         "ipv4": 7, "ipv6": 8, "unknown": 9, "nflog": 10}
 
 
 def pd(link, frame, extra=0):
@@ -158,6 +163,75 @@ def packet_seeds():
         write("FuzzPacketDecoder", pd("ethernet", tso[:120], len(tso) - 120))
     # Cut by the snapshot length.
     write("FuzzPacketDecoder", pd("ethernet", picked[-1][:60], len(picked[-1]) - 60))
+    # Tunnels, label stacks, PPPoE, NFLOG around the first segment.
+    encapsulation_seeds(ip4, ip6, frame)
+
+
+def ip4_header(proto, payload, src=b"\x0a\x00\x00\x65", dst=b"\x0a\x00\x00\x66"):
+    return struct.pack(">BBHHHBBH", 0x45, 0, 20 + len(payload), 0, 0x4000, 64, proto, 0) + src + dst + payload
+
+
+def udp_header(dport, payload):
+    return struct.pack(">HHHH", 49152, dport, 8 + len(payload), 0) + payload
+
+
+def encapsulations(ip4, ip6, frame):
+    """(name, Ethernet frame) for every encapsulation the decoder follows, each carrying the
+    inner packet (the wire formats of EncapsulationTests and tunnel-endpoint.py)."""
+    mac = frame[:12]
+    eth = lambda t, body: mac + struct.pack(">H", t) + body
+    labels = struct.pack(">II", 1000 << 12 | 64, 2000 << 12 | 1 << 8 | 64)
+    gre = lambda flags, proto, body, extra=b"": struct.pack(">BBH", flags, 0, proto) + extra + body
+    vxlan = struct.pack(">II", 0x08 << 24, 44 << 8)
+    option = struct.pack(">HBB", 0x0103, 1, 1) + b"\xca\xfe\x00\x01"
+    geneve = struct.pack(">BBHI", 2, 0, 0x6558, 44 << 8) + option
+    erspan2 = struct.pack(">HHI", 0x1000, 5, 1)
+    erspan3 = struct.pack(">HHIHH", 0x2000, 5, 0, 0, 0x0001) + b"\x00" * 8  # O set: platform subheader
+    pppoe = struct.pack(">BBHH", 0x11, 0, 1, len(ip4) + 2) + b"\x00\x21" + ip4
+    return [
+        ("mpls", eth(0x8847, labels + ip4)),
+        ("mpls-v6", eth(0x8847, labels + ip6)),
+        ("mpls-pw", eth(0x8847, labels + b"\x00\x00\x00\x00" + frame)),
+        ("vlan-mpls", eth(0x8100, struct.pack(">HH", 100, 0x8847) + labels + ip4)),
+        ("qinq", eth(0x88A8, struct.pack(">HHHH", 3, 0x8100, 7, 0x0800) + ip4)),
+        ("pppoe", eth(0x8864, pppoe)),
+        ("ipip", eth(0x0800, ip4_header(4, ip4))),
+        ("6in4", eth(0x0800, ip4_header(41, ip6))),
+        ("gre-key-seq", eth(0x0800, ip4_header(47, gre(0x30, 0x0800, ip4, struct.pack(">II", 7, 1))))),
+        ("gre-csum", eth(0x0800, ip4_header(47, gre(0x80, 0x86DD, ip6, b"\x00" * 4)))),
+        ("gretap", eth(0x0800, ip4_header(47, gre(0x20, 0x6558, frame, struct.pack(">I", 7))))),
+        ("gre-mpls", eth(0x0800, ip4_header(47, gre(0, 0x8847, labels + ip4)))),
+        ("erspan1", eth(0x0800, ip4_header(47, gre(0, 0x88BE, frame)))),
+        ("erspan2", eth(0x0800, ip4_header(47, gre(0x10, 0x88BE, erspan2 + frame, struct.pack(">I", 1))))),
+        ("erspan3", eth(0x0800, ip4_header(47, gre(0x10, 0x22EB, erspan3 + frame, struct.pack(">I", 1))))),
+        ("pptp-ppp", eth(0x0800, ip4_header(47, struct.pack(">BBHHH", 0x30, 0x81, 0x880B, len(ip4) + 4, 1)
+                                            + struct.pack(">II", 1, 0) + b"\xff\x03\x00\x21" + ip4))),
+        ("vxlan", eth(0x0800, ip4_header(17, udp_header(4789, vxlan + frame)))),
+        ("vxlan-8472", eth(0x0800, ip4_header(17, udp_header(8472, vxlan + frame)))),
+        ("geneve", eth(0x0800, ip4_header(17, udp_header(6081, geneve + frame)))),
+        ("geneve-ip", eth(0x0800, ip4_header(17, udp_header(6081, struct.pack(">BBHI", 0, 0, 0x0800, 44 << 8) + ip4)))),
+        ("mpls-udp", eth(0x0800, ip4_header(17, udp_header(6635, labels + ip4)))),
+        ("vxlan-in-gre-in-mpls", eth(0x8847, labels[4:] + ip4_header(47, gre(0, 0x0800, ip4_header(17, udp_header(4789, vxlan + frame)))))),
+    ]
+
+
+def nflog(family, ip, swapped=False):
+    """LINKTYPE_NFLOG: family, version 0, resource id; TLVs (length, type) in the host's order
+    (little-endian here, big-endian when `swapped`), padded to 4: NFULA_PACKET_HDR, NFULA_PREFIX,
+    NFULA_PAYLOAD."""
+    e = ">" if swapped else "<"
+    def tlv(t, v):
+        out = struct.pack(e + "HH", 4 + len(v), t) + v
+        return out + b"\x00" * (-len(out) % 4)
+    return bytes([family, 0]) + struct.pack(">H", 7) + tlv(1, b"\x08\x00\x01\x00") + tlv(10, b"ab\x00") + tlv(9, ip)
+
+
+def encapsulation_seeds(ip4, ip6, frame):
+    for _, f in encapsulations(ip4, ip6, frame):
+        write("FuzzPacketDecoder", pd("ethernet", f))
+    write("FuzzPacketDecoder", pd("nflog", nflog(2, ip4)))
+    write("FuzzPacketDecoder", pd("nflog", nflog(10, ip6)))
+    write("FuzzPacketDecoder", pd("nflog", nflog(2, ip4, swapped=True)))
 
 
 # ---------------------------------------------------------------- TCP reassembly
@@ -360,6 +434,21 @@ def pcapng_file(link, recs):
     return out
 
 
+def pcapng_mixed(interfaces, recs, big_endian=False, tsresol=9):
+    """A pcapng section with one Interface Description Block per link type in `interfaces`
+    (if_tsresol `tsresol`), then Enhanced Packet Blocks (interface index, ts, frame, wire)."""
+    e = ">" if big_endian else "<"
+    out = struct.pack(e + "IIIHHqI", 0x0A0D0D0A, 28, 0x1A2B3C4D, 1, 0, -1, 28)
+    for link in interfaces:
+        out += struct.pack(e + "IIHHIHH4sHHI", 1, 32, link, 0, 262144, 9, 1, bytes([tsresol, 0, 0, 0]), 0, 0, 32)
+    for iface, ts, frame, wire in recs:
+        padded = (len(frame) + 3) & ~3
+        total = 32 + padded
+        out += struct.pack(e + "IIIIIII", 6, total, iface, ts >> 32, ts & 0xFFFFFFFF, len(frame), wire)
+        out += frame + b"\x00" * (padded - len(frame)) + struct.pack(e + "I", total)
+    return out
+
+
 def capture_seeds():
     for name in fixtures():
         data, link, nano, recs = read_pcap(os.path.join(FIX, name))
@@ -381,12 +470,38 @@ def capture_seeds():
     write("FuzzCaptureReader", pcap_file(276, [(ts, sll2(f), w + 6) for ts, f, w in recs]))
     _, link, _, recs = read_pcap(os.path.join(FIX, "keepalive-death.pcap"))
     write("FuzzCaptureReader", pcapng_file(link, recs))
+    # pcapng whose interfaces differ in link type (Ethernet, raw IP, SLL2, NFLOG), both byte
+    # orders, a binary time resolution, and a Simple Packet Block; the same go to FuzzPcapngReader.
+    _, link, _, recs = read_pcap(os.path.join(FIX, "proxy-reset.pcap"))
+    mixed = []
+    for i, (ts, f, w) in enumerate(recs[:24]):
+        kind = i % 4
+        if kind == 0: mixed.append((0, ts, f, w))
+        elif kind == 1: mixed.append((1, ts, f[14:], w - 14))
+        elif kind == 2: mixed.append((2, ts, sll2(f), w + 6))
+        else: mixed.append((3, ts, nflog(2, f[14:]), w))
+    seeds = [pcapng_mixed([1, 101, 276, 239], mixed),
+             pcapng_mixed([1, 101, 276, 239], mixed, big_endian=True),
+             pcapng_mixed([101, 1], [(1 - i, ts, fr, w) for i, ts, fr, w in mixed[:8] if i < 2], tsresol=0x80 | 30)]
+    ip = recs[0][1][14:]
+    spb = struct.pack("<III", 3, 16 + ((len(ip) + 3) & ~3), len(ip)) + ip + b"\x00" * (-len(ip) % 4) + struct.pack("<I", 16 + ((len(ip) + 3) & ~3))
+    seeds.append(pcapng_mixed([101], []) + spb)
+    # Tunnelled packets in a capture: each encapsulation once.
+    ip4 = recs[0][1][14:]
+    tunnelled = [(0, recs[0][0] + k, f, len(f)) for k, (_, f) in enumerate(encapsulations(ip4, ipv6_of(ip4), recs[0][1]))]
+    seeds.append(pcapng_mixed([1], tunnelled))
+    for seed in seeds:
+        write("FuzzCaptureReader", seed)
+        write("FuzzPcapngReader", seed)
+    for name in fixtures():
+        _, link, _, recs = read_pcap(os.path.join(FIX, name))
+        write("FuzzPcapngReader", pcapng_file(link, recs[:40]))
 
 
 def main():
     if not os.path.isdir(FIX):
         sys.exit("run from the repository root")
-    for t in ("FuzzPacketDecoder", "FuzzTCPReassembly", "FuzzHTTP2Frames", "FuzzHTTP1Head", "FuzzHTTP1Upgrade", "FuzzCaptureReader"):
+    for t in ("FuzzPacketDecoder", "FuzzTCPReassembly", "FuzzHTTP2Frames", "FuzzHTTP1Head", "FuzzHTTP1Upgrade", "FuzzCaptureReader", "FuzzPcapngReader"):
         # Keep crash reproducers (named crash-*) that were added by hand; regenerate the rest.
         d = os.path.join(OUT, t)
         if os.path.isdir(d):

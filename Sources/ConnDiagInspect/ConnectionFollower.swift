@@ -149,10 +149,16 @@ final class ConnectionFollower {
             return ProcessExitClose(exitedAt: t, kernelSent: sent.kind, wireAt: sent.t,
                                     evidence: "the kernel sent \(sent.kind) at \(DurationText.trimmed(sent.t)) s (capture)")
         }
-        if let s = now, s.state == .finWait1, s.sendQueue > 0 {
-            // The FIN goes after the unsent bytes: not on the wire yet (a closed window holds it).
-            return ProcessExitClose(exitedAt: t, kernelSent: "FIN queued", wireAt: nil,
-                                    evidence: "the kernel queued a FIN behind \(s.sendQueue) unsent bytes (the socket is now FIN_WAIT1)")
+        // In FIN_WAIT1 the send queue (write_seq - snd_una) counts the FIN itself while it is
+        // unacknowledged, so 1 there is a FIN sent and not yet acknowledged. Unsent bytes
+        // (tcp_info's notsent_bytes, or more than the FIN in the queue when the kernel gives
+        // no notsent) hold the FIN back: it is not on the wire yet (a closed window holds it).
+        if let s = now, s.state == .finWait1 {
+            let unsent = s.info?.notSentBytes.map(Int.init) ?? max(0, Int(s.sendQueue) - 1)
+            if unsent > 0 {
+                return ProcessExitClose(exitedAt: t, kernelSent: "FIN queued", wireAt: nil,
+                                        evidence: "the kernel queued a FIN behind \(unsent) unsent bytes (the socket is now FIN_WAIT1)")
+            }
         }
         if let s = now, finStates.contains(s.state) {
             return ProcessExitClose(exitedAt: t, kernelSent: "FIN", wireAt: nil, evidence: "the kernel sent FIN (the socket is now \(s.state))")

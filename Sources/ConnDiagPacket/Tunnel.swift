@@ -1,13 +1,14 @@
 /// Tunnels carried by IP: IP-in-IP (protocol 4, 41: 4in4, 6in4 "sit", 4in6, 6in6), GRE
 /// (protocol 47) with what it carries (IP, MPLS, Ethernet "gretap", ERSPAN, PPTP's PPP),
-/// and the UDP overlays VXLAN (RFC 7348, port 4789, Linux's old default 8472) and Geneve
-/// (RFC 8926, port 6081). Each hop enters one more `DecodeContext` level, so nesting is
+/// the UDP overlays VXLAN (RFC 7348, port 4789, Linux's old default 8472) and Geneve
+/// (RFC 8926, port 6081), and MPLS over UDP (RFC 7510, port 6635). Each hop enters one more `DecodeContext` level, so nesting is
 /// bounded. The packet's `ip`/`transport` end up as the innermost ones decoded; a tunnel
 /// whose inner packet is not IP leaves the outer IP and its protocol (UDP, GRE) in place.
 enum Tunnel {
     static let vxlanPort: UInt16 = 4789
     static let vxlanLinuxPort: UInt16 = 8472
     static let genevePort: UInt16 = 6081
+    static let mplsPort: UInt16 = 6635
 
     /// IP protocols 4, 41 and 47 starting at `offset` (the outer IP header's payload).
     static func decodeIPPayload(_ ctx: DecodeContext, protocolNumber: UInt8, at offset: Int, end: Int,
@@ -28,10 +29,14 @@ enum Tunnel {
         let b = ctx.bytes
         guard b.has(8, at: offset) else { return }
         let port = b.u16(offset &+ 2)
-        guard port == vxlanPort || port == vxlanLinuxPort || port == genevePort else { return }
+        guard port == vxlanPort || port == vxlanLinuxPort || port == genevePort || port == mplsPort else { return }
         guard let inner = ctx.entering(into: &p) else { return }
         let start = offset &+ 8
-        if port == genevePort { decodeGeneve(inner, at: start, into: &p) } else { decodeVXLAN(inner, at: start, into: &p) }
+        switch port {
+        case genevePort: decodeGeneve(inner, at: start, into: &p)
+        case mplsPort: MPLS.decode(inner, at: start, into: &p)  // the label stack follows the UDP header
+        default: decodeVXLAN(inner, at: start, into: &p)
+        }
     }
 
     /// VXLAN: flags (1, I = 0x08: VNI valid) | reserved (3) | VNI (3) | reserved (1), then an

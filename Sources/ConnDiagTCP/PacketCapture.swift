@@ -110,6 +110,13 @@ public final class PacketCapture {
     public static func openOffline(path: String) throws -> PacketCapture {
         var err = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
         if path == "-" {
+            // Standard input stays with libpcap (so a pcapng stream whose interfaces differ in
+            // link type stops at the first packet of another link type). Both readers here
+            // pread a seekable file, and choosing between them and libpcap needs the magic
+            // number: bytes read from a pipe cannot be given back to libpcap, nor can
+            // ClassicPcapReader hand a record over to it. Reading stdin with them needs a
+            // read(2)-based source that notices EINTR (the interrupt between packets) and a
+            // capture without a libpcap handle; until then, save the stream to a file first.
             guard let h = pcap_open_offline_with_tstamp_precision(path, UInt32(PCAP_TSTAMP_PRECISION_NANO), &err) else {
                 throw ConnDiagError.badInput("\(path): \(String(cString: err))")
             }
@@ -119,7 +126,9 @@ public final class PacketCapture {
         guard let file = fopen(path, "rb") else {
             throw ConnDiagError.badInput("\(path): \(String(cString: strerror(errno)))")
         }
-        let size = 1 << 20
+        // A pcapng file is read by PcapngReader once libpcap has read its first blocks, so
+        // libpcap's buffer can stay small (a 1 MiB allocation is a fresh mmap each time).
+        let size = PcapngReader.startsWithSectionHeader(fd: fileno(file)) ? 64 << 10 : 1 << 20
         let buffer = malloc(size)
         if let buffer { setvbuf(file, buffer.assumingMemoryBound(to: CChar.self), _IOFBF, size) }
         guard let h = pcap_fopen_offline_with_tstamp_precision(file, UInt32(PCAP_TSTAMP_PRECISION_NANO), &err) else {

@@ -21,7 +21,10 @@ final class PcapngReader {
 
     private let fd: Int32
     private var buffer: UnsafeMutableRawPointer
-    private var capacity = 1 << 20
+    /// 64 KiB until the file proves longer, then 1 MiB: most pcapng inputs of tests and
+    /// fuzzing are small, and a 1 MiB allocation per file is a fresh mmap each time.
+    private var capacity = 64 << 10
+    private static let largeCapacity = 1 << 20
     /// File offset of `buffer[0]`, the next block within the buffer, and the bytes held.
     private var bufferOffset = 0
     private var position = 0
@@ -83,6 +86,15 @@ final class PcapngReader {
     /// Nil unless `fd` starts with a pcapng Section Header Block (read with pread: the
     /// descriptor's position is not moved).
     init?(fd: Int32) {
+        guard PcapngReader.startsWithSectionHeader(fd: fd) else { return nil }
+        self.fd = fd
+        buffer = .allocate(byteCount: capacity, alignment: 16)
+    }
+
+    deinit { buffer.deallocate() }
+
+    /// True when `fd` starts with a pcapng Section Header Block (read with pread).
+    static func startsWithSectionHeader(fd: Int32) -> Bool {
         var magic: UInt32 = 0
         let n = withUnsafeMutableBytes(of: &magic) { raw -> Int in
             switch Syscall.result("pread", { pread(fd, raw.baseAddress, 4, 0) }) {
@@ -90,12 +102,8 @@ final class PcapngReader {
             default: return -1
             }
         }
-        guard n == 4, magic == PcapngReader.sectionHeaderType else { return nil }
-        self.fd = fd
-        buffer = .allocate(byteCount: capacity, alignment: 16)
+        return n == 4 && magic == sectionHeaderType
     }
-
-    deinit { buffer.deallocate() }
 
     /// File offset where the next block (not yet read) begins.
     var nextBlockOffset: Int { bufferOffset + position }
@@ -247,6 +255,13 @@ final class PcapngReader {
         bufferOffset += position
         position = 0
         filled = tail
+        if capacity < PcapngReader.largeCapacity && bufferOffset > 0 {
+            let bigger = UnsafeMutableRawPointer.allocate(byteCount: PcapngReader.largeCapacity, alignment: 16)
+            bigger.copyMemory(from: buffer, byteCount: filled)
+            buffer.deallocate()
+            buffer = bigger
+            capacity = PcapngReader.largeCapacity
+        }
         while filled < capacity {
             switch Syscall.result("pread", { pread(fd, buffer + filled, capacity - filled, off_t(bufferOffset + filled)) }) {
             case .value(let n):

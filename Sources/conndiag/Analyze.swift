@@ -83,7 +83,7 @@ extension ConnDiag {
         @Flag(name: .long, help: "Table format: print each connection's timeline before the summary.")
         var timeline = false
 
-        @OptionGroup(title: "Output") var output: OutputOptions
+        @OptionGroup(title: "Output") var output: AnalyzeOutputOptions
 
         /// --keylog, else SSLKEYLOGFILE when it names a readable file (a variable left set for
         /// browsers whose file is gone is not an error here).

@@ -43,18 +43,40 @@ struct OutputOptions: ParsableArguments {
             help: "Assert the outcome for CI: ok, survives, status=STATUS, mechanism=MECHANISM, detected-within=DURATION. Exit 1 when one does not hold.")
     var expect: [String] = []
 
-    func validate() throws {
+    func validate() throws { try Self.validate(format: format, json: json, expect: expect) }
+
+    /// The writer's configuration (`validate()` has parsed every --expect already).
+    var configuration: OutputConfiguration { Self.configuration(format: format, json: json, expect: expect) }
+
+    static func validate(format: OutputFormat?, json: Bool, expect: [String]) throws {
         if json, let f = format, f != .json { throw ValidationError("--json conflicts with --format \(f.rawValue)") }
         for e in expect {
             do { _ = try OutcomeExpectation(parsing: e) } catch let e as ConnDiagError { throw ValidationError(e.message) }
         }
     }
 
-    /// The writer's configuration (`validate()` has parsed every --expect already).
-    var configuration: OutputConfiguration {
+    static func configuration(format: OutputFormat?, json: Bool, expect: [String]) -> OutputConfiguration {
         OutputConfiguration(format: .resolved(format: format, json: json),
                             expectations: expect.compactMap { try? OutcomeExpectation(parsing: $0) })
     }
+}
+
+/// `analyze`'s output flags: the same as `OutputOptions`, but its ndjson holds connections,
+/// not events (a capture file has no run whose events stream), and the help says so.
+struct AnalyzeOutputOptions: ParsableArguments {
+    @Option(name: .long, help: "Output format: table (default on a terminal), json (default otherwise) or ndjson (one connection line per connection as soon as it is settled, then one summary line; no event lines).")
+    var format: OutputFormat?
+
+    @Flag(name: .long, help: "Same as --format json.")
+    var json = false
+
+    @Option(name: .long, parsing: .upToNextOption,
+            help: "Assert the outcome for CI: ok, survives, status=STATUS, mechanism=MECHANISM, detected-within=DURATION. Exit 1 when one does not hold.")
+    var expect: [String] = []
+
+    func validate() throws { try OutputOptions.validate(format: format, json: json, expect: expect) }
+
+    var configuration: OutputConfiguration { OutputOptions.configuration(format: format, json: json, expect: expect) }
 }
 
 /// The socket options users set in production.

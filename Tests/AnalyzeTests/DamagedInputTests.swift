@@ -89,6 +89,16 @@ import Testing
         #expect(r.inputProblems.isEmpty)
     }
 
+    /// A pcapng file longer than PcapngReader's first 64 KiB buffer (104 KB of packets): the
+    /// buffer grows while reading and every packet reads as from the pcap.
+    @Test func pcapngLongerThanTheFirstBuffer() throws {
+        let pcap = try Fixture.analyze("flow-control-stall")
+        let r = try Fixture.analyze(path: Fixture.pcapng("flow-control-stall", unknownBlock: false))
+        #expect(r.packets == pcap.packets && r.tcpPackets == pcap.tcpPackets && r.inputProblems.isEmpty)
+        #expect(r.connections.map { $0.outcome.mechanism } == pcap.connections.map { $0.outcome.mechanism })
+        #expect(r.findings.count == pcap.findings.count)
+    }
+
     // MARK: - The binary's exit codes
 
     static let binary: String? = {

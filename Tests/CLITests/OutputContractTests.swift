@@ -172,6 +172,37 @@ struct JSONContractTests {
 /// NDJSON and --expect need no capture: they run as any user.
 @Suite("NDJSON and --expect")
 struct StreamingAndExpectTests {
+    /// analyze's --format help says what its ndjson holds (no events: connections, then the
+    /// summary), and the output is exactly that shape.
+    @Test("analyze ndjson: one connection line per connection, then one summary line, as its help says")
+    func analyzeNDJSONMatchesItsHelp() throws {
+        let help = try CLI.run(["analyze", "--help"])
+        let helpText = help.stdout.split(whereSeparator: { $0 == " " || $0 == "\n" }).joined(separator: " ")
+        #expect(helpText.contains("ndjson (one connection line per connection as soon as it is settled, then one summary line; no event lines)"), "\(help.stdout)")
+        let other = try CLI.run(["syn-timeout", "--help"])
+        #expect(other.stdout.split(whereSeparator: { $0 == " " || $0 == "\n" }).joined(separator: " ").contains("ndjson (one event per line"))
+
+        let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("AnalyzeTests/Fixtures")
+        let files = ["grpc-drain.pcap", "proxy-reset.pcap", "syn-blackhole.pcap"].map { fixtures.appendingPathComponent($0).path }
+        let r = try CLI.run(["analyze"] + files + ["--format", "ndjson"])
+        #expect(r.stdout.hasSuffix("\n"), "ndjson ends with a newline")
+        let objects = try r.stdoutLines.map { try JSON.object($0) }
+        try #require(objects.count >= 2, "\(r)")
+        let connections = objects.dropLast()
+        for o in connections {
+            #expect(o["type"] as? String == "connection", "\(o)")
+            #expect(o["client"] is String && o["server"] is String && o["outcome"] is [String: Any], "\(o)")
+        }
+        #expect(!objects.contains { $0["type"] as? String == "event" }, "analyze writes no event lines")
+        let summary = try #require(objects.last)
+        #expect(summary["type"] as? String == "summary" && summary["command"] as? String == "analyze", "\(summary)")
+        let listed = try #require(summary["connections"] as? [[String: Any]])
+        #expect(listed.count == connections.count && connections.count == 3, "one line per connection of the summary")
+        // Lines come as connections settle; the summary lists them in its own order.
+        #expect(Set(connections.compactMap { $0["client"] as? String }) == Set(listed.compactMap { $0["client"] as? String }))
+    }
+
     @Test("ndjson: every line an object, events then one summary without events")
     func ndjson() throws {
         let closed = try LoopbackPort(listening: false)

@@ -153,6 +153,16 @@ import Testing
         Self.expectInnerSYN(PacketDecoder.decode(Self.ethernet(0x0800, Self.ipv4(17, Self.udp(dst: 6081, direct + Self.inner), src: 101)), linkType: .ethernet), depth: 1)
     }
 
+    @Test func mplsOverUDP() {
+        // RFC 7510: UDP destination port 6635, then the label stack (label 1000 S 0, label 2000 S 1).
+        let labels: [UInt8] = [0x00, 0x3E, 0x80, 0x40, 0x00, 0x7D, 0x01, 0x40]
+        let frame = Self.ethernet(0x0800, Self.ipv4(17, Self.udp(dst: 6635, labels + Self.inner), src: 101, dst: 102))
+        Self.expectInnerSYN(PacketDecoder.decode(frame, linkType: .ethernet), depth: 1)
+        // A stack cut before its bottom label: truncated, the outer addresses kept.
+        let cut = PacketDecoder.decode(Self.ethernet(0x0800, Self.ipv4(17, Self.udp(dst: 6635, [0x00, 0x3E, 0x80, 0x40]), src: 101)), linkType: .ethernet)
+        #expect(cut.problem == .truncated(layer: "mpls") && cut.ip?.source.description == "10.0.0.101")
+    }
+
     @Test func vxlanInsideGREInsideMPLS() {
         let vxlan: [UInt8] = [0x08, 0, 0, 0, 0, 0, 1, 0]
         let udpPart = Self.ipv4(17, Self.udp(dst: 4789, vxlan + Self.innerFrame), src: 103)

@@ -73,10 +73,20 @@ import ConnDiagCore
         let established = socket(.established, timer: .none, expiresMs: 0, info: TCPInfoFields())
         let fin = ConnectionFollower.exitClose(of: connection(established), now: socket(.finWait2, timer: .none, expiresMs: 0, info: nil), exitedAt: 2, wire: nil)
         #expect(fin.kernelSent == "FIN" && fin.evidence.contains("FIN_WAIT2"))
+        // The send queue counts the FIN (one sequence number) until it is acknowledged.
         var queued = socket(.finWait1, timer: .zeroWindowProbe, expiresMs: 100, info: nil)
-        queued.sendQueue = 4096
+        queued.sendQueue = 4097
         let held = ConnectionFollower.exitClose(of: connection(established), now: queued, exitedAt: 2, wire: nil)
         #expect(held.kernelSent == "FIN queued" && held.evidence.contains("4096 unsent bytes"))
+        var unacknowledgedFIN = socket(.finWait1, timer: .retransmit, expiresMs: 200, info: nil)
+        unacknowledgedFIN.sendQueue = 1
+        let sent = ConnectionFollower.exitClose(of: connection(established), now: unacknowledgedFIN, exitedAt: 2, wire: nil)
+        #expect(sent.kernelSent == "FIN" && sent.evidence.contains("FIN_WAIT1"))
+        var info = TCPInfoFields()
+        info.notSentBytes = 300
+        var withInfo = socket(.finWait1, timer: .zeroWindowProbe, expiresMs: 100, info: info)
+        withInfo.sendQueue = 5000
+        #expect(ConnectionFollower.exitClose(of: connection(established), now: withInfo, exitedAt: 2, wire: nil).evidence.contains("300 unsent bytes"))
         let unread = socket(.established, timer: .none, expiresMs: 0, info: TCPInfoFields(), recvQ: 100)
         let rst = ConnectionFollower.exitClose(of: connection(unread), now: nil, exitedAt: 2, wire: nil)
         #expect(rst.kernelSent == "RST" && rst.evidence.contains("100 bytes were unread"))

@@ -5,7 +5,7 @@ import ConnDiagPacket
 // The selector picks every link type the decoder knows (and one it does not); the extra
 // wire length exercises the TSO/GSO path (IP length 0 ends at the wire length).
 let linkTypes: [LinkType] = [.ethernet, .linuxSLL, .linuxSLL2, .raw, .rawLinktype, .null, .loop,
-                             .ipv4, .ipv6, LinkType(rawValue: 147)]
+                             .ipv4, .ipv6, LinkType(rawValue: 147), .nflog]
 
 @_cdecl("FuzzPacketDecoder_main")
 public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {
