@@ -60,6 +60,9 @@ public final class AnalyzeEngine {
     private var damaged = false
     private var firstProblem: String?
     private let holdBudget = HoldBudget()
+    /// Which file and interface saw the packet at hand (a bit of `CapturePoints`).
+    private var capturePoint: UInt64 = 1
+    private let capturePoints: CapturePoints
     /// The packet at hand, decoded in place (reused).
     private var decoded = DecodedPacket(linkType: .ethernet)
     private let runBudget: RunBudget
@@ -75,6 +78,7 @@ public final class AnalyzeEngine {
         serverPorts = Set(options.ports + options.http2Ports)
         hostSet = Set(options.hosts)
         runBudget = RunBudget(maxEventsPerConnection: options.maxEventsPerConnection)
+        capturePoints = CapturePoints(files: options.files)
     }
 
     /// Reads every file; several files are merged by timestamp, as mergecap does, whatever
@@ -160,7 +164,7 @@ public final class AnalyzeEngine {
             }
             let packet = heads[pick]!
             counts[pick] += 1
-            handle(packet, link: captures[pick].linkType)
+            handle(packet, link: captures[pick].linkType, file: pick)
             advance(pick)
         }
         for i in 0..<n where counts[i] == 0 && !problems.contains(where: { $0.hasPrefix(names[i] + ":") }) {
@@ -258,7 +262,7 @@ public final class AnalyzeEngine {
 
     // MARK: - Packets
 
-    private func handle(_ packet: CapturedPacket, link fileLink: LinkType) {
+    private func handle(_ packet: CapturedPacket, link fileLink: LinkType, file: Int = 0) {
         packets += 1
         if startNanos == nil { startNanos = packet.timestampNanos }
         var t = Double(packet.timestampNanos &- startNanos!) / 1e9
@@ -289,6 +293,7 @@ public final class AnalyzeEngine {
         switch decoded.transport {
         case .tcp(let seg):
             tcpPackets += 1
+            capturePoint = capturePoints.slot(file: file, interface: packet.interface)
             handleTCP(seg, ip: ip, at: t, bytes: packet.bytes, truncated: decoded.problem != nil)
         case .icmp(let m):
             if let q = m.quoted, q.protocolNumber == 6, let sp = q.sourcePort, let dp = q.destinationPort {
@@ -342,6 +347,7 @@ public final class AnalyzeEngine {
         }
         let c = conn!
         let side = c.clientEndpoint == src ? 0 : 1
+        c.capturedAt[side] |= capturePoint
         c.observe(seg, from: side, at: t, bytes: bytes)
         if live, let closed = c.closedAt {
             // Live: the outcome is known the moment the wire closes it (RST, second FIN).
@@ -365,6 +371,7 @@ public final class AnalyzeEngine {
         c.forcedHTTP2 = h2Ports.contains(server.port)
         c.stallThreshold = options.stallThreshold
         c.holdBudget = holdBudget
+        c.capturePoints = capturePoints
         if !keyLog.isEmpty { c.keyLog = keyLog }
         c.runBudget = runBudget
         if mid && c.wants(important: true) {

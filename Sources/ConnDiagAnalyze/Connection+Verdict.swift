@@ -17,6 +17,7 @@ extension Connection {
         var findings: [Finding] = []
         let outcome = verdict(captureEnd: captureEnd, retries2: retries2, findings: &findings)
         addSideFindings(&findings)
+        addCapturePointFindings(&findings)
         findings.sort { $0.severity != $1.severity ? $0.severity > $1.severity : ($0.t ?? 0) < ($1.t ?? 0) }
 
         var details: [(String, JSONValue)] = []
@@ -129,6 +130,16 @@ extension Connection {
             return take(d, extra: [("stream_id", .int(Int64(r.streamID))), ("error_code", .string(r.code.name))])
         }
         return nil
+    }
+
+    /// Two capture points, each with only one side's packets: the directions took different
+    /// paths (asymmetric routing, or two taps each on one direction). Judged from both
+    /// together; said so, because either capture alone would look like a one-way connection.
+    private func addCapturePointFindings(_ findings: inout [Finding]) {
+        let a = capturedAt[0], b = capturedAt[1]
+        guard a != 0, b != 0, a & b == 0, let points = capturePoints else { return }
+        findings.append(Finding(severity: .notice, kind: "asymmetric-capture", connection: index, t: nil,
+                                summary: "the client's packets were captured only on \(points.describe(a)), the server's only on \(points.describe(b)): each capture point saw one direction (asymmetric routing, or one tap per direction); the connection is judged from both together"))
     }
 
     private func addSideFindings(_ findings: inout [Finding]) {

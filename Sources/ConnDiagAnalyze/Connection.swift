@@ -42,6 +42,10 @@ final class Connection {
     var forcedHTTP2 = false
     var stallThreshold = 5.0
     var holdBudget = HoldBudget()
+    /// The capture points (file, interface) that saw each side's packets, as bits of
+    /// `capturePoints`: two points each seeing one direction is asymmetric routing.
+    var capturedAt: [UInt64] = [0, 0]
+    var capturePoints: CapturePoints?
     var runBudget = RunBudget(maxEventsPerConnection: 300)
 
     init(index: Int, key: ConnectionKey, client: Endpoint, server: Endpoint, clientChosenBy: String,

@@ -14,12 +14,16 @@ public struct CapturedPacket {
     /// The packet's own link type when it may differ from the capture's (a pcapng file whose
     /// interfaces have different link types); nil: the capture's `linkType`.
     public var linkType: LinkType?
+    /// The pcapng interface it was captured on (0 for other captures): with the file, the
+    /// capture point that saw it.
+    public var interface: Int
 
-    public init(timestampNanos: Int64, bytes: UnsafeRawBufferPointer, originalLength: Int, linkType: LinkType? = nil) {
+    public init(timestampNanos: Int64, bytes: UnsafeRawBufferPointer, originalLength: Int, linkType: LinkType? = nil, interface: Int = 0) {
         self.timestampNanos = timestampNanos
         self.bytes = bytes
         self.originalLength = originalLength
         self.linkType = linkType
+        self.interface = interface
     }
 }
 
@@ -282,7 +286,7 @@ public final class PacketCapture {
                 case .record(let r):
                     if let f = offlineFilter, !f.accepts(r.bytes, originalLength: r.originalLength, linkType: r.linkType) { continue }
                     return .packet(CapturedPacket(timestampNanos: r.timestampNanos, bytes: r.bytes,
-                                                  originalLength: r.originalLength, linkType: r.linkType))
+                                                  originalLength: r.originalLength, linkType: r.linkType, interface: r.interface))
                 case .endOfFile: return .endOfFile
                 case .failed(let message): return .error(message)
                 }

@@ -33,6 +33,8 @@ final class PcapngReader {
     /// The current section's byte order.
     private var bigEndian = false
     private var interfaces: [Interface] = []
+    /// Interfaces described by earlier sections (a packet's interface number is file-wide).
+    private var interfacesBeforeSection = 0
     /// Receives each Decryption Secrets Block (secrets type, secrets bytes) as it is read.
     var onDecryptionSecrets: ((UInt32, UnsafeRawBufferPointer) -> Void)?
     /// The last timestamp handed out: a Simple Packet Block has none of its own.
@@ -74,6 +76,8 @@ final class PcapngReader {
         var bytes: UnsafeRawBufferPointer
         var originalLength: Int
         var linkType: LinkType
+        /// The interface the packet was captured on, counted across the file's sections.
+        var interface: Int
     }
 
     enum Step {
@@ -174,6 +178,7 @@ final class PcapngReader {
         switch type {
         case PcapngReader.sectionHeaderType:
             guard length >= 28 else { return fail("section header shorter than 28 bytes") }
+            interfacesBeforeSection += interfaces.count
             interfaces.removeAll(keepingCapacity: true)
             return nil
         case 1:  // Interface Description
@@ -231,7 +236,8 @@ final class PcapngReader {
         let interface = interfaces[id]
         return .record(Record(timestampNanos: units.map { interface.nanoseconds($0) } ?? lastTimestampNanos,
                               bytes: UnsafeRawBufferPointer(start: buffer + data, count: captured),
-                              originalLength: max(original, captured), linkType: interface.linkType))
+                              originalLength: max(original, captured), linkType: interface.linkType,
+                              interface: interfacesBeforeSection + id))
     }
 
     /// A block longer than the buffer: a larger buffer (up to `maximumBlockLength`).

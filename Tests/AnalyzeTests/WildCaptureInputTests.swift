@@ -154,3 +154,67 @@ import Testing
         #expect(cut.inputProblems.contains { $0.contains("ends inside a record") })
     }
 }
+
+/// Two capture points each seeing one direction (asymmetric routing, one tap per direction):
+/// the lab's keepalive-death capture split by direction into two files, and into one pcapng
+/// with two interfaces. Merged, the connection is the original one, with a note saying so.
+@Suite struct AsymmetricCaptureTests {
+    /// The fixture's records split by sender (IPv4 source at frame offset 26): the client's
+    /// (the first packet's sender) and the server's.
+    static func splitByDirection(_ name: String) -> (header: [UInt8], client: [[UInt8]], server: [[UInt8]]) {
+        let (header, records) = Fixture.records(Fixture.bytes(name))
+        let clientIP = Array(records[0][(16 + 26)..<(16 + 30)])
+        let client = records.filter { Array($0[(16 + 26)..<(16 + 30)]) == clientIP }
+        let server = records.filter { Array($0[(16 + 26)..<(16 + 30)]) != clientIP }
+        return (header, client, server)
+    }
+
+    @Test func twoFilesEachWithOneDirection() throws {
+        let (header, client, server) = Self.splitByDirection("keepalive-death")
+        #expect(!client.isEmpty && !server.isEmpty)
+        let a = Fixture.temporary(header + client.flatMap { $0 }), b = Fixture.temporary(header + server.flatMap { $0 })
+        let plain = try Fixture.analyze("keepalive-death")
+        let merged = try Fixture.analyze(path: a) { $0.files = [b, a] }
+        try #require(merged.connections.count == 1 && plain.connections.count == 1)
+        let m = merged.connections[0], p = plain.connections[0]
+        #expect(m.outcome.status == p.outcome.status && m.outcome.mechanism == p.outcome.mechanism)
+        let note = try #require(m.findings.first { $0.kind == "asymmetric-capture" })
+        let aName = String(a.split(separator: "/").last!), bName = String(b.split(separator: "/").last!)
+        #expect(note.summary.contains("client's packets were captured only on \(aName) interface 0"))
+        #expect(note.summary.contains("server's only on \(bName) interface 0"))
+        #expect(!p.findings.contains { $0.kind == "asymmetric-capture" })
+        // Either file alone is one direction, said as such, never this note.
+        let alone = try Fixture.analyze(path: a)
+        #expect(!(alone.connections.first?.findings.contains { $0.kind == "asymmetric-capture" } ?? true))
+    }
+
+    @Test func onePcapngWithTwoInterfaces() throws {
+        let (header, client, server) = Self.splitByDirection("keepalive-death")
+        let linkType = UInt16(header[20]) | UInt16(header[21]) << 8
+        var out: [UInt8] = []
+        func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { out += $0 } }
+        func u16(_ v: UInt16) { withUnsafeBytes(of: v.littleEndian) { out += $0 } }
+        u32(0x0A0D_0D0A); u32(28); u32(0x1A2B_3C4D); u16(1); u16(0); u32(0xFFFF_FFFF); u32(0xFFFF_FFFF); u32(28)
+        for _ in 0..<2 {  // two interfaces, nanosecond resolution
+            u32(1); u32(32); u16(linkType); u16(0); u32(262_144); u16(9); u16(1); out += [9, 0, 0, 0]; u16(0); u16(0); u32(32)
+        }
+        let tagged = client.map { (0, $0) } + server.map { (1, $0) }
+        func ts(_ r: [UInt8]) -> UInt64 {
+            let sec = UInt64(UInt32(r[0]) | UInt32(r[1]) << 8 | UInt32(r[2]) << 16 | UInt32(r[3]) << 24)
+            let frac = UInt64(UInt32(r[4]) | UInt32(r[5]) << 8 | UInt32(r[6]) << 16 | UInt32(r[7]) << 24)
+            return sec * 1_000_000_000 + frac  // the fixtures are nanosecond pcaps
+        }
+        for (interface, r) in tagged.sorted(by: { ts($0.1) < ts($1.1) }) {
+            let data = Array(r[16...]), padded = (data.count + 3) & ~3, t = ts(r)
+            u32(6); u32(UInt32(32 + padded)); u32(UInt32(interface)); u32(UInt32(t >> 32)); u32(UInt32(t & 0xFFFF_FFFF))
+            u32(UInt32(data.count)); u32(UInt32(data.count))
+            out += data + [UInt8](repeating: 0, count: padded - data.count)
+            u32(UInt32(32 + padded))
+        }
+        let r = try Fixture.analyze(path: Fixture.temporary(out, suffix: ".pcapng"))
+        let c = try #require(r.connections.first)
+        let note = try #require(c.findings.first { $0.kind == "asymmetric-capture" })
+        #expect(note.summary.contains("client's packets were captured only on interface 0, the server's only on interface 1"))
+        #expect(c.outcome.mechanism == (try Fixture.analyze("keepalive-death")).connections[0].outcome.mechanism)
+    }
+}
