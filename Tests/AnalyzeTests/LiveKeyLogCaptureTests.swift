@@ -222,26 +222,12 @@ final class KeyLogLab {
     /// Two GETs (200, 404) by curl with its key log, captured; returns the capture and the key log.
     func record(_ name: String, curl: [String], urls: [String] = ["/index.html", "/missing"]) throws -> (String, String) {
         let file = dir + "/\(name).pcap", keys = dir + "/\(name).keys"
-        let tcpdump = Process()
-        tcpdump.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        tcpdump.arguments = TLSLab.unblockingSignals + ["ip", "netns", "exec", ns, "tcpdump", "-B", "131072", "-i", "lo", "--immediate-mode", "-U", "-w", file, "tcp", "port", "8443"]
-        let tdErr = Pipe()
-        tcpdump.standardError = tdErr
-        tcpdump.standardOutput = FileHandle.nullDevice
-        try tcpdump.run()
-        var seen = ""
-        while !seen.contains("listening on") {
-            let d = tdErr.fileHandleForReading.availableData
-            if d.isEmpty { throw TLSLab.LabError("tcpdump ended: \(seen)") }
-            seen += String(decoding: d, as: UTF8.self)
-        }
+        let tcpdump = try TLSLab.startTcpdump(ns: ns, file: file, filter: ["tcp", "port", "8443"], options: ["-B", "131072", "--immediate-mode"])
         try run(["ip", "netns", "exec", ns, "curl", "-sk", "--http2"] + curl
                 + ["--resolve", "tls.cdtest:8443:127.0.0.1"] + urls.flatMap { ["https://tls.cdtest:8443" + $0, "-o", "/dev/null"] },
                 environment: ["SSLKEYLOGFILE": keys])
         usleep(300_000)
-        TLSLab.waitUntilStable(file)
-        kill(tcpdump.processIdentifier, SIGINT)
-        tcpdump.waitUntilExit()
+        TLSLab.stopTcpdump(tcpdump, file: file)
         return (file, keys)
     }
 
@@ -275,19 +261,7 @@ struct LiveKeyUpdateTests {
     @Test func decryptsAcrossKeyUpdates() throws {
         let lab = try TLSLab()
         let file = lab.dir + "/ku.pcap", keys = lab.dir + "/ku.keys"
-        let tcpdump = Process()
-        tcpdump.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        tcpdump.arguments = TLSLab.unblockingSignals + ["ip", "netns", "exec", lab.ns, "tcpdump", "-i", "lo", "--immediate-mode", "-U", "-w", file, "tcp", "port", "4433"]
-        let tdErr = Pipe()
-        tcpdump.standardError = tdErr
-        tcpdump.standardOutput = FileHandle.nullDevice
-        try tcpdump.run()
-        var seen = ""
-        while !seen.contains("listening on") {
-            let d = tdErr.fileHandleForReading.availableData
-            if d.isEmpty { throw TLSLab.LabError("tcpdump ended: \(seen)") }
-            seen += String(decoding: d, as: UTF8.self)
-        }
+        let tcpdump = try TLSLab.startTcpdump(ns: lab.ns, file: file, filter: ["tcp", "port", "4433"], options: ["--immediate-mode"])
         let serverIn = Pipe()
         let s = Process()
         s.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -319,9 +293,7 @@ struct LiveKeyUpdateTests {
         try? serverIn.fileHandleForWriting.close()
         if s.isRunning { kill(s.processIdentifier, SIGTERM) }
         s.waitUntilExit()
-        TLSLab.waitUntilStable(file)
-        kill(tcpdump.processIdentifier, SIGINT)
-        tcpdump.waitUntilExit()
+        TLSLab.stopTcpdump(tcpdump, file: file)
 
         func tshark(_ filter: String, _ field: String) throws -> [String] {
             try lab.run(["tshark", "-r", file, "-o", "tls.keylog_file:\(keys)", "-d", "tcp.port==4433,tls", "-Y", filter, "-T", "fields", "-e", "tcp.srcport", "-e", field])

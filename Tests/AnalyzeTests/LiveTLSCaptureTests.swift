@@ -152,6 +152,34 @@ final class TLSLab {
 
     struct LabError: Error, CustomStringConvertible { var description: String; init(_ d: String) { description = d } }
 
+    /// tcpdump on namespace `ns`'s loopback writing `file` (`filter` as words), started
+    /// through `unblockingSignals` and returned once it says "listening on".
+    static func startTcpdump(ns: String, file: String, filter: [String], options: [String] = []) throws -> Process {
+        let tcpdump = Process()
+        tcpdump.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        tcpdump.arguments = unblockingSignals + ["ip", "netns", "exec", ns, "tcpdump"] + options + ["-i", "lo", "-U", "-w", file] + filter
+        let tdErr = Pipe()
+        tcpdump.standardError = tdErr
+        tcpdump.standardOutput = FileHandle.nullDevice
+        try tcpdump.run()
+        var seen = ""
+        while !seen.contains("listening on") {
+            let d = tdErr.fileHandleForReading.availableData
+            if d.isEmpty { throw LabError("tcpdump ended: \(seen)") }
+            seen += String(decoding: d, as: UTF8.self)
+        }
+        return tcpdump
+    }
+
+    /// Stops a `startTcpdump` capture once its file has stopped growing: tcpdump -U writes
+    /// each packet as it reads it, but SIGINT stops it without reading what is still in its
+    /// buffer (a loaded machine can delay tcpdump by seconds).
+    static func stopTcpdump(_ tcpdump: Process, file: String) {
+        waitUntilStable(file)
+        kill(tcpdump.processIdentifier, SIGINT)
+        tcpdump.waitUntilExit()
+    }
+
     /// Waits (up to 10 s) until `path` has kept its size for half a second.
     static func waitUntilStable(_ path: String) {
         var last = -1, stableSince = Date()
@@ -167,20 +195,7 @@ final class TLSLab {
     /// One s_client session against one s_server, captured on the namespace's loopback.
     func record(_ name: String, server: [String], client: [String]) throws -> String {
         let file = dir + "/\(name).pcap"
-        let tcpdump = Process()
-        tcpdump.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        tcpdump.arguments = TLSLab.unblockingSignals + ["ip", "netns", "exec", ns, "tcpdump", "-i", "lo", "-U", "-w", file, "tcp", "port", "4433"]
-        let tdErr = Pipe()
-        tcpdump.standardError = tdErr
-        tcpdump.standardOutput = FileHandle.nullDevice
-        try tcpdump.run()
-        // tcpdump says "listening on" once its capture is open.
-        var seen = ""
-        while !seen.contains("listening on") {
-            let d = tdErr.fileHandleForReading.availableData
-            if d.isEmpty { throw LabError("tcpdump ended: \(seen)") }
-            seen += String(decoding: d, as: UTF8.self)
-        }
+        let tcpdump = try TLSLab.startTcpdump(ns: ns, file: file, filter: ["tcp", "port", "4433"])
         // s_server quits at end of input: keep its stdin open until the client is done.
         let serverIn = Pipe()
         let s = Process()
@@ -218,12 +233,7 @@ final class TLSLab {
         try? serverIn.fileHandleForWriting.close()
         if s.isRunning { kill(s.processIdentifier, SIGTERM) }
         s.waitUntilExit()
-        // tcpdump -U writes each packet as it reads it, but SIGINT stops it without reading
-        // what is still in its buffer: wait until the file has stopped growing (a loaded
-        // machine can delay tcpdump by seconds), then stop it.
-        TLSLab.waitUntilStable(file)
-        kill(tcpdump.processIdentifier, SIGINT)
-        tcpdump.waitUntilExit()
+        TLSLab.stopTcpdump(tcpdump, file: file)
         return file
     }
 
