@@ -21,6 +21,14 @@ public enum SocketOwnership {
         case noSuchProcess
     }
 
+    /// A directory entry's name, read in place: the kernel packs entries by `d_reclen`, so
+    /// the last one of a buffer can be shorter than `dirent` — copying the whole 256-byte
+    /// `d_name` tuple would read past the buffer (AddressSanitizer caught it).
+    static func name(of entry: UnsafeMutablePointer<dirent>) -> String {
+        let offset = MemoryLayout<dirent>.offset(of: \dirent.d_name)!
+        return String(cString: (UnsafeRawPointer(entry) + offset).assumingMemoryBound(to: CChar.self))
+    }
+
     /// The socket inodes of `pid`'s descriptors.
     public static func table(of pid: Int32) -> FDTable {
         guard let dir = opendir("/proc/\(pid)/fd") else { return errno == ENOENT ? .noSuchProcess : .denied }
@@ -28,9 +36,7 @@ public enum SocketOwnership {
         var map: [UInt32: Int32] = [:]
         var denied = 0, read = 0
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
+            let name = SocketOwnership.name(of: entry)
             guard let fd = Int32(name) else { continue }
             guard let target = readLink("/proc/\(pid)/fd/\(name)") else {
                 if errno == EACCES || errno == EPERM { denied += 1 }
@@ -79,7 +85,7 @@ public enum SocketOwnership {
         defer { closedir(proc) }
         var processes = 0, descriptors = 0
         while let entry = readdir(proc) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self) }
+            let name = SocketOwnership.name(of: entry)
             guard let pid = Int32(name) else { continue }
             processes += 1
             if processes > maxProcesses || descriptors > maxDescriptors { return (owners, false) }

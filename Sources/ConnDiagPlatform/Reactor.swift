@@ -119,6 +119,10 @@ public final class Reactor {
         timers.removeAll { $0.id == timer.id }
     }
 
+    /// Drops every timer: a run that is over lets go of the closures it scheduled (a timer
+    /// that reschedules itself holds its owner, which holds the reactor: a cycle otherwise).
+    public func cancelAllTimers() { timers.removeAll() }
+
     /// The earliest timer deadline.
     public var nextDeadline: Double? { timers.first?.deadline }
 
