@@ -171,7 +171,7 @@ import Testing
 
         // Every background process runs under `timeout -s KILL` in a process group of its own
         // (timeout's), and that group is killed when the script ends, whichever way; each wait
-        // is bounded. tcpdump -U has written every packet when it is killed.
+        // is bounded.
         let run = """
         PIDS=""
         cleanup() { for p in $PIDS; do kill -9 -- -$p 2>/dev/null; kill -9 $p 2>/dev/null; done; }
@@ -185,7 +185,12 @@ import Testing
         waitfor \(dir)/listener.log listening
         timeout -s KILL 15 ip netns exec \(a) python3 \(dir)/client.py || { echo "client failed"; cat \(dir)/listener.log; exit 1; }
         wait $L || { echo "listener failed"; cat \(dir)/listener.log; exit 1; }
-        sleep 0.5
+        # tcpdump -U writes each packet as it reads it, but a kill loses what it has not read
+        # yet (a loaded machine delays it by seconds): wait until both files have kept their
+        # size for half a second (up to 10 s), then stop it with SIGINT and wait for it.
+        stable() { last=-1; same=0; i=0; while [ $i -lt 100 ]; do s=$(stat -c %s "$1" 2>/dev/null || echo 0); if [ "$s" = "$last" ] && [ "$s" -gt 24 ]; then same=$((same+1)); [ $same -ge 5 ] && return 0; else same=0; fi; last=$s; i=$((i+1)); sleep 0.1; done; }
+        sleep 0.3; stable \(dir)/underlay.pcap; stable \(dir)/inner.pcap
+        kill -INT $U $I 2>/dev/null; i=0; while kill -0 $U 2>/dev/null || kill -0 $I 2>/dev/null; do i=$((i+1)); [ $i -ge 50 ] && break; sleep 0.1; done
         exit 0
         """
         let ran = Self.sh(run)
