@@ -207,7 +207,10 @@ import ConnDiagLab
         let first = try #require(s.findings(server: "10.213.0.2:8080").first)
         let t = try #require(first["t"] as? Double)
         #expect(t - decidedAt < 0.2, "first finding \(t - decidedAt) s after the closing packet: \(first)")
-        #expect(o.time - killedAt < 6, "the kill was \(o.time - killedAt) s before the report")
+        // The outcome itself follows the close's settle delay (5 s of quiet); 2 s of slack for
+        // a loaded or sanitized run (ASan measured 6.03 s). The promptness that matters is the
+        // first finding's, checked above to 0.2 s.
+        #expect(o.time - killedAt < 7, "the kill was \(o.time - killedAt) s before the report")
         client.waitUntilExit()
         try s.finishAndCompareWithAnalyze()
     }
